@@ -1,0 +1,440 @@
+"""The DuckDB warehouse: schema and migrations, idempotent writes, the fetch queue and the alert outbox.
+
+The only module that talks to DuckDB. DuckDB lets one process at a time hold a file open for writing,
+and while it does, no other process can open it at all (STACK-NOTES). So every write here is one short
+transaction on a connection opened for it and closed after; opening retries while another process
+holds the file, and gives up with WarehouseLocked after `lock_timeout` seconds.
+
+Crash safety comes from the order of transactions, not from luck:
+  1. record_poll: a feed's new entries go into feed_items together with its new validators, in one
+     transaction. A crash before it: the next poll sends the old validators and gets the entries again.
+  2. store_outcomes: articles, facts, the outbox rows they raise, and the entries' queue status, in one
+     transaction. A crash before it: the entries are still pending and are fetched again.
+  3. mark_delivered: after a message went out. A crash between sending and this: see README, "Alerts".
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from dealwatch.model import Alert, Article, FeedItem, Judgment
+
+MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
+LOCK_RETRY_SECONDS = 0.25
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be used (unwritable path, not a DuckDB file, newer schema...)."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process held the database file for longer than we were willing to wait."""
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC timestamp DuckDB's TIMESTAMP columns hold."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def migrations_dir() -> Path:
+    """warehouse/migrations: inside the installed package, or beside it in a source checkout."""
+    packaged = resources.files("dealwatch") / MIGRATIONS_PACKAGE_DIR
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "warehouse" / "migrations"
+
+
+def migrations() -> list[tuple[int, Path]]:
+    found = []
+    for path in migrations_dir().glob("*.sql"):
+        match = re.match(r"(\d+)_", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the warehouse remembers of a feed between cycles."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    consecutive_failures: int = 0
+    parked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one queued feed item in a cycle: an article judged, or a failure to retry."""
+
+    item: FeedItem
+    article: Article | None = None
+    judgment: Judgment | None = None
+    fetch_error: str | None = None     # set with article (text_source 'feed') or alone (retry later)
+    transient: bool = False            # the failure may go away: retry in a later cycle
+    retry_after: float | None = None
+    content_hash: str | None = None
+    fingerprint: int | None = None
+
+
+@dataclass(slots=True)
+class StoreResult:
+    articles_new: int = 0
+    relevant_new: int = 0
+    facts_new: int = 0
+    duplicates: int = 0               # copies of a story already stored (facts counted once)
+    retry_later: int = 0
+    parked: int = 0
+    alerts_new: list[Alert] = field(default_factory=list)
+    facts: list[tuple[str, str, str, str]] = field(default_factory=list)  # (article_url, kind, value, evidence)
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Exponential backoff: base, 2 base, 4 base, ... at most cap."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+class Warehouse:
+    """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction()."""
+
+    def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
+                 item_max_attempts: int = 5, feed_max_failures: int = 10, alert_max_attempts: int = 8,
+                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.item_max_attempts = item_max_attempts
+        self.feed_max_failures = feed_max_failures
+        self.alert_max_attempts = alert_max_attempts
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+
+    # -- connections ------------------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, retried while another process holds the file; closed on exit."""
+        if read_only and not self.path.exists():
+            raise WarehouseError(f"no warehouse at {self.path}: run `dealwatch run` (or `dealwatch demo`) first")
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise WarehouseError(f"cannot create the folder for the warehouse {self.path}: {e.strerror}") from e
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as e:
+                message = str(e)
+                if "lock" in message.lower() and time.monotonic() < deadline:
+                    time.sleep(LOCK_RETRY_SECONDS)
+                    continue
+                if "lock" in message.lower():
+                    raise WarehouseLocked(
+                        f"the warehouse {self.path} stayed locked by another process for {self.lock_timeout:.0f} s "
+                        f"(a `duckdb` session or another dealwatch?): close it, or query a copy") from e
+                raise WarehouseError(f"cannot open the warehouse {self.path}: {message.splitlines()[0]}") from e
+            except duckdb.Error as e:
+                raise WarehouseError(f"cannot open the warehouse {self.path}: {str(e).splitlines()[0]}") from e
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def schema_version(self, con: duckdb.DuckDBPyConnection) -> int:
+        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Bring the schema up to date (each migration in its own transaction); the version it is at."""
+        steps = migrations()
+        newest = steps[-1][0] if steps else 0
+        with self.connect() as con:
+            current = self.schema_version(con)
+            if current > newest:
+                raise WarehouseError(f"the warehouse {self.path} has schema version {current}, newer than this "
+                                     f"dealwatch knows ({newest}): upgrade dealwatch")
+            for version, path in steps:
+                if version <= current:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(path.read_text(encoding="utf-8"))
+                    con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, utcnow()])
+                    con.execute("COMMIT")
+                except duckdb.Error as e:
+                    con.execute("ROLLBACK")
+                    raise WarehouseError(f"migration {path.name} failed on {self.path}: {e}") from e
+                current = version
+        return current
+
+    # -- feeds ------------------------------------------------------------------------------------
+
+    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None) -> tuple[list[FeedState], list[str]]:
+        """(feeds due for a poll now, urls skipped because parked or backing off); registers new feeds."""
+        now = now or utcnow()
+        with self.transaction() as con:
+            con.executemany("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", [[u] for u in urls])
+            rows = con.execute(
+                "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at FROM feeds "
+                "WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
+        by_url = {row[0]: row for row in rows}
+        due, skipped = [], []
+        for url in dict.fromkeys(urls):
+            _, etag, modified, failures, parked, next_poll = by_url[url]
+            if parked or (next_poll is not None and next_poll > now):
+                skipped.append(url)
+            else:
+                due.append(FeedState(url, etag, modified, failures, parked))
+        return due, skipped
+
+    def record_poll(self, feed_url: str, *, ok: bool, status: int | None = None, title: str | None = None,
+                    etag: str | None = None, last_modified: str | None = None,
+                    items: Sequence[FeedItem] = (), error: str | None = None, transient: bool = False,
+                    retry_after: float | None = None, rate_limited: bool = False,
+                    now: datetime | None = None) -> int:
+        """Queue a feed's new entries and save its validators, in one transaction; how many entries were new.
+
+        ok with status 304: nothing changed. ok with items: validators as the server sent them.
+        Not ok: the failure counts toward parking the feed, except a 429 (rate limits never park a feed).
+        """
+        now = now or utcnow()
+        with self.transaction() as con:
+            new = 0
+            if items:
+                before = con.execute("SELECT count(*) FROM feed_items").fetchone()[0]
+                con.executemany(
+                    "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, first_seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [[i.link, feed_url, i.title, i.summary, _naive_utc(i.published), i.guid, now] for i in items])
+                new = con.execute("SELECT count(*) FROM feed_items").fetchone()[0] - before
+            if ok:
+                validators = "" if status == 304 else ", etag = ?, last_modified = ?"
+                params = [] if status == 304 else [etag, last_modified]
+                con.execute(
+                    f"UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = ?, last_error = NULL, "
+                    f"consecutive_failures = 0, next_poll_at = NULL, title = coalesce(?, title), "
+                    f"items_seen = items_seen + ?{validators} WHERE url = ?",
+                    [now, now, status, title, new, *params, feed_url])
+            else:
+                failures = con.execute("SELECT consecutive_failures FROM feeds WHERE url = ?",
+                                       [feed_url]).fetchone()[0] + (0 if rate_limited else 1)
+                wait = backoff(failures, self.retry_base, self.retry_cap) if transient or rate_limited else None
+                if retry_after:
+                    wait = max(wait or timedelta(0), timedelta(seconds=retry_after))
+                parked = failures >= self.feed_max_failures
+                con.execute(
+                    "UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?, consecutive_failures = ?, "
+                    "next_poll_at = ?, parked = ? WHERE url = ?",
+                    [now, status, error, failures, now + wait if wait else None, parked, feed_url])
+        return new
+
+    def unpark_feeds(self, urls: Sequence[str] | None = None) -> int:
+        with self.transaction() as con:
+            where, params = ("WHERE url IN (SELECT unnest(?))", [list(urls)]) if urls else ("", [])
+            return con.execute(f"UPDATE feeds SET parked = false, consecutive_failures = 0, next_poll_at = NULL "
+                               f"{where} RETURNING url", params).fetchall().__len__()
+
+    # -- the fetch queue --------------------------------------------------------------------------
+
+    def due_items(self, now: datetime | None = None, limit: int | None = None,
+                  feeds: Sequence[str] | None = None) -> list[FeedItem]:
+        """Queued entries to fetch now (pending and not backing off), oldest first; only of `feeds` if given."""
+        now = now or utcnow()
+        sql = ("SELECT feed_url, link, title, summary, published_at, guid FROM feed_items "
+               "WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)")
+        params: list = [now]
+        if feeds is not None:
+            sql += " AND feed_url IN (SELECT unnest(?))"
+            params.append(list(feeds))
+        sql += " ORDER BY first_seen_at, link"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self.connect() as con:
+            rows = con.execute(sql, params).fetchall()
+        return [FeedItem(feed_url=f, link=link, title=t or "", summary=s or "",
+                         published=p.replace(tzinfo=UTC) if p else None, guid=g) for f, link, t, s, p, g in rows]
+
+    def store_outcomes(self, outcomes: Sequence[ItemOutcome], run_id: str | None = None,
+                       now: datetime | None = None) -> StoreResult:
+        """Store a batch in one transaction: articles, facts, the alerts they raise, the queue's progress.
+
+        Idempotent: an article already stored is not stored again, a fact already known adds nothing,
+        and a bidder or deadline that has an alert row already raises none.
+        """
+        now = now or utcnow()
+        result = StoreResult()
+        with self.transaction() as con:
+            for outcome in outcomes:
+                item = outcome.item
+                if outcome.article is None:
+                    self._retry_later(con, outcome, now, result)
+                    continue
+                article, judgment = outcome.article, outcome.judgment
+                relevance = judgment.relevance if judgment else None
+                story = self._story_of(con, outcome)
+                inserted = con.execute(
+                    "INSERT INTO articles (url, final_url, feed_url, title, source, published_at, lang, relevant, "
+                    "relevance_score, relevance_reason, relevance_terms, text, text_source, fetch_error, "
+                    "content_hash, fingerprint, story_url, fetched_at, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING "
+                    "RETURNING url",
+                    [item.link, article.final_url, item.feed_url, article.title, article.source,
+                     datetime.combine(article.published, datetime.min.time()) if article.published else None,
+                     article.lang, relevance.relevant if relevance else None,
+                     relevance.score if relevance else None, relevance.reason if relevance else None,
+                     list(relevance.terms) if relevance else None, article.text, article.text_source,
+                     outcome.fetch_error, outcome.content_hash, outcome.fingerprint, story or item.link, now,
+                     run_id]).fetchall()
+                con.execute("UPDATE feed_items SET status = 'done', last_error = ? WHERE link = ?",
+                            [outcome.fetch_error, item.link])
+                if not inserted:
+                    continue
+                result.articles_new += 1
+                result.relevant_new += bool(relevance and relevance.relevant)
+                if story:
+                    result.duplicates += 1
+                    continue  # a copy of a stored story: its facts are the story's, counted once
+                if not (judgment and relevance and relevance.relevant):
+                    continue
+                for fact in judgment.facts:
+                    detail = json.dumps(fact.detail, ensure_ascii=False, default=str)
+                    added = con.execute(
+                        "INSERT INTO facts (article_url, kind, value, evidence, detail, found_at, run_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING kind",
+                        [item.link, fact.kind, fact.value, fact.evidence, detail, now, run_id]).fetchall()
+                    if not added:
+                        continue
+                    result.facts_new += 1
+                    result.facts.append((item.link, fact.kind, fact.value, fact.evidence))
+                    if fact.kind not in ("bidder", "deadline"):
+                        continue
+                    raised = con.execute(
+                        "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                        [fact.kind, fact.value, item.link, fact.evidence, detail, now, run_id]).fetchall()
+                    if raised:
+                        result.alerts_new.append(Alert(
+                            id=raised[0][0], kind=fact.kind, value=fact.value, evidence=fact.evidence,
+                            article_url=item.link, article_title=article.title, source=article.source,
+                            published=article.published, detail=dict(fact.detail)))
+        return result
+
+    def _story_of(self, con, outcome: ItemOutcome) -> str | None:
+        """The url of an already stored article with the same (or nearly the same) text, if any."""
+        if outcome.content_hash is None and outcome.fingerprint is None:
+            return None
+        row = con.execute(
+            "SELECT story_url FROM articles WHERE url <> ? AND text_source = 'page' AND "
+            "(content_hash = ? OR bit_count(xor(fingerprint, ?::UBIGINT)) <= 3) ORDER BY fetched_at LIMIT 1",
+            [outcome.item.link, outcome.content_hash, outcome.fingerprint or 0]).fetchone()
+        return row[0] if row else None
+
+    def _retry_later(self, con, outcome: ItemOutcome, now: datetime, result: StoreResult) -> None:
+        attempts = con.execute("SELECT attempts FROM feed_items WHERE link = ?",
+                               [outcome.item.link]).fetchone()
+        attempts = (attempts[0] if attempts else 0) + 1
+        wait = backoff(attempts, self.retry_base, self.retry_cap)
+        if outcome.retry_after:
+            wait = max(wait, timedelta(seconds=outcome.retry_after))
+        parked = attempts >= self.item_max_attempts
+        result.parked += parked
+        result.retry_later += not parked
+        con.execute("UPDATE feed_items SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ? "
+                    "WHERE link = ?", [attempts, outcome.fetch_error, now + wait,
+                                       "parked" if parked else "pending", outcome.item.link])
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    def due_alerts(self, now: datetime | None = None) -> list[Alert]:
+        """Alerts to deliver now: pending, not backing off; oldest first, with their article."""
+        now = now or utcnow()
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
+                "a.detail, a.attempts FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
+                "WHERE a.status = 'pending' AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?) "
+                "ORDER BY a.id", [now]).fetchall()
+        return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
+                      source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
+                      attempts=n) for i, k, v, e, u, t, s, p, d, n in rows]
+
+    def mark_delivered(self, ids: Sequence[int], now: datetime | None = None) -> None:
+        now = now or utcnow()
+        with self.transaction() as con:
+            con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL "
+                        "WHERE id IN (SELECT unnest(?))", [now, list(ids)])
+
+    def mark_failed(self, ids: Sequence[int], error: str, now: datetime | None = None) -> int:
+        """Record a failed delivery: retried later with backoff, or 'failed' after max attempts; how many gave up."""
+        now = now or utcnow()
+        gave_up = 0
+        with self.transaction() as con:
+            for alert_id, attempts in con.execute("SELECT id, attempts FROM alerts WHERE id IN (SELECT unnest(?))",
+                                                  [list(ids)]).fetchall():
+                attempts += 1
+                final = attempts >= self.alert_max_attempts
+                gave_up += final
+                wait = backoff(attempts, timedelta(minutes=1), self.retry_cap)
+                con.execute("UPDATE alerts SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ? "
+                            "WHERE id = ?", [attempts, error, now + wait, "failed" if final else "pending", alert_id])
+        return gave_up
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, now: datetime | None = None) -> None:
+        with self.transaction() as con:
+            con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        [run_id, now or utcnow()])
+
+    def finish_run(self, run_id: str, status: str, figures: dict[str, int], now: datetime | None = None) -> None:
+        columns = ("feeds_polled", "feeds_failed", "articles_new", "relevant_new", "facts_new", "alerts_new",
+                   "alerts_sent", "alerts_failed")
+        with self.transaction() as con:
+            con.execute(f"UPDATE runs SET finished_at = ?, status = ?, "
+                        f"{', '.join(f'{c} = ?' for c in columns)} WHERE run_id = ?",
+                        [now or utcnow(), status, *(figures.get(c) for c in columns), run_id])
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence | None = None) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of a read-only query."""
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(sql, params or [])
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def as_date(value: datetime | date | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
