@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -268,10 +268,11 @@ class Warehouse:
     # -- the fetch queue --------------------------------------------------------------------------
 
     def due_items(self, now: datetime | None = None, limit: int | None = None,
-                  feeds: Sequence[str] | None = None) -> list[FeedItem]:
-        """Queued entries to fetch now (pending and not backing off), oldest first; only of `feeds` if given."""
+                  feeds: Sequence[str] | None = None) -> list[tuple[FeedItem, int]]:
+        """(entry, attempts so far) of the queued entries to fetch now (pending, not backing off), oldest
+        first; only those of `feeds` if given."""
         now = now or utcnow()
-        sql = ("SELECT feed_url, link, title, summary, published_at, guid FROM feed_items "
+        sql = ("SELECT feed_url, link, title, summary, published_at, guid, attempts FROM feed_items "
                "WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)")
         params: list = [now]
         if feeds is not None:
@@ -282,8 +283,9 @@ class Warehouse:
             sql += f" LIMIT {int(limit)}"
         with self.connect() as con:
             rows = con.execute(sql, params).fetchall()
-        return [FeedItem(feed_url=f, link=link, title=t or "", summary=s or "",
-                         published=p.replace(tzinfo=UTC) if p else None, guid=g) for f, link, t, s, p, g in rows]
+        return [(FeedItem(feed_url=f, link=link, title=t or "", summary=s or "",
+                          published=p.replace(tzinfo=UTC) if p else None, guid=g), n)
+                for f, link, t, s, p, g, n in rows]
 
     def store_outcomes(self, outcomes: Sequence[ItemOutcome], run_id: str | None = None,
                        now: datetime | None = None) -> StoreResult:
@@ -433,8 +435,3 @@ class Warehouse:
             cursor = con.execute(sql, params or [])
             return [d[0] for d in cursor.description], cursor.fetchall()
 
-
-def as_date(value: datetime | date | None) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    return value

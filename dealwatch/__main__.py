@@ -1,0 +1,5 @@
+import sys
+
+from dealwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,323 @@
+"""The `dealwatch` command: parse, call the library or the flows, print. Nothing else lives here.
+
+A user's mistake (bad config, unwritable database, a malformed notification URL, a wrong query) ends
+with one line naming what was wrong and what to do, exit status 2; an unexpected failure with one line
+and exit status 1 (`--debug` shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+# Prefect reads these at import: quiet, offline, and patient with its temporary server on a busy machine.
+QUIET_PREFECT = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_UI_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LOG_PRINTS": "false",
+}
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; the message says what to do."""
+
+
+def quiet_prefect(progress: bool) -> None:
+    for name, value in QUIET_PREFECT.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if progress else "WARNING")
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The exception types that mean 'the user asked for something that cannot be done'."""
+    from dealwatch.alerts import NotifyConfigError
+    from dealwatch.config import ConfigError
+    from dealwatch.profile import ProfileError
+    from dealwatch.warehouse import WarehouseError
+    return UsageError, ConfigError, ProfileError, WarehouseError, NotifyConfigError
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+def _settings(args):
+    from dealwatch.config import load_config
+    config = load_config(args.config)
+    db = Path(args.db) if getattr(args, "db", None) else config.warehouse
+    return config, db
+
+
+def check_feed_urls(urls: Sequence[str]) -> None:
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise UsageError(f"--feed {url!r} is not an http(s) URL: give the feed's full address")
+
+
+def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
+              profile: Path | None, fetch_options: dict, digest_threshold: int) -> dict:
+    """One cycle as a Prefect flow run; the CycleReport as a dict."""
+    from pydantic import SecretStr
+
+    from dealwatch.alerts import Notifier
+    from flows.monitor import monitor
+    if notify or notify_configs:
+        Notifier(list(notify), [str(p) for p in notify_configs])  # a malformed URL fails before any work
+    return monitor(db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
+                   notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
+                   fetch_options=fetch_options, digest_threshold=digest_threshold)
+
+
+def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
+    r = report
+    print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
+    print(f"  feeds     {r['feeds_polled']} polled, {r['feeds_failed']} failed, "
+          f"{r['feeds_skipped']} skipped (parked or backing off)", file=out)
+    print(f"  articles  {r['articles_new']} new, {r['relevant_new']} relevant"
+          f" ({r['duplicates']} copies of known stories, {r['retry_later']} to retry, {r['parked']} parked)",
+          file=out)
+    print(f"  facts     {r['facts_new']} new", file=out)
+    waiting = f", {r['alerts_waiting']} waiting (no --notify URL)" if r["alerts_waiting"] else ""
+    print(f"  alerts    {r['alerts_new']} raised, {r['alerts_sent']} sent, {r['alerts_failed']} failed{waiting}",
+          file=out)
+    if r["new_items"]:
+        print(f"  new       {', '.join(r['new_items'])}", file=out)
+    for error in r["feed_errors"][:10]:
+        print(f"  feed error: {error}", file=out)
+    print(f"  warehouse {db}", file=out)
+
+
+def cmd_run(args) -> int:
+    config, db = _settings(args)
+    feeds = args.feed or list(config.feeds)
+    check_feed_urls(feeds)
+    if not feeds:
+        raise UsageError("no feeds: give --feed URL or list feeds in the config")
+    notify = list(config.notify_urls) + (args.notify or [])
+    started = time.monotonic()
+    report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
+                       config.digest_threshold)
+    print_report(report, db, time.monotonic() - started)
+    return 0
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
+    from dealwatch.demo import SampleNewsServer
+    from dealwatch.warehouse import Warehouse
+    db = Path(args.db or "dealwatch-demo.duckdb")
+    for stale in (db, db.with_name(db.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    with SampleNewsServer() as server:
+        print(f"dealwatch demo: serving {len(server.articles)} sample articles in {len(server.feeds)} feeds "
+              f"at {server.base_url}", flush=True)
+        started = time.monotonic()
+        report = run_cycle(server.feed_urls(), db, [server.notify_url], [], None, {}, args.digest_threshold)
+        print_report(report, db, time.monotonic() - started)
+        notes = list(server.notifications)
+    warehouse = Warehouse(db)
+    _, bidders = warehouse.query(
+        "SELECT value, count(*) AS articles FROM facts WHERE kind = 'bidder' GROUP BY value ORDER BY articles DESC, value")
+    _, deadlines = warehouse.query(
+        "SELECT value, count(*) AS articles FROM facts WHERE kind = 'deadline' GROUP BY value ORDER BY value")
+    print("\nBidders found (articles naming them as bidders):")
+    print("  " + ", ".join(f"{name} ({n})" for name, n in bidders))
+    print("Deadlines found:")
+    print("  " + ", ".join(f"{day} ({n})" for day, n in deadlines))
+    print(f"Notifications delivered to the demo's webhook: {len(notes)}")
+    for note in notes[:12]:
+        print(f"  - {note.get('title', '')}")
+    print(f"\nThe warehouse is {db.resolve()}. Ask it anything, for example:")
+    print(f"  dealwatch sql --db {db} \"SELECT kind, value, evidence FROM facts WHERE kind = 'bidder' LIMIT 5\"")
+    return 0
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+def cmd_explain(args) -> int:
+    import asyncio
+    from datetime import date
+
+    from dealwatch.config import load_config
+    from dealwatch.extract import ExtractionError, extract_article
+    from dealwatch.fetch import FetchError, FetchSettings, fetch_pages
+    from dealwatch.judge import explain
+    from dealwatch.model import FeedItem, Page
+    from dealwatch.profile import load_profile
+    config = load_config(args.config)
+    profile = load_profile(config.profile)
+    target = args.target
+    item = FeedItem(feed_url="", link=target)
+    if target.lower().startswith(("http://", "https://")):
+        settings = FetchSettings(**{**config.fetch, "allowed_hosts": [*config.fetch.get("allowed_hosts", []), "*"]})
+        [page] = asyncio.run(fetch_pages([item], settings))
+        if isinstance(page, FetchError):
+            raise UsageError(f"cannot fetch {target}: {page}")
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise UsageError(f"{target} is neither an http(s) URL nor a file")
+        page = Page(url=path.resolve().as_uri(), final_url=path.resolve().as_uri(), status=200,
+                    content_type="text/html", body=path.read_bytes())
+    try:
+        article = extract_article(page, item, date.today())
+    except ExtractionError as e:
+        raise UsageError(f"{target}: {e}") from e
+    print(explain(article, profile))
+    return 0
+
+
+# -- sql, alerts, feeds ---------------------------------------------------------------------------
+
+def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
+    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in row] for row in rows]
+    widths = [min(60, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in cells:
+        print("  ".join((v if len(v) <= w else v[:w - 1] + "…").ljust(w)
+                        for v, w in zip(row, widths, strict=True)).rstrip(), file=out)
+    print(f"({len(rows)} row{'s' * (len(rows) != 1)})", file=out)
+
+
+def cmd_sql(args) -> int:
+    import duckdb
+
+    from dealwatch.warehouse import Warehouse
+    _, db = _settings(args)
+    query = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
+    if not query:
+        raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql)")
+    try:
+        columns, rows = Warehouse(db, lock_timeout=args.wait).query(query)
+    except duckdb.Error as e:
+        raise UsageError(f"the query failed: {str(e).splitlines()[0]}") from e
+    print_table(columns, rows)
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    from dealwatch.warehouse import Warehouse
+    config, db = _settings(args)
+    if args.test:
+        from dealwatch.alerts import Notifier, send_test
+        urls = list(config.notify_urls) + (args.notify or [])
+        if not urls and not config.notify_configs:
+            raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
+        results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
+        for url, ok, error in results:
+            print(f"  {'ok    ' if ok else 'FAILED'}  {url}{'' if ok else f'  ({error})'}")
+        return 0 if all(ok for _, ok, _ in results) else 1
+    columns, rows = Warehouse(db).query(
+        "SELECT id, kind, value, status, attempts, created_at, sent_at, last_error, article_url "
+        "FROM alerts ORDER BY id")
+    print_table(columns, rows)
+    return 0
+
+
+def cmd_feeds(args) -> int:
+    from dealwatch.warehouse import Warehouse
+    config, db = _settings(args)
+    if args.unpark:
+        count = Warehouse(db).unpark_feeds(None if "all" in args.unpark else args.unpark)
+        print(f"unparked {count} feed(s)")
+        return 0
+    if args.check:
+        import asyncio
+
+        from dealwatch.fetch import FetchSettings, poll_feeds
+        feeds = args.feed or list(config.feeds)
+        check_feed_urls(feeds)
+        polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings(**config.fetch)))
+        for poll in polls:
+            state = "ok    " if poll.ok and not poll.error else "FAILED"
+            detail = poll.error or f"{len(poll.items)} items"
+            print(f"  {state}  {poll.feed_url}  {detail}")
+        return 0 if all(p.ok for p in polls) else 1
+    columns, rows = Warehouse(db).query(
+        "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
+        "last_error FROM feeds ORDER BY parked DESC, failures DESC, url")
+    print_table(columns, rows)
+    return 0
+
+
+# -- the parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dealwatch", description="Watch the news for new bidders and deadlines "
+                                     "in TikTok's forced sale; facts into DuckDB, alerts through apprise.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p):
+        p.add_argument("--config", help="TOML config file (default: ./dealwatch.toml if present)")
+        p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb)")
+
+    p = sub.add_parser("run", help="one monitoring cycle: poll, fetch, judge, store, alert")
+    common(p)
+    p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
+    p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="serve the bundled sample articles on loopback and run a real cycle on them")
+    p.add_argument("--db", help="warehouse file for the demo (default: ./dealwatch-demo.duckdb, recreated)")
+    p.add_argument("--digest-threshold", type=int, default=10, help="more new alerts than this: one digest")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("explain", help="judge one article (URL or saved HTML file) and show why")
+    common(p)
+    p.add_argument("target", metavar="URL|FILE")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query against the warehouse")
+    common(p)
+    p.add_argument("query", nargs="?", help="the SQL")
+    p.add_argument("--file", help="read the query from this file")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("alerts", help="list alerts and their delivery status; --test sends a test notification")
+    common(p)
+    p.add_argument("--test", action="store_true", help="send a test notification to every configured URL")
+    p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also test this URL")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("feeds", help="each feed's health; --check validates the configured feeds now")
+    common(p)
+    p.add_argument("--check", action="store_true", help="fetch every feed once and say which work")
+    p.add_argument("--feed", action="append", metavar="URL", help="with --check: only this feed")
+    p.add_argument("--unpark", nargs="+", metavar="URL", help="poll these parked feeds again ('all' for every one)")
+    p.set_defaults(func=cmd_feeds)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    quiet_prefect(progress=sys.stderr.isatty())
+    errors = user_errors()
+    try:
+        return args.func(args)
+    except errors as e:
+        print(f"dealwatch: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dealwatch: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"dealwatch: failed: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The monitoring cycle as a Prefect flow: wiring only. The stages live in the dealwatch package.
+
+    poll feeds -> queue new entries (with the feeds' validators) -> per batch: fetch pages, extract,
+    judge, store (articles, facts, outbox) -> emit events for new facts -> deliver the outbox
+
+Work is batched (a task per batch of articles, not per article: each task run costs the Prefect
+server a write). Flow parameters hold no secrets: notification URLs are SecretStr, which Prefect
+stores obfuscated.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+from pydantic import SecretStr
+
+from dealwatch import alerts as alerting
+from dealwatch.cycle import Fetched, process
+from dealwatch.fetch import FetchSettings, fetch_pages, poll_feeds
+from dealwatch.model import Alert
+from dealwatch.profile import Profile, load_profile
+from dealwatch.warehouse import StoreResult, Warehouse, utcnow
+
+BATCH_SIZE = 200
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did; printed by the command line and kept in the runs table."""
+
+    run_id: str = ""
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    feeds_skipped: int = 0
+    items_new: int = 0
+    articles_new: int = 0
+    relevant_new: int = 0
+    facts_new: int = 0
+    duplicates: int = 0
+    retry_later: int = 0
+    parked: int = 0
+    alerts_new: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    alerts_waiting: int = 0
+    feed_errors: list[str] = field(default_factory=list)
+    new_items: list[str] = field(default_factory=list)   # "bidder Amazon", "deadline 2025-04-05"
+
+    def add(self, stored: StoreResult) -> None:
+        for name in ("articles_new", "relevant_new", "facts_new", "duplicates", "retry_later", "parked"):
+            setattr(self, name, getattr(self, name) + getattr(stored, name))
+        self.alerts_new += len(stored.alerts_new)
+        self.new_items += [f"{a.kind} {a.value}" for a in stored.alerts_new]
+
+
+@lru_cache(maxsize=8)
+def _profile(path: str | None) -> Profile:
+    return load_profile(path)
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    return f"cycle-{len(params.get('feeds') or [])}-feeds"
+
+
+@task(name="poll feeds", cache_policy=NONE)
+def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleReport:
+    """Poll every due feed (conditional GET) and queue its new entries with its new validators."""
+    logger = get_run_logger()
+    report = CycleReport()
+    warehouse = Warehouse(db)
+    due, skipped = warehouse.feeds_to_poll(feeds)
+    report.feeds_skipped = len(skipped)
+    polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings(**fetch_options)))
+    for poll in polls:
+        report.items_new += warehouse.record_poll(
+            poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
+            last_modified=poll.last_modified, items=poll.items, error=poll.error, transient=poll.transient,
+            retry_after=poll.retry_after, rate_limited=poll.status == 429)
+        if not poll.ok or poll.error:
+            report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
+            logger.warning("feed %s: %s", poll.feed_url, poll.error)
+        report.feeds_failed += not poll.ok
+    report.feeds_polled = len(due)
+    logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",
+                len(due), report.feeds_failed, len(skipped), report.items_new)
+    return report
+
+
+@task(name="fetch, judge and store a batch", cache_policy=NONE)
+def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: str | None, run_id: str,
+                      max_attempts: int) -> StoreResult:
+    """Fetch a batch of pages, extract and judge them, store the outcomes in one transaction."""
+    items = [item for item, _ in batch]
+    results = asyncio.run(fetch_pages(items, FetchSettings(**fetch_options)))
+    fetched = [Fetched(item, result, attempts + 1 >= max_attempts)
+               for (item, attempts), result in zip(batch, results, strict=True)]
+    outcomes = process(fetched, _profile(profile_path), date.today())
+    stored = Warehouse(db).store_outcomes(outcomes, run_id=run_id)
+    get_run_logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
+                          len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
+                          len(stored.alerts_new), stored.retry_later)
+    return stored
+
+
+@task(name="deliver alerts", cache_policy=NONE)
+def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
+                   digest_threshold: int) -> dict[str, int]:
+    """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
+    report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
+    warehouse = Warehouse(db)
+    due = warehouse.due_alerts()
+    urls = [u.get_secret_value() for u in notify]
+    if not due or not (urls or notify_configs):
+        report["alerts_waiting"] = len(due)
+        return report
+    notifier = alerting.Notifier(urls, notify_configs)
+    for message, group in alerting.plan_messages(due, date.today(), digest_threshold):
+        delivery = notifier.send(message)
+        ids = [a.id for a in group]
+        if delivery.ok:
+            warehouse.mark_delivered(ids)
+            report["alerts_sent"] += len(ids)
+        else:
+            warehouse.mark_failed(ids, delivery.error or "delivery failed")
+            report["alerts_failed"] += len(ids)
+            get_run_logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
+                                     len(ids), delivery.error)
+    return report
+
+
+def emit_fact_events(new_alerts: list[Alert]) -> None:
+    """dealwatch.bidder.new / dealwatch.deadline.new, with the fact as payload, for Prefect automations."""
+    for alert in new_alerts:
+        emit_event(event=f"dealwatch.{alert.kind}.new",
+                   resource={"prefect.resource.id": f"dealwatch.{alert.kind}.{alert.value}",
+                             "prefect.resource.name": alert.value},
+                   payload={"kind": alert.kind, "value": alert.value, "evidence": alert.evidence,
+                            "article_url": alert.article_url, "article_title": alert.article_title,
+                            "detail": alert.detail, "alert_id": alert.id})
+
+
+def cycle_markdown(report: CycleReport) -> str:
+    lines = ["# dealwatch cycle", "", "| figure | value |", "| --- | --- |"]
+    lines += [f"| {name.replace('_', ' ')} | {value} |" for name, value in asdict(report).items()
+              if isinstance(value, int)]
+    if report.new_items:
+        lines += ["", "## New", ""] + [f"- {item}" for item in report.new_items]
+    if report.feed_errors:
+        lines += ["", "## Feed errors", ""] + [f"- {error}" for error in report.feed_errors]
+    return "\n".join(lines)
+
+
+@flow(name="dealwatch-monitor", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
+def monitor(db: str, feeds: list[str], notify: list[SecretStr] | None = None,
+            notify_configs: list[str] | None = None, profile: str | None = None,
+            fetch_options: dict | None = None, digest_threshold: int = 10) -> dict:
+    """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict."""
+    fetch_options = fetch_options or {}
+    warehouse = Warehouse(db)
+    warehouse.migrate()
+    run_id = str(flow_run.id or utcnow().isoformat())
+    warehouse.start_run(run_id)
+    _profile(profile)  # a broken profile fails the cycle before any network work
+    report = poll_and_queue(db, feeds, fetch_options)
+    report.run_id = run_id
+    tried: set[str] = set()
+    while True:
+        # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
+        # stops the loop anyway should one ever come back in the same cycle
+        batch = [(item, n) for item, n in warehouse.due_items(feeds=feeds, limit=BATCH_SIZE)
+                 if item.link not in tried]
+        if not batch:
+            break
+        tried.update(item.link for item, _ in batch)
+        stored = fetch_judge_store(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
+        report.add(stored)
+        emit_fact_events(stored.alerts_new)
+    for name, value in deliver_alerts(db, notify or [], notify_configs or [], digest_threshold).items():
+        setattr(report, name, value)
+    warehouse.finish_run(report.run_id, "completed", asdict(report))
+    create_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
+                             description="What this dealwatch cycle found")
+    return asdict(report)

@@ -1,0 +1,200 @@
+"""The warehouse on a real DuckDB file: migrations, the queue, idempotent stores, the outbox, the lock."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pytest
+
+from dealwatch.model import Article, Fact, FeedItem, Judgment, Relevance
+from dealwatch.warehouse import ItemOutcome, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
+
+FEED = "http://news.test/feed.xml"
+
+
+def item(n: int, feed: str = FEED) -> FeedItem:
+    return FeedItem(feed_url=feed, link=f"http://news.test/a/{n}.html", title=f"Story {n}",
+                    summary=f"Summary {n}", published=datetime(2025, 4, 3, tzinfo=UTC))
+
+
+def judged(n: int, facts: tuple[Fact, ...] = (), relevant: bool = True, text: str | None = None,
+           fingerprint: int | None = None) -> ItemOutcome:
+    it = item(n)
+    article = Article(url=it.link, title=it.title, text=text or f"text of story {n}", lang="en",
+                      published=date(2025, 4, 3), source="News Test")
+    return ItemOutcome(item=it, article=article,
+                       judgment=Judgment(Relevance(relevant, 0.9 if relevant else 0.1), facts if relevant else ()),
+                       content_hash=f"hash-{n}", fingerprint=fingerprint if fingerprint is not None else n * 0x1F1F1F)
+
+
+AMAZON = Fact("bidder", "Amazon", "Amazon made a late bid for TikTok.", {"role": "bidder"})
+APRIL_5 = Fact("deadline", "2025-04-05", "The deadline is Saturday.", {"kind": "sale"})
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Warehouse:
+    w = Warehouse(tmp_path / "w.duckdb", lock_timeout=5)
+    w.migrate()
+    return w
+
+
+def count(w: Warehouse, table: str) -> int:
+    return w.query(f"SELECT count(*) FROM {table}")[1][0][0]
+
+
+def test_migrate_is_idempotent_and_versioned(warehouse):
+    newest = migrations()[-1][0]
+    assert warehouse.migrate() == newest
+    assert warehouse.migrate() == newest
+    assert warehouse.query("SELECT max(version) FROM schema_version")[1][0][0] == newest
+
+
+def test_a_newer_schema_is_refused(warehouse):
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("INSERT INTO schema_version VALUES (999, now())")
+    with pytest.raises(WarehouseError, match="newer than this dealwatch"):
+        warehouse.migrate()
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(WarehouseError, match="cannot create the folder"):
+        Warehouse(blocker / "sub" / "w.duckdb").migrate()
+
+
+def test_not_a_duckdb_file_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("this is not a database " * 100)
+    with pytest.raises(WarehouseError, match="cannot open the warehouse"):
+        Warehouse(bogus, lock_timeout=1).migrate()
+
+
+def test_poll_queues_new_items_once_and_keeps_validators(warehouse):
+    due, skipped = warehouse.feeds_to_poll([FEED])
+    assert [f.url for f in due] == [FEED] and skipped == []
+    assert warehouse.record_poll(FEED, ok=True, status=200, etag='"v1"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT",
+                                 items=[item(1), item(2)]) == 2
+    assert warehouse.record_poll(FEED, ok=True, status=200, etag='"v2"', last_modified=None,
+                                 items=[item(2), item(3)]) == 1
+    state = warehouse.feeds_to_poll([FEED])[0][0]
+    assert (state.etag, state.last_modified) == ('"v2"', None)  # as the server last sent them
+    warehouse.record_poll(FEED, ok=True, status=304)
+    state = warehouse.feeds_to_poll([FEED])[0][0]
+    assert state.etag == '"v2"'  # a 304 keeps them
+    assert [i.link for i, _ in warehouse.due_items()] == [item(n).link for n in (1, 2, 3)]
+
+
+def test_failing_feed_backs_off_then_parks_but_429_never_parks(tmp_path):
+    w = Warehouse(tmp_path / "w.duckdb", feed_max_failures=3)
+    w.migrate()
+    w.feeds_to_poll([FEED])
+    for _ in range(5):
+        w.record_poll(FEED, ok=False, status=429, error="429 Too Many Requests", transient=True, rate_limited=True,
+                      retry_after=60)
+    assert w.query("SELECT consecutive_failures, parked FROM feeds")[1] == [(0, False)]
+    assert w.feeds_to_poll([FEED])[1] == [FEED]  # backing off for Retry-After
+    later = utcnow() + timedelta(days=1)
+    for _ in range(3):
+        w.record_poll(FEED, ok=False, status=503, error="503", transient=True)
+    assert w.query("SELECT consecutive_failures, parked FROM feeds")[1] == [(3, True)]
+    assert w.feeds_to_poll([FEED], now=later) == ([], [FEED])
+    assert w.unpark_feeds([FEED]) == 1
+    assert [f.url for f in w.feeds_to_poll([FEED], now=later)[0]] == [FEED]
+
+
+def test_store_is_idempotent_and_alerts_once_per_bidder(warehouse):
+    warehouse.feeds_to_poll([FEED])
+    warehouse.record_poll(FEED, ok=True, status=200, items=[item(1), item(2), item(3)])
+    first = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5)), judged(2, (AMAZON,)), judged(3, relevant=False)])
+    assert (first.articles_new, first.relevant_new, first.facts_new) == (3, 2, 3)
+    assert sorted((a.kind, a.value) for a in first.alerts_new) == [("bidder", "Amazon"), ("deadline", "2025-04-05")]
+    again = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5)), judged(2, (AMAZON,))])
+    assert (again.articles_new, again.facts_new, again.alerts_new) == (0, 0, [])
+    assert (count(warehouse, "articles"), count(warehouse, "facts"), count(warehouse, "alerts")) == (3, 3, 2)
+    assert warehouse.due_items() == []
+    assert warehouse.query("SELECT relevant FROM articles WHERE url = ?", [item(3).link])[1] == [(False,)]
+
+
+def test_near_duplicate_copy_is_stored_as_the_same_story_without_facts_again(warehouse):
+    original = judged(1, (AMAZON,), fingerprint=0b1011_0000)
+    copy = judged(2, (AMAZON, APRIL_5), fingerprint=0b1011_0011)  # two bits apart
+    stored = warehouse.store_outcomes([original, copy])
+    assert stored.duplicates == 1
+    assert warehouse.query("SELECT url, story_url FROM articles ORDER BY url")[1] == [
+        (item(1).link, item(1).link), (item(2).link, item(1).link)]
+    assert warehouse.query("SELECT DISTINCT article_url FROM facts")[1] == [(item(1).link,)]
+
+
+def test_transient_failure_retries_with_backoff_then_parks(tmp_path):
+    w = Warehouse(tmp_path / "w.duckdb", item_max_attempts=2)
+    w.migrate()
+    w.feeds_to_poll([FEED])
+    w.record_poll(FEED, ok=True, status=200, items=[item(1)])
+    failure = ItemOutcome(item=item(1), fetch_error="timed out", transient=True)
+    assert w.store_outcomes([failure]).retry_later == 1
+    assert w.due_items() == []  # backing off
+    [(again, attempts)] = w.due_items(now=utcnow() + timedelta(hours=7))
+    assert attempts == 1
+    assert w.store_outcomes([failure]).parked == 1
+    assert w.query("SELECT status, attempts, last_error FROM feed_items")[1] == [("parked", 2, "timed out")]
+
+
+def test_outbox_failed_delivery_backs_off_then_gives_up(tmp_path):
+    w = Warehouse(tmp_path / "w.duckdb", alert_max_attempts=2)
+    w.migrate()
+    [alert] = w.store_outcomes([judged(1, (AMAZON,))]).alerts_new
+    assert [a.id for a in w.due_alerts()] == [alert.id]
+    assert w.mark_failed([alert.id], "SMTP server down") == 0
+    assert w.due_alerts() == []  # backing off
+    [retry] = w.due_alerts(now=utcnow() + timedelta(hours=7))
+    assert (retry.attempts, retry.article_title, retry.evidence) == (1, "Story 1", AMAZON.evidence)
+    assert w.mark_failed([alert.id], "SMTP server down") == 1
+    assert w.query("SELECT status, attempts, last_error FROM alerts")[1] == [("failed", 2, "SMTP server down")]
+
+
+def test_delivered_alert_is_not_due_again(warehouse):
+    alerts = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5))]).alerts_new
+    warehouse.mark_delivered([a.id for a in alerts])
+    assert warehouse.due_alerts(now=utcnow() + timedelta(days=30)) == []
+    assert {s for (s,) in warehouse.query("SELECT status FROM alerts")[1]} == {"sent"}
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    con.close()
+""")
+
+
+def test_a_reader_in_another_process_makes_the_writer_wait_not_lose_work(warehouse):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(warehouse.path), "2"], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        stored = warehouse.store_outcomes([judged(1, (AMAZON,))])
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    assert stored.articles_new == 1 and count(warehouse, "facts") == 1
+    assert waited > 0.5  # it did wait for the reader rather than fail
+
+
+def test_a_reader_that_never_lets_go_is_reported_after_the_timeout(tmp_path):
+    w = Warehouse(tmp_path / "w.duckdb", lock_timeout=1)
+    w.migrate()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(w.path), "10"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(WarehouseLocked, match="stayed locked by another process"):
+            w.store_outcomes([judged(1)])
+    finally:
+        holder.kill()
+        holder.wait()
