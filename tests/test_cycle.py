@@ -1,0 +1,105 @@
+"""The whole cycle as a Prefect flow on a real engine: sample news site over HTTP on loopback, a real
+DuckDB file, alerts through apprise to a real webhook. Then the same command line a user types."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from flows.monitor import monitor
+
+pytestmark = pytest.mark.prefect
+
+
+def rows(db, sql):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def article_gets(server) -> int:
+    return sum(n for path, n in server.hits.items() if path.startswith("/a/"))
+
+
+def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
+    db = tmp_path / "w.duckdb"
+    gold = {a["id"]: a for a in sample_news.articles}
+    phase1 = [a for a in gold.values() if a.get("phase", 1) == 1]
+
+    first = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    assert first["feeds_polled"] == len(sample_news.feeds) and first["feeds_failed"] == 0
+    assert first["articles_new"] == len(phase1) == article_gets(sample_news)
+    stored = dict(rows(db, "SELECT url, relevant FROM articles"))
+    assert len(stored) == len(phase1)
+    assert first["alerts_new"] > 0 and first["alerts_sent"] == first["alerts_new"]
+    assert rows(db, "SELECT count(*) FROM alerts WHERE status <> 'sent'") == [(0,)]
+    assert sample_news.notifications, "the webhook received the alerts"
+
+    # nothing new: every feed answers 304, no page is fetched, nothing is stored or sent
+    before = (article_gets(sample_news), len(sample_news.notifications),
+              rows(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM facts), "
+                       "(SELECT count(*) FROM alerts)"))
+    sample_news.statuses.clear()
+    again = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    assert (again["articles_new"], again["facts_new"], again["alerts_new"], again["alerts_sent"]) == (0, 0, 0, 0)
+    assert {status for path, status in sample_news.statuses if path.startswith("/feeds/")} == {304}
+    assert before == (article_gets(sample_news), len(sample_news.notifications),
+                      rows(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM facts), "
+                               "(SELECT count(*) FROM alerts)"))
+
+    # phase 2: only the new articles are fetched; alerts only for what the warehouse had never seen
+    sample_news.phase = 2
+    known = set(rows(db, "SELECT kind, value FROM alerts"))
+    gets = article_gets(sample_news)
+    notes = len(sample_news.notifications)
+    third = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    assert third["articles_new"] == len(gold) - len(phase1) == article_gets(sample_news) - gets
+    new_alerts = set(rows(db, "SELECT kind, value FROM alerts")) - known
+    assert len(new_alerts) == third["alerts_new"]
+    assert len(sample_news.notifications) - notes == third["alerts_new"]  # below the digest threshold: one each
+    for note in sample_news.notifications[notes:]:
+        assert any(value in note["title"] for _, value in new_alerts)
+    assert rows(db, "SELECT count(*) - count(DISTINCT (kind, value)) FROM alerts") == [(0,)]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "dealwatch", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_bad_config_is_one_clear_line_not_a_traceback(tmp_path):
+    config = tmp_path / "dealwatch.toml"
+    config.write_text("feeds = [\n")
+    result = run_cli("run", "--config", str(config), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 2
+    assert "is not valid TOML" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_environment_variable_is_named(tmp_path):
+    config = tmp_path / "dealwatch.toml"
+    config.write_text('feeds = ["http://127.0.0.1:9/feed.xml"]\n[notify]\nurls = ["json://x/${DW_TEST_UNSET_TOKEN}"]\n')
+    result = run_cli("run", "--config", str(config), "--db", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 2
+    assert "DW_TEST_UNSET_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unwritable_database_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = run_cli("run", "--db", str(blocker / "w.duckdb"), "--feed", "http://127.0.0.1:9/feed.xml")
+    assert result.returncode == 2
+    assert "cannot create the folder for the warehouse" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_malformed_notify_url_fails_before_any_work(tmp_path):
+    result = run_cli("run", "--db", str(tmp_path / "w.duckdb"), "--feed", "http://127.0.0.1:9/feed.xml",
+                     "--notify", "notaservice://whatever")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_feed_that_is_not_a_url_is_refused(tmp_path):
+    result = run_cli("run", "--db", str(tmp_path / "w.duckdb"), "--feed", "feeds.xml")
+    assert result.returncode == 2 and "not an http(s) URL" in result.stderr
