@@ -54,6 +54,8 @@ class SampleNewsServer:
         self.phase = phase
         self.hits: dict[str, int] = {}
         self.notifications: list[dict] = []   # bodies POSTed to /notify (apprise's json:// format)
+        self.delays: dict[str, float] = {}    # path -> seconds to stall before answering (tests: a hung page)
+        self._closing = threading.Event()
         self.statuses: list[tuple[str, int]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -80,6 +82,7 @@ class SampleNewsServer:
         return sorted(chosen, key=lambda a: (a.get("published") or "", a["id"]), reverse=True)
 
     def close(self) -> None:
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -93,6 +96,8 @@ class SampleNewsServer:
     def answer(self, path: str, headers) -> tuple[int, dict, bytes]:
         with self._lock:
             self.hits[path] = self.hits.get(path, 0) + 1
+        if self.delays.get(path):
+            self._closing.wait(self.delays[path])
         if path.startswith("/feeds/") and path.endswith(".xml"):
             feed = path.removeprefix("/feeds/").removesuffix(".xml")
             listed = self.listed(feed)

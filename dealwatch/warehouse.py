@@ -378,18 +378,34 @@ class Warehouse:
 
     # -- the outbox -------------------------------------------------------------------------------
 
-    def due_alerts(self, now: datetime | None = None) -> list[Alert]:
-        """Alerts to deliver now: pending, not backing off; oldest first, with their article."""
+    def claim_alerts(self, now: datetime | None = None, lease: timedelta = timedelta(minutes=10)) -> list[Alert]:
+        """Claim the alerts due for delivery now, oldest first, with their article.
+
+        Due: pending and not backing off, or claimed by a deliverer whose lease ran out (it was killed
+        before recording the outcome: delivered again, at-least-once). Claiming is one transaction, so two
+        deliverers (a cycle and the event-triggered deliver-alerts flow) never send the same alert.
+        """
         now = now or utcnow()
-        with self.connect() as con:
+        with self.transaction() as con:
+            claimed = con.execute(
+                "UPDATE alerts SET status = 'sending', next_attempt_at = ? "
+                "WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) "
+                "OR (status = 'sending' AND next_attempt_at <= ?) RETURNING id", [now + lease, now, now]).fetchall()
+            if not claimed:
+                return []
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
                 "a.detail, a.attempts FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
-                "WHERE a.status = 'pending' AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?) "
-                "ORDER BY a.id", [now]).fetchall()
+                "WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id", [[i for (i,) in claimed]]).fetchall()
         return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                       source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
                       attempts=n) for i, k, v, e, u, t, s, p, d, n in rows]
+
+    def release_alerts(self, ids: Sequence[int]) -> None:
+        """Give claimed alerts back undelivered (nowhere to send them yet): pending, due at once."""
+        with self.transaction() as con:
+            con.execute("UPDATE alerts SET status = 'pending', next_attempt_at = NULL "
+                        "WHERE status = 'sending' AND id IN (SELECT unnest(?))", [list(ids)])
 
     def mark_delivered(self, ids: Sequence[int], now: datetime | None = None) -> None:
         now = now or utcnow()

@@ -116,10 +116,12 @@ def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
     """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
-    due = warehouse.due_alerts()
     urls = [u.get_secret_value() for u in notify]
-    if not due or not (urls or notify_configs):
+    due = warehouse.claim_alerts()
+    if due and not (urls or notify_configs):
+        warehouse.release_alerts([a.id for a in due])
         report["alerts_waiting"] = len(due)
+    if not due or not (urls or notify_configs):
         return report
     notifier = alerting.Notifier(urls, notify_configs)
     for message, group in alerting.plan_messages(due, date.today(), digest_threshold):

@@ -103,3 +103,42 @@ def test_malformed_notify_url_fails_before_any_work(tmp_path):
 def test_feed_that_is_not_a_url_is_refused(tmp_path):
     result = run_cli("run", "--db", str(tmp_path / "w.duckdb"), "--feed", "feeds.xml")
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
+
+
+def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news, tmp_path):
+    """SIGKILL while a page hangs; the next cycle completes the work: every article once, every alert once."""
+    import os
+    import signal
+    import time
+
+    db = tmp_path / "w.duckdb"
+    hung = "/a/de-amazon-last-minute-gebot.html"
+    sample_news.delays[hung] = 120
+    args = ["run", "--db", str(db), "--notify", sample_news.notify_url]
+    for url in sample_news.feed_urls():
+        args += ["--feed", url]
+    killed = subprocess.Popen([sys.executable, "-m", "dealwatch", *args], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not sample_news.hits.get(hung) and time.monotonic() < deadline and killed.poll() is None:
+            time.sleep(0.2)
+        assert sample_news.hits.get(hung), "the cycle reached the hung page"
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)  # the whole group: the CLI and Prefect's server subprocess
+        killed.wait(timeout=30)
+    sample_news.delays.clear()
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    phase1 = [a for a in sample_news.articles if a.get("phase", 1) == 1]
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(len(phase1), len(phase1))]
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+    alerts = rows(db, "SELECT kind, value, status FROM alerts")
+    assert alerts and {status for *_, status in alerts} == {"sent"}
+    named = [note["title"] for note in sample_news.notifications]
+    # one notification per alert, or one digest for all of them: either way nothing twice
+    assert len(named) in (1, len(alerts))
+    if len(named) == len(alerts):
+        for _, value, _ in alerts:
+            assert sum(value in title for title in named) == 1, value

@@ -148,10 +148,10 @@ def test_outbox_failed_delivery_backs_off_then_gives_up(tmp_path):
     w = Warehouse(tmp_path / "w.duckdb", alert_max_attempts=2)
     w.migrate()
     [alert] = w.store_outcomes([judged(1, (AMAZON,))]).alerts_new
-    assert [a.id for a in w.due_alerts()] == [alert.id]
+    assert [a.id for a in w.claim_alerts()] == [alert.id]
     assert w.mark_failed([alert.id], "SMTP server down") == 0
-    assert w.due_alerts() == []  # backing off
-    [retry] = w.due_alerts(now=utcnow() + timedelta(hours=7))
+    assert w.claim_alerts() == []  # backing off
+    [retry] = w.claim_alerts(now=utcnow() + timedelta(hours=7))
     assert (retry.attempts, retry.article_title, retry.evidence) == (1, "Story 1", AMAZON.evidence)
     assert w.mark_failed([alert.id], "SMTP server down") == 1
     assert w.query("SELECT status, attempts, last_error FROM alerts")[1] == [("failed", 2, "SMTP server down")]
@@ -159,9 +159,24 @@ def test_outbox_failed_delivery_backs_off_then_gives_up(tmp_path):
 
 def test_delivered_alert_is_not_due_again(warehouse):
     alerts = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5))]).alerts_new
+    assert len(warehouse.claim_alerts()) == 2
     warehouse.mark_delivered([a.id for a in alerts])
-    assert warehouse.due_alerts(now=utcnow() + timedelta(days=30)) == []
+    assert warehouse.claim_alerts(now=utcnow() + timedelta(days=30)) == []
     assert {s for (s,) in warehouse.query("SELECT status FROM alerts")[1]} == {"sent"}
+
+
+def test_a_claimed_alert_is_not_claimed_twice_until_its_lease_runs_out(warehouse):
+    [alert] = warehouse.store_outcomes([judged(1, (AMAZON,))]).alerts_new
+    assert [a.id for a in warehouse.claim_alerts(lease=timedelta(minutes=10))] == [alert.id]
+    assert warehouse.claim_alerts() == []                     # a second deliverer gets nothing
+    # the first deliverer was killed before recording: after the lease, delivered again (at-least-once)
+    assert [a.id for a in warehouse.claim_alerts(now=utcnow() + timedelta(minutes=11))] == [alert.id]
+
+
+def test_released_alerts_are_due_again_at_once(warehouse):
+    alerts = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5))]).alerts_new
+    warehouse.release_alerts([a.id for a in warehouse.claim_alerts()])
+    assert sorted(a.id for a in warehouse.claim_alerts()) == sorted(a.id for a in alerts)
 
 
 HOLDER = textwrap.dedent("""

@@ -79,7 +79,7 @@ CREATE TABLE alerts (
     evidence        VARCHAR,
     detail          JSON,
     created_at      TIMESTAMP NOT NULL,
-    status          VARCHAR NOT NULL DEFAULT 'pending',  -- pending | sent | failed (gave up after max attempts)
+    status          VARCHAR NOT NULL DEFAULT 'pending',  -- pending | sending (claimed, lease in next_attempt_at) | sent | failed (gave up)
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP,
     last_error      VARCHAR,
