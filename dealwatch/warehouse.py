@@ -14,7 +14,9 @@ Crash safety comes from the order of transactions, not from luck:
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +40,10 @@ class WarehouseError(Exception):
 
 class WarehouseLocked(WarehouseError):
     """Another process held the database file for longer than we were willing to wait."""
+
+
+class CycleRunning(WarehouseError):
+    """Another cycle is already working on this warehouse."""
 
 
 def utcnow() -> datetime:
@@ -168,6 +174,24 @@ class Warehouse:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+
+    @contextmanager
+    def cycle_lock(self) -> Iterator[None]:
+        """Held for a whole cycle, so that two cycles never run at once on one warehouse, whoever started
+        them (a schedule, a user, a backfill). An OS file lock: released when the process dies, even by
+        SIGKILL, so a killed cycle never blocks the next one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".cycle.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CycleRunning(f"another dealwatch cycle is running on {self.path}; this one was not "
+                                   f"started (it would find nothing the other does not)") from None
+            yield
+        finally:
+            os.close(fd)
 
     # -- schema -----------------------------------------------------------------------------------
 

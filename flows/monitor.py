@@ -165,8 +165,15 @@ def monitor(db: str, feeds: list[str], notify: list[SecretStr] | None = None,
             notify_configs: list[str] | None = None, profile: str | None = None,
             fetch_options: dict | None = None, digest_threshold: int = 10) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict."""
-    fetch_options = fetch_options or {}
     warehouse = Warehouse(db)
+    with warehouse.cycle_lock():
+        return _cycle(warehouse, feeds, notify or [], notify_configs or [], profile, fetch_options or {},
+                      digest_threshold)
+
+
+def _cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
+           profile: str | None, fetch_options: dict, digest_threshold: int) -> dict:
+    db = str(warehouse.path)
     warehouse.migrate()
     run_id = str(flow_run.id or utcnow().isoformat())
     warehouse.start_run(run_id)
@@ -185,7 +192,7 @@ def monitor(db: str, feeds: list[str], notify: list[SecretStr] | None = None,
         stored = fetch_judge_store(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
         report.add(stored)
         emit_fact_events(stored.alerts_new)
-    for name, value in deliver_alerts(db, notify or [], notify_configs or [], digest_threshold).items():
+    for name, value in deliver_alerts(db, notify, notify_configs, digest_threshold).items():
         setattr(report, name, value)
     warehouse.finish_run(report.run_id, "completed", asdict(report))
     create_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),

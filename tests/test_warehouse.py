@@ -213,3 +213,14 @@ def test_a_reader_that_never_lets_go_is_reported_after_the_timeout(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_two_cycles_never_run_at_once_on_one_warehouse(warehouse):
+    from dealwatch.warehouse import CycleRunning
+
+    with warehouse.cycle_lock():
+        with pytest.raises(CycleRunning, match="another dealwatch cycle is running"):
+            with Warehouse(warehouse.path).cycle_lock():
+                pass
+    with Warehouse(warehouse.path).cycle_lock():  # free again once the first is done
+        pass
