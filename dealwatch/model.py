@@ -102,3 +102,4 @@ class Alert:
     published: date | None = None
     detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # the Fact's detail
     attempts: int = 0               # deliveries tried so far
+    delivered_to: tuple[str, ...] = ()  # masked URLs that already accepted it (an earlier partial delivery)

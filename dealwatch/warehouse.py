@@ -419,11 +419,11 @@ class Warehouse:
                 return []
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
-                "a.detail, a.attempts FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
+                "a.detail, a.attempts, a.delivered_to FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
                 "WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id", [[i for (i,) in claimed]]).fetchall()
         return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                       source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
-                      attempts=n) for i, k, v, e, u, t, s, p, d, n in rows]
+                      attempts=n, delivered_to=tuple(to or ())) for i, k, v, e, u, t, s, p, d, n, to in rows]
 
     def release_alerts(self, ids: Sequence[int]) -> None:
         """Give claimed alerts back undelivered (nowhere to send them yet): pending, due at once."""
@@ -437,19 +437,24 @@ class Warehouse:
             con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL "
                         "WHERE id IN (SELECT unnest(?))", [now, list(ids)])
 
-    def mark_failed(self, ids: Sequence[int], error: str, now: datetime | None = None) -> int:
-        """Record a failed delivery: retried later with backoff, or 'failed' after max attempts; how many gave up."""
+    def mark_failed(self, ids: Sequence[int], error: str, now: datetime | None = None,
+                    delivered_to: Sequence[str] = ()) -> int:
+        """Record a failed delivery: retried later with backoff, or 'failed' after max attempts; how many
+        gave up. delivered_to: the (masked) URLs that did accept it, skipped by the retry."""
         now = now or utcnow()
         gave_up = 0
         with self.transaction() as con:
-            for alert_id, attempts in con.execute("SELECT id, attempts FROM alerts WHERE id IN (SELECT unnest(?))",
-                                                  [list(ids)]).fetchall():
+            for alert_id, attempts, before in con.execute(
+                    "SELECT id, attempts, delivered_to FROM alerts WHERE id IN (SELECT unnest(?))",
+                    [list(ids)]).fetchall():
                 attempts += 1
                 final = attempts >= self.alert_max_attempts
                 gave_up += final
                 wait = backoff(attempts, timedelta(minutes=1), self.retry_cap)
-                con.execute("UPDATE alerts SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ? "
-                            "WHERE id = ?", [attempts, error, now + wait, "failed" if final else "pending", alert_id])
+                reached = sorted(set(before or ()) | set(delivered_to))
+                con.execute("UPDATE alerts SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ?, "
+                            "delivered_to = ? WHERE id = ?",
+                            [attempts, error, now + wait, "failed" if final else "pending", reached, alert_id])
         return gave_up
 
     # -- runs -------------------------------------------------------------------------------------

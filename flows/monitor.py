@@ -124,14 +124,17 @@ def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
     if not due or not (urls or notify_configs):
         return report
     notifier = alerting.Notifier(urls, notify_configs)
-    for message, group in alerting.plan_messages(due, date.today(), digest_threshold):
-        delivery = notifier.send(message)
+    for message, group in alerting.plan_messages(due, date.today(), digest_threshold,
+                                                 by_tag=notifier.routes_by_tag):
+        # URLs that already have every alert of this message (an earlier partial failure) are skipped
+        have_it = set.intersection(*(set(a.delivered_to) for a in group))
+        delivery = notifier.send(message, skip=have_it)
         ids = [a.id for a in group]
         if delivery.ok:
             warehouse.mark_delivered(ids)
             report["alerts_sent"] += len(ids)
         else:
-            warehouse.mark_failed(ids, delivery.error or "delivery failed")
+            warehouse.mark_failed(ids, delivery.error or "delivery failed", delivered_to=delivery.delivered_to)
             report["alerts_failed"] += len(ids)
             get_run_logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
                                      len(ids), delivery.error)

@@ -157,6 +157,14 @@ def test_outbox_failed_delivery_backs_off_then_gives_up(tmp_path):
     assert w.query("SELECT status, attempts, last_error FROM alerts")[1] == [("failed", 2, "SMTP server down")]
 
 
+def test_partial_delivery_remembers_who_has_it(warehouse):
+    [alert] = warehouse.store_outcomes([judged(1, (AMAZON,))]).alerts_new
+    warehouse.claim_alerts()
+    warehouse.mark_failed([alert.id], "chat down", delivered_to=["mailto://***@example.org"])
+    [retry] = warehouse.claim_alerts(now=utcnow() + timedelta(hours=1))
+    assert retry.delivered_to == ("mailto://***@example.org",)
+
+
 def test_delivered_alert_is_not_due_again(warehouse):
     alerts = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5))]).alerts_new
     assert len(warehouse.claim_alerts()) == 2

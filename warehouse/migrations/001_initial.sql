@@ -83,6 +83,7 @@ CREATE TABLE alerts (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP,
     last_error      VARCHAR,
+    delivered_to    VARCHAR[],   -- masked URLs that accepted it, so a retry after a partial failure skips them
     sent_at         TIMESTAMP,
     run_id          VARCHAR,
     UNIQUE (kind, value)
