@@ -138,10 +138,7 @@ class Warehouse:
         if read_only and not self.path.exists():
             raise WarehouseError(f"no warehouse at {self.path}: run `dealwatch run` (or `dealwatch demo`) first")
         if not read_only:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise WarehouseError(f"cannot create the folder for the warehouse {self.path}: {e.strerror}") from e
+            self._ensure_folder()
         deadline = time.monotonic() + self.lock_timeout
         while True:
             try:
@@ -175,14 +172,23 @@ class Warehouse:
                 raise
             con.execute("COMMIT")
 
+    def _ensure_folder(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise WarehouseError(f"cannot create the folder for the warehouse {self.path}: {e.strerror}") from e
+
     @contextmanager
     def cycle_lock(self) -> Iterator[None]:
         """Held for a whole cycle, so that two cycles never run at once on one warehouse, whoever started
         them (a schedule, a user, a backfill). An OS file lock: released when the process dies, even by
         SIGKILL, so a killed cycle never blocks the next one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._ensure_folder()
         lock_path = self.path.with_name(self.path.name + ".cycle.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise WarehouseError(f"cannot write beside the warehouse {self.path}: {e.strerror}") from e
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
