@@ -64,9 +64,18 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     from pydantic import SecretStr
 
     from dealwatch.alerts import Notifier
+    from dealwatch.profile import load_profile
+    from dealwatch.warehouse import Warehouse
     from flows.monitor import monitor
+
+    # The user's mistakes surface here, in one line and before Prefect starts, not from inside a flow run
     if notify or notify_configs:
-        Notifier(list(notify), [str(p) for p in notify_configs])  # a malformed URL fails before any work
+        Notifier(list(notify), [str(p) for p in notify_configs])
+    load_profile(profile)
+    warehouse = Warehouse(db)
+    warehouse.migrate()
+    with warehouse.cycle_lock():
+        pass
     return monitor(db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
                    notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
                    fetch_options=fetch_options, digest_threshold=digest_threshold)
@@ -175,29 +184,68 @@ def cmd_explain(args) -> int:
 # -- sql, alerts, feeds ---------------------------------------------------------------------------
 
 def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
-    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in row] for row in rows]
-    widths = [min(60, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for row in cells:
-        print("  ".join((v if len(v) <= w else v[:w - 1] + "…").ljust(w)
-                        for v, w in zip(row, widths, strict=True)).rstrip(), file=out)
-    print(f"({len(rows)} row{'s' * (len(rows) != 1)})", file=out)
+    from dealwatch.queries import format_table
+    out.write(format_table(columns, rows))
 
 
 def cmd_sql(args) -> int:
     import duckdb
 
+    from dealwatch.queries import (QueryError, format_result, format_saved_list, run_query, saved_queries,
+                                   saved_query)
+    try:
+        if args.saved == "":  # --saved with no name: list them
+            sys.stdout.write(format_saved_list(saved_queries()))
+            return 0
+        sources = [bool(args.query), bool(args.file), args.saved is not None]
+        if sum(sources) > 1:
+            raise UsageError("give one query: the SQL, --file QUERY.sql or --saved NAME")
+        if args.saved is not None:
+            query = saved_query(args.saved).sql
+        elif args.file:
+            try:
+                query = Path(args.file).read_text(encoding="utf-8")
+            except OSError as e:
+                raise UsageError(f"cannot read the query file {args.file}: {e.strerror}") from e
+        else:
+            query = args.query
+        if not query or not query.strip():
+            raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
+                             "--saved alone lists the saved queries)")
+        from dealwatch.warehouse import Warehouse
+        _, db = _settings(args)
+        columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])
+        fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+        sys.stdout.write(format_result(columns, rows, fmt))
+    except QueryError as e:
+        raise UsageError(str(e)) from e
+    except duckdb.Error as e:
+        raise UsageError(f"the query failed: {str(e).strip().splitlines()[0]}") from e
+    return 0
+
+
+def cmd_report(args) -> int:
+    from dealwatch.report import write_report
     from dealwatch.warehouse import Warehouse
     _, db = _settings(args)
-    query = Path(args.file).read_text(encoding="utf-8") if args.file else args.query
-    if not query:
-        raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql)")
+    data, html_path, png_path = write_report(Warehouse(db, lock_timeout=args.wait), args.html, args.png)
+    upcoming = sum(1 for d in data.deadlines if d.get("status") == "upcoming")
+    print(f"dealwatch: report written: {html_path} ({len(data.bidders)} bidders, {len(data.deadlines)} deadlines, "
+          f"{upcoming} upcoming), chart {png_path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from dealwatch.queries import QueryError, export_parquet
+    from dealwatch.warehouse import Warehouse
+    _, db = _settings(args)
     try:
-        columns, rows = Warehouse(db, lock_timeout=args.wait).query(query)
-    except duckdb.Error as e:
-        raise UsageError(f"the query failed: {str(e).splitlines()[0]}") from e
-    print_table(columns, rows)
+        exported = export_parquet(Warehouse(db, lock_timeout=args.wait), args.dir)
+    except QueryError as e:
+        raise UsageError(str(e)) from e
+    for e in exported:
+        print(f"  {e.kind:5}  {e.name:24} {e.rows:8} rows  {e.path}")
+    print(f"dealwatch: exported {len(exported)} tables and views as Parquet to {args.dir}")
     return 0
 
 
@@ -278,8 +326,29 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("query", nargs="?", help="the SQL")
     p.add_argument("--file", help="read the query from this file")
+    p.add_argument("--saved", nargs="?", const="", metavar="NAME",
+                   help="run the saved query warehouse/queries/NAME.sql; alone: list the saved queries")
+    p.add_argument("--param", action="append", metavar="VALUE|NAME=VALUE",
+                   help="a value for the query's $name or $1 placeholder (repeatable, in order)")
+    p.add_argument("--format", choices=["table", "csv", "json", "markdown"],
+                   help="output format (default: table on a terminal, csv otherwise)")
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("report", help="write a static HTML report (bidders, deadlines, timeline chart, articles)")
+    common(p)
+    p.add_argument("--html", default="dealwatch-report.html", metavar="FILE",
+                   help="the page to write (default: dealwatch-report.html)")
+    p.add_argument("--png", metavar="FILE",
+                   help="the timeline chart, also embedded in the page (default: dealwatch-timeline.png beside it)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="write every table and view as Parquet files (one per table) to DIR")
+    common(p)
+    p.add_argument("dir", metavar="DIR", help="folder for NAME.parquet (created; files replaced atomically)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("alerts", help="list alerts and their delivery status; --test sends a test notification")
     common(p)
