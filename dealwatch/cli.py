@@ -117,32 +117,38 @@ def cmd_run(args) -> int:
 # -- demo -----------------------------------------------------------------------------------------
 
 def cmd_demo(args) -> int:
+    """Two real cycles on the bundled sample: the backlog (one digest), then the news of a later day (new
+    items only, one alert each, nothing repeated)."""
     from dealwatch.demo import SampleNewsServer
     from dealwatch.warehouse import Warehouse
     db = Path(args.db or "dealwatch-demo.duckdb")
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     with SampleNewsServer() as server:
-        print(f"dealwatch demo: serving {len(server.articles)} sample articles in {len(server.feeds)} feeds "
-              f"at {server.base_url}", flush=True)
-        started = time.monotonic()
-        report = run_cycle(server.feed_urls(), db, [server.notify_url], [], None, {}, args.digest_threshold)
-        print_report(report, db, time.monotonic() - started)
-        notes = list(server.notifications)
+        print(f"dealwatch demo: a sample news site with {len(server.feeds)} feeds is up at {server.base_url}; "
+              f"alerts go to its webhook {server.notify_url}", flush=True)
+        for day, phase in (("first cycle: the backlog", 1), ("second cycle: a later day's news", 2)):
+            server.phase = phase
+            print(f"\n== {day} ({sum(len(server.listed(f)) for f in server.feeds)} articles listed)", flush=True)
+            seen = len(server.notifications)
+            started = time.monotonic()
+            report = run_cycle(server.feed_urls(), db, [server.notify_url], [], None, {}, args.digest_threshold)
+            print_report(report, db, time.monotonic() - started)
+            print(f"  notifications received by the webhook:")
+            for note in server.notifications[seen:] or [{"title": "(none)"}]:
+                print(f"    - {note.get('title', '')}")
     warehouse = Warehouse(db)
-    _, bidders = warehouse.query(
-        "SELECT value, count(*) AS articles FROM facts WHERE kind = 'bidder' GROUP BY value ORDER BY articles DESC, value")
-    _, deadlines = warehouse.query(
-        "SELECT value, count(*) AS articles FROM facts WHERE kind = 'deadline' GROUP BY value ORDER BY value")
+    _, bidders = warehouse.query("SELECT value, count(*) AS articles FROM facts WHERE kind = 'bidder' "
+                                 "GROUP BY value ORDER BY articles DESC, value")
+    _, deadlines = warehouse.query("SELECT value, count(*) AS articles FROM facts WHERE kind = 'deadline' "
+                                   "GROUP BY value ORDER BY value")
     print("\nBidders found (articles naming them as bidders):")
     print("  " + ", ".join(f"{name} ({n})" for name, n in bidders))
-    print("Deadlines found:")
+    print("Deadlines found (articles naming them):")
     print("  " + ", ".join(f"{day} ({n})" for day, n in deadlines))
-    print(f"Notifications delivered to the demo's webhook: {len(notes)}")
-    for note in notes[:12]:
-        print(f"  - {note.get('title', '')}")
     print(f"\nThe warehouse is {db.resolve()}. Ask it anything, for example:")
-    print(f"  dealwatch sql --db {db} \"SELECT kind, value, evidence FROM facts WHERE kind = 'bidder' LIMIT 5\"")
+    print(f"  uv run dealwatch sql --db {db} \"SELECT value, evidence FROM facts WHERE kind = 'bidder' LIMIT 5\"")
+    print(f"  uv run dealwatch explain dealwatch/demo_data/articles/de-amazon-last-minute-gebot.html")
     return 0
 
 
