@@ -169,7 +169,8 @@ def cmd_explain(args) -> int:
     target = args.target
     item = FeedItem(feed_url="", link=target)
     if target.lower().startswith(("http://", "https://")):
-        settings = FetchSettings(**{**config.fetch, "allowed_hosts": [*config.fetch.get("allowed_hosts", []), "*"]})
+        # the user named this page: the address guard against links from untrusted feeds does not apply
+        settings = FetchSettings.from_options({**config.fetch, "allowed_hosts": ["*"]})
         [page] = asyncio.run(fetch_pages([item], settings))
         if isinstance(page, FetchError):
             raise UsageError(f"cannot fetch {target}: {page}")
@@ -287,7 +288,7 @@ def cmd_feeds(args) -> int:
         from dealwatch.fetch import FetchSettings, poll_feeds
         feeds = args.feed or list(config.feeds)
         check_feed_urls(feeds)
-        polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings(**config.fetch)))
+        polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
         for poll in polls:
             state = "ok    " if poll.ok and not poll.error else "FAILED"
             detail = poll.error or f"{len(poll.items)} items"

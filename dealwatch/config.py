@@ -14,7 +14,8 @@
     digest_threshold = 10           # more new alerts than this in one cycle: one digest instead
 
     [fetch]                         # see dealwatch.fetch.FetchSettings for every field
-    timeout = 20
+    deadline = 20.0                 # seconds for one request in all
+    contact_url = "https://example.org/who-runs-this-bot"   # named in the User-Agent
 
 `${NAME}` in any string is replaced by the environment variable NAME, so secrets stay out of the file;
 a variable that is not set is an error naming it. Resolved values are never printed.
@@ -121,6 +122,12 @@ def load_config(path: str | Path | None = None) -> Config:
     threshold = notify.get("digest_threshold", 10)
     if not isinstance(threshold, int) or threshold < 0:
         raise ConfigError(f"{path}: notify.digest_threshold must be a whole number >= 0")
+    fetch = interpolate(fetch, f"{path}: fetch")
+    from dealwatch.fetch import FetchSettings  # here, not at the top: the config is read before any network
+    try:
+        FetchSettings.from_options(fetch)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: [fetch]: {e}") from e
     return Config(
         source=path,
         feeds=feeds,
@@ -130,5 +137,5 @@ def load_config(path: str | Path | None = None) -> Config:
                                       f"{path}: notify.urls")),
         notify_configs=tuple(base / p for p in _strings(notify.get("config", []), f"{path}: notify.config")),
         digest_threshold=threshold,
-        fetch=interpolate(fetch, f"{path}: fetch"),
+        fetch=fetch,
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
@@ -388,8 +389,8 @@ class Warehouse:
             return None
         row = con.execute(
             "SELECT story_url FROM articles WHERE url <> ? AND text_source = 'page' AND "
-            "(content_hash = ? OR bit_count(xor(fingerprint, ?::UBIGINT)) <= 3) ORDER BY fetched_at LIMIT 1",
-            [outcome.item.link, outcome.content_hash, outcome.fingerprint or 0]).fetchone()
+            "(content_hash = ? OR bit_count(xor(fingerprint, ?::UBIGINT)) <= ?) ORDER BY fetched_at LIMIT 1",
+            [outcome.item.link, outcome.content_hash, outcome.fingerprint or 0, NEAR_DUPLICATE_DISTANCE]).fetchone()
         return row[0] if row else None
 
     def _retry_later(self, con, outcome: ItemOutcome, now: datetime, result: StoreResult) -> None:

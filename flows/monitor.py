@@ -67,7 +67,32 @@ def _profile(path: str | None) -> Profile:
 
 def _run_name() -> str:
     params = flow_run.parameters
-    return f"cycle-{len(params.get('feeds') or [])}-feeds"
+    return f"cycle-{len(params['feeds'])}-feeds" if params.get("feeds") else "cycle"
+
+
+def from_config(config: str | None, **given) -> dict:
+    """Flow parameters: those given, and for each one left None the value of the dealwatch.toml `config`,
+    read now, in the run's own process. Deployments pass the file's path, so the secrets in it (notify
+    URLs with ${ENV}) are resolved where the flow runs and never reach Prefect's database (a SecretStr
+    parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
+    config files are added to the config's."""
+    defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10}
+    if config:
+        from dealwatch.config import load_config
+        c = load_config(config)
+        defaults = {"db": str(c.warehouse), "feeds": list(c.feeds),
+                    "notify": [SecretStr(u) for u in c.notify_urls],
+                    "notify_configs": [str(p) for p in c.notify_configs],
+                    "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
+                    "digest_threshold": c.digest_threshold}
+    out = {}
+    for name, value in given.items():
+        if name in ("notify", "notify_configs") and value is not None:
+            value = [*defaults[name], *value]
+        out[name] = defaults.get(name) if value is None else value
+    if "db" in out and not out["db"]:
+        raise ValueError("no warehouse: give db or a config")
+    return out
 
 
 @task(name="poll feeds", cache_policy=NONE)
@@ -78,7 +103,7 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
     warehouse = Warehouse(db)
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
-    polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings(**fetch_options)))
+    polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options)))
     for poll in polls:
         report.items_new += warehouse.record_poll(
             poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
@@ -99,7 +124,7 @@ def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: s
                       max_attempts: int) -> StoreResult:
     """Fetch a batch of pages, extract and judge them, store the outcomes in one transaction."""
     items = [item for item, _ in batch]
-    results = asyncio.run(fetch_pages(items, FetchSettings(**fetch_options)))
+    results = asyncio.run(fetch_pages(items, FetchSettings.from_options(fetch_options)))
     fetched = [Fetched(item, result, attempts + 1 >= max_attempts)
                for (item, attempts), result in zip(batch, results, strict=True)]
     outcomes = process(fetched, _profile(profile_path), date.today())
@@ -164,14 +189,18 @@ def cycle_markdown(report: CycleReport) -> str:
 
 
 @flow(name="dealwatch-monitor", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
-def monitor(db: str, feeds: list[str], notify: list[SecretStr] | None = None,
+def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[SecretStr] | None = None,
             notify_configs: list[str] | None = None, profile: str | None = None,
-            fetch_options: dict | None = None, digest_threshold: int = 10) -> dict:
-    """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict."""
-    warehouse = Warehouse(db)
+            fetch_options: dict | None = None, digest_threshold: int | None = None,
+            config: str | None = None) -> dict:
+    """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
+    Parameters left None come from the config file `config` (see from_config); deployments use that."""
+    p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
+                    fetch_options=fetch_options, digest_threshold=digest_threshold)
+    warehouse = Warehouse(p["db"])
     with warehouse.cycle_lock():
-        return _cycle(warehouse, feeds, notify or [], notify_configs or [], profile, fetch_options or {},
-                      digest_threshold)
+        return _cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
+                      p["fetch_options"], p["digest_threshold"])
 
 
 def _cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],

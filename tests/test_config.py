@@ -57,6 +57,8 @@ deadline = 5.0
     ("feeds = [1, 2]", "feeds must be a list of URLs"),
     ("notify = 3", "[notify] must be a table"),
     ("[notify]\ndigest_threshold = -1", "digest_threshold must be a whole number"),
+    ("[fetch]\ntimeout = 20", "unknown fetch setting(s) timeout; known: "),
+    ("[fetch]\nmax_per_host = 0", "max_per_host must be at least 1"),
 ])
 def test_bad_config_names_the_problem(tmp_path, monkeypatch, text, message):
     monkeypatch.delenv("DW_NOT_SET_ANYWHERE", raising=False)

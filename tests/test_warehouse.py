@@ -1,6 +1,7 @@
 """The warehouse on a real DuckDB file: migrations, the queue, idempotent stores, the outbox, the lock."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,11 @@ def item(n: int, feed: str = FEED) -> FeedItem:
                     summary=f"Summary {n}", published=datetime(2025, 4, 3, tzinfo=UTC))
 
 
+def distinct_fingerprint(n: int) -> int:
+    """A 64-bit value far (in bits) from those of other n: a different article."""
+    return int(hashlib.sha256(str(n).encode()).hexdigest()[:16], 16)
+
+
 def judged(n: int, facts: tuple[Fact, ...] = (), relevant: bool = True, text: str | None = None,
            fingerprint: int | None = None) -> ItemOutcome:
     it = item(n)
@@ -28,7 +34,7 @@ def judged(n: int, facts: tuple[Fact, ...] = (), relevant: bool = True, text: st
                       published=date(2025, 4, 3), source="News Test")
     return ItemOutcome(item=it, article=article,
                        judgment=Judgment(Relevance(relevant, 0.9 if relevant else 0.1), facts if relevant else ()),
-                       content_hash=f"hash-{n}", fingerprint=fingerprint if fingerprint is not None else n * 0x1F1F1F)
+                       content_hash=f"hash-{n}", fingerprint=fingerprint if fingerprint is not None else distinct_fingerprint(n))
 
 
 AMAZON = Fact("bidder", "Amazon", "Amazon made a late bid for TikTok.", {"role": "bidder"})
