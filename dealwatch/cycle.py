@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing import get_context
@@ -79,5 +80,9 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     size = max(1, len(fetched) // (workers * 4))
     chunks = [(list(fetched[i:i + size]), profile, fetched_on) for i in range(0, len(fetched), size)]
     # spawn, not fork: the parent runs Prefect's threads and event loop, which fork would copy half-alive
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return [outcome for part in pool.map(_process_chunk, chunks) for outcome in part]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            return [outcome for part in pool.map(_process_chunk, chunks) for outcome in part]
+    except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
+        log.warning("worker processes failed (%s); judging this batch in one process", e)
+        return [process_one(f, profile, fetched_on) for f in fetched]

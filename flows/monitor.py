@@ -10,11 +10,13 @@ stores obfuscated.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
 
 from prefect import flow, get_run_logger, task
+from prefect.exceptions import MissingContextError
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
@@ -60,6 +62,14 @@ class CycleReport:
         self.new_items += [f"{a.kind} {a.value}" for a in stored.alerts_new]
 
 
+def _logger():
+    """The run's logger inside Prefect; a plain one when the stages run without the engine."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("dealwatch.cycle")
+
+
 @lru_cache(maxsize=8)
 def _profile(path: str | None) -> Profile:
     return load_profile(path)
@@ -98,7 +108,7 @@ def from_config(config: str | None, **given) -> dict:
 @task(name="poll feeds", cache_policy=NONE)
 def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleReport:
     """Poll every due feed (conditional GET) and queue its new entries with its new validators."""
-    logger = get_run_logger()
+    logger = _logger()
     report = CycleReport()
     warehouse = Warehouse(db)
     due, skipped = warehouse.feeds_to_poll(feeds)
@@ -129,7 +139,7 @@ def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: s
                for (item, attempts), result in zip(batch, results, strict=True)]
     outcomes = process(fetched, _profile(profile_path), date.today())
     stored = Warehouse(db).store_outcomes(outcomes, run_id=run_id)
-    get_run_logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
+    _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
                           len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
                           len(stored.alerts_new), stored.retry_later)
     return stored
@@ -161,7 +171,7 @@ def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
         else:
             warehouse.mark_failed(ids, delivery.error or "delivery failed", delivered_to=delivery.delivered_to)
             report["alerts_failed"] += len(ids)
-            get_run_logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
+            _logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
                                      len(ids), delivery.error)
     return report
 
@@ -199,18 +209,23 @@ def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[
                     fetch_options=fetch_options, digest_threshold=digest_threshold)
     warehouse = Warehouse(p["db"])
     with warehouse.cycle_lock():
-        return _cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
-                      p["fetch_options"], p["digest_threshold"])
+        return cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
+                     p["fetch_options"], p["digest_threshold"])
 
 
-def _cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
-           profile: str | None, fetch_options: dict, digest_threshold: int) -> dict:
+def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
+          profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True) -> dict:
+    """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
+    events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
+    warehouse's cycle lock."""
+    poll, batch_task, deliver = ((poll_and_queue, fetch_judge_store, deliver_alerts) if engine else
+                                 (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
     db = str(warehouse.path)
     warehouse.migrate()
-    run_id = str(flow_run.id or utcnow().isoformat())
+    run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
     warehouse.start_run(run_id)
     _profile(profile)  # a broken profile fails the cycle before any network work
-    report = poll_and_queue(db, feeds, fetch_options)
+    report = poll(db, feeds, fetch_options)
     report.run_id = run_id
     tried: set[str] = set()
     while True:
@@ -221,12 +236,14 @@ def _cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], noti
         if not batch:
             break
         tried.update(item.link for item, _ in batch)
-        stored = fetch_judge_store(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
+        stored = batch_task(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
         report.add(stored)
-        emit_fact_events(stored.alerts_new)
-    for name, value in deliver_alerts(db, notify, notify_configs, digest_threshold).items():
+        if engine:
+            emit_fact_events(stored.alerts_new)
+    for name, value in deliver(db, notify, notify_configs, digest_threshold).items():
         setattr(report, name, value)
     warehouse.finish_run(report.run_id, "completed", asdict(report))
-    create_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
-                             description="What this dealwatch cycle found")
+    if engine:
+        create_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
+                                 description="What this dealwatch cycle found")
     return asdict(report)
