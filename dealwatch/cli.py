@@ -301,6 +301,62 @@ def cmd_feeds(args) -> int:
     return 0
 
 
+# -- serve, backfill (deployments/, flows/backfill.py) -------------------------------------------
+
+def cmd_serve(args) -> int:
+    """The schedule, the event-triggered delivery and the backfill deployment in one process, until
+    SIGTERM or Ctrl-C (exit status 0: a requested stop)."""
+    from deployments.serve import check_schedule, run_parameters, serve
+    check_feed_urls(args.feed or [])
+    try:
+        check_schedule(args.cron, args.interval)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    config, _ = _settings(args)
+    if config.notify_urls or config.notify_configs:  # a malformed URL fails now, not at the first alert
+        from dealwatch.alerts import Notifier
+        Notifier(list(config.notify_urls), [str(p) for p in config.notify_configs])
+    params = run_parameters(args.config, args.db, args.feed)
+    try:
+        return serve(params, args.cron, args.interval)
+    except ConnectionError as e:
+        raise UsageError(str(e)) from e
+
+
+def cmd_backfill(args) -> int:
+    from pydantic import SecretStr
+
+    from flows.backfill import BackfillInputError, backfill, read_source
+    config, db = _settings(args)
+    try:
+        source = read_source(args.source)
+    except BackfillInputError as e:
+        raise UsageError(str(e)) from e
+    notify = list(config.notify_urls) + (args.notify or [])
+    configs = [str(p) for p in config.notify_configs]
+    if notify or configs:
+        from dealwatch.alerts import Notifier
+        Notifier(notify, configs)  # a malformed URL fails before any work
+    started = time.monotonic()
+    r = backfill(source=str(source.path), db=str(db), notify=[SecretStr(u) for u in notify], notify_configs=configs,
+                 profile=str(config.profile) if config.profile else None, fetch_options=config.fetch)
+    what = "URLs" if r["kind"] == "urls" else "saved pages"
+    print(f"dealwatch: backfill of {r['items']} {what} from {r['source']} completed in "
+          f"{time.monotonic() - started:.1f} s")
+    retry = f", {r['retry_later']} not fetched now (run the backfill again)" if r["retry_later"] else ""
+    print(f"  articles  {r['articles_new']} new, {r['relevant_new']} relevant "
+          f"({r['duplicates']} copies of known stories{retry})")
+    print(f"  facts     {r['facts_new']} new")
+    waiting = f", {r['alerts_waiting']} waiting (no --notify URL)" if r["alerts_waiting"] else ""
+    digest = " (one digest)" if r["alerts_sent"] else ""
+    print(f"  alerts    {r['alerts_new']} raised, {r['alerts_sent']} sent{digest}, {r['alerts_failed']} failed"
+          f"{waiting}")
+    if r["new_items"]:
+        print(f"  new       {', '.join(r['new_items'])}")
+    print(f"  warehouse {db}")
+    return 0
+
+
 # -- the parser -----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -369,6 +425,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", metavar="URL", help="with --check: only this feed")
     p.add_argument("--unpark", nargs="+", metavar="URL", help="poll these parked feeds again ('all' for every one)")
     p.set_defaults(func=cmd_feeds)
+
+    p = sub.add_parser("serve", help="run unattended: cycles on a schedule, event-triggered alert delivery "
+                       "(Prefect's serve; a local Prefect server unless PREFECT_API_URL is set)")
+    common(p)
+    p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--cron", metavar="EXPR", help="the cycle's schedule, UTC (default: '*/15 * * * *')")
+    when.add_argument("--interval", type=float, metavar="SECONDS", help="a cycle every SECONDS instead")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("backfill", help="judge a list of article URLs or a folder of saved pages into the "
+                       "warehouse; one digest for all they raise")
+    common(p)
+    p.add_argument("source", metavar="URLS.txt|FOLDER",
+                   help="a text file of URLs (one per line, # comments) or a folder of saved .html pages")
+    p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    p.set_defaults(func=cmd_backfill)
     return parser
 
 

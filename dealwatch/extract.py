@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import re
+
+import lxml.html
 import py3langid
 import trafilatura
 
@@ -29,6 +32,41 @@ def decode_html(body: bytes, encoding: str | None) -> str:
         except LookupError:  # a charset name Python does not know
             continue
     return body.decode("utf-8", errors="replace")
+
+
+# Lines that are navigation inside an article body: teasers to other stories, share/newsletter prompts.
+TEASER_LINE = re.compile(
+    r"^\s*(?:Lesen Sie (?:auch|mehr)|Mehr zum Thema|Auch interessant|Weitere Artikel|Weiterlesen|Zum Thema|"
+    r"Das könnte Sie (?:auch )?interessieren|Meistgelesen|Meist gelesen|Anzeige|Werbung|Newsletter|"
+    r"Read (?:more|also|next)|Related(?: stories| articles| coverage)?|See also|Also read|Most (?:read|popular)|"
+    r"More on this|Recommended|Advertisement|Sign up|Subscribe)\b\s*[:|–-]?", re.I)
+
+
+def _article_subtree_text(html: str, url: str | None) -> str:
+    """The text of the page's single <article> element (or articleBody), or '' when there is no single one."""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    nodes = tree.xpath("//article") or tree.xpath("//*[@itemprop='articleBody']")
+    if len(nodes) != 1:
+        return ""
+    sub = lxml.html.tostring(nodes[0], encoding="unicode")
+    doc = trafilatura.bare_extraction(f"<html><body>{sub}</body></html>", url=url, include_comments=False,
+                                      include_tables=False, deduplicate=True)
+    return (doc.text or "").strip() if doc is not None else ""
+
+
+def clean_text(text: str, article_text: str = "") -> str:
+    """Drop teaser/navigation lines; when the page has one <article>, drop lines found only outside it
+    (readers' comments, "most read" boxes that the extractor kept)."""
+    lines = [line for line in text.split("\n") if line.strip() and not TEASER_LINE.match(line)]
+    if article_text and len(article_text) >= max(MIN_TEXT_CHARS, 0.5 * len(text)):
+        inside = {line.strip() for line in article_text.split("\n")}
+        kept = [line for line in lines if line.strip() in inside]
+        if sum(map(len, kept)) >= MIN_TEXT_CHARS:
+            lines = kept
+    return "\n".join(lines).strip()
 
 
 def detect_language(text: str) -> str | None:
@@ -60,6 +98,7 @@ def extract_article(page: Page, item: FeedItem, fetched_on: date) -> Article:
         html, url=page.final_url, include_comments=False, include_tables=False, with_metadata=True,
         deduplicate=True)
     text = (document.text or "").strip() if document is not None else ""
+    text = clean_text(text, _article_subtree_text(html, page.final_url))
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"no article text on the page ({len(text)} characters extracted)")
     title = item.title or (document.title or "")

@@ -67,12 +67,17 @@ def migrations_dir() -> Path:
 
 
 def migrations() -> list[tuple[int, Path]]:
-    found = []
-    for path in migrations_dir().glob("*.sql"):
+    """(version, file) of every migration, in order; two files with one number is a packaging error."""
+    found: dict[int, Path] = {}
+    for path in sorted(migrations_dir().glob("*.sql")):
         match = re.match(r"(\d+)_", path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found)
+        if not match:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise WarehouseError(f"two migrations are numbered {version}: {found[version].name} and {path.name}")
+        found[version] = path
+    return sorted(found.items())
 
 
 @dataclass(frozen=True, slots=True)

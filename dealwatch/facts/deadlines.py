@@ -1,0 +1,489 @@
+"""Deadlines: dates by which the target must be sold, a ban takes effect, talks must end, or an extension ends.
+
+Every date is resolved against `article.published` (years missing in the text: the nearest plausible year,
+a date in the past counting three times its distance, so "19. Januar" written in April is January of the
+same year while "bis 19. Januar" written in April 2024 is January 2025; "next year" forces the next one).
+
+Forms read (EN and DE):
+  absolute      Sept. 15 | September 15, 2020 | 15 September | 15. September 2020 | 15.09.2020 | 2020-09-15
+  vague         mid-September | early April | late/end of June | Mitte/Anfang/Ende September | early next month
+                (-> 15th / 5th / 25th, tolerance_days 5)
+  weekdays      Tuesday | am Samstag | next Friday | am heutigen Sonntag: only when a deadline word is next to it
+                ("by Tuesday", "Tuesday's deadline", "endet am Samstag", "die am Donnerstag ausgelaufen wäre");
+                resolved backwards after past tense ("took effect on Sunday"), forwards after future words
+                ("is due to expire on Wednesday"), otherwise to the nearest such day
+  durations     within 90 days | 45 days from now | binnen 90 Tagen | for another 75 days | um 15 Tage verlängert
+                | a 75-day reprieve granted on Jan. 20 | 270 Tage Zeit: counted from the event date in the sentence
+                ("an Aug. 14 order", "signed on Monday", "Frist vom 12. November"), else from the last signing
+                reported earlier in the article, else (only with "from now"/"ab heute") from publication;
+                without any anchor a duration is not a date and is skipped (tolerance_days 1)
+
+A date is a deadline only in a sentence with deadline vocabulary (deadline, by, until, ban, takes effect,
+Frist, bis, endet, Verbot ...), and not when it is an event ("the Aug. 14 order", "signed on April 24",
+"Verfügung vom 6. August"), a dateline ("WASHINGTON, April 4 (Reuters) -"), or next to an excluded word
+(inauguration, takes office, Amtseinführung, election, earnings, hearing ...). A computed date within two
+days of a date the article states outright gives way to it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from dealwatch.facts.text import article_sentences
+from dealwatch.model import Article, Fact
+from dealwatch.profile import Profile, Vocabulary
+
+MONTHS = {}
+for _n, _names in enumerate([
+        "january jan januar jänner", "february feb februar", "march mar märz maerz", "april apr",
+        "may mai", "june jun juni", "july jul juli", "august aug", "september sep sept",
+        "october oct oktober okt", "november nov", "december dec dezember dez"], 1):
+    for _name in _names.split():
+        MONTHS[_name] = _n
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_M2 = _MONTH.replace("?P<month>", "?P<month2>")
+WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+            "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5, "sonntag": 6,
+            "sonnabend": 5}
+_WD = r"(?P<wd>" + "|".join(WEEKDAYS) + r")"
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "twelve": 12, "fifteen": 15, "thirty": 30, "forty-five": 45, "ninety": 90,
+                "ein": 1, "eine": 1, "einer": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6,
+                "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "zwölf": 12, "fünfzehn": 15, "dreißig": 30,
+                "neunzig": 90, "a": 1, "an": 1, "another": 1, "weitere": 1}
+UNITS = {"day": 1, "days": 1, "tag": 1, "tage": 1, "tagen": 1, "tägige": 1, "tägigen": 1, "week": 7, "weeks": 7,
+         "woche": 7, "wochen": 7, "month": 30, "months": 30, "monat": 30, "monate": 30, "monaten": 30}
+
+_DAY = r"(?P<day>\d{1,2})"
+_YEAR = r"(?P<year>\d{4})"
+ABSOLUTE = [re.compile(p, re.I) for p in (
+    rf"(?<!\d)(?P<year>\d{{4}})-(?P<mnum>\d{{1,2}})-{_DAY}(?!\d)",
+    rf"(?<![\d.]){_DAY}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
+    rf"(?<![\d.]){_DAY}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{_YEAR}(?!\d))?",
+    rf"(?<![\w]){_MONTH}(?<![a-zäöü]may)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",
+    rf"(?<![\w])(?:may)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",
+    rf"(?<![\d/])(?P<mnum>\d{{1,2}})/{_DAY}/(?P<year>\d{{4}})(?![\d/])",
+)]
+VAGUE = re.compile(
+    rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
+    rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
+    rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
+WEEKDAY = re.compile(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|vergangenen|last|"
+                     rf"letzten)\s+)?{_WD}(?:'s|s)?(?![\w])", re.I)
+TODAY = re.compile(r"(?<![\w])(?:today|heute)(?![\w])", re.I)
+DURATION = re.compile(
+    r"(?<![\w.])(?P<num>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|forty-five|"
+    r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
+    r"a|an|another|weitere)\s*(?:more\s+|further\s+|additional\s+|weitere\s+|weiteren\s+)?[-\s]?"
+    r"(?P<unit>days?|tage[n]?|tägigen?|weeks?|wochen?|months?|monate[n]?|monat)(?![\w])", re.I)
+DURATION_BEFORE = re.compile(
+    r"(?:within|binnen|innerhalb(?:\s+von)?|for(?:\s+another|\s+a\s+further)?|für(?:\s+weitere)?|um(?:\s+weitere)?|"
+    r"in|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
+    r"gewährt\w*\s+(?:\w+\s+){0,2}|a|an|another|the|die|eine|einen|"
+    r"hat|have|has|extra|additional|further|weitere|weiteren)\s*$", re.I)
+DURATION_AFTER = re.compile(
+    r"^\s*(?:from\s+now|ab\s+heute|lang|Zeit|to\s+(?:divest|sell|comply)|(?:[\w-]+\s+)?(?:extension|reprieve|pause|"
+    r"period|Aufschub|Frist\w*|Schonfrist|grace|window|Aussetzung|clock)|more\b|mehr\b|after|nach|nicht\s+"
+    r"(?:durchzusetzen|anzuwenden)|not\s+to\s+enforce|aus(?:setzt|gesetzt)?\b|verlängert|verschoben)", re.I)
+CONDITIONAL = re.compile(r"\b(?:could|can|may|might|allows?|erlaubt|kann|könnte|up\s+to|bis\s+zu|requested|asked|"
+                         r"beantragt|optional|would\s+need|possible|möglich|einmalig\w*|only\s+one)\b", re.I)
+DATELINE = re.compile(r"^[A-ZÄÖÜ][A-ZÄÖÜ /.,'-]+,\s+\w+\.?\s+\d{1,2}\s+\([^)]*\)\s*[-–—]")
+ANCHOR_AFTER = re.compile(r"^\s*(?:,\s*)?(?:executive\s+)?(?:order|orders|Anordnung|Dekret|Verfügung|decree|law|Gesetz|"
+                          r"election|Wahl|letter)\b", re.I)
+ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
+FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
+EVENT_VERBS = re.compile(
+    r"\b(?:signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
+    r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
+    r"erklärt|sagte|gebilligt|verabschiedet|eingereicht)\b", re.I)
+SIGN_VERBS = re.compile(r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+                        r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b", re.I)
+MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
+                             r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
+STRONG_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
+                           r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$",
+                           re.I)
+WD_ADJACENT = re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than)\s+(?:am\s+)?$", re.I)
+WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|abläuft|ablaufen|abgelaufen|ausgelaufen|"
+                     r"auslaufen|läuft|take[sn]?\s+effect|took\s+effect|in\s+Kraft|approach\w*|ban|Verbot\w*|"
+                     r"shut\w*|dichtgemacht|cutoff", re.I)
+PAST_MARKERS = re.compile(r"\b(?:took|was|were|had|went|signed|granted|said|hatte|war|waren|trat|getreten|"
+                          r"unterzeichnet\w*|gewährt\w*|erklärt\w*|vergangenen|last|letzten)\b", re.I)
+FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|approaches|would|wird|werden|soll|"
+                            r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
+IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
+KINDS = [
+    ("extension", re.compile(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
+                             r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
+                             r"enforcement", re.I)),
+    ("talks", re.compile(r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", re.I)),
+    ("ban", re.compile(r"\bban\w*|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|take[sn]?\s+effect|"
+                       r"took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|app\s+stores?|App-Stores", re.I)),
+    ("sale", re.compile(r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", re.I)),
+]
+REPLACE_CUES = re.compile(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
+                          r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
+
+
+DURATION_FROM = re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
+                           r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$", re.I)
+MONTH_END = re.compile(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
+                       r"Ende\s+(?:des|dieses)\s+Monats)(?![\w])", re.I)
+SPECIFIC_DEADLINE = re.compile(
+    r"\bban\w*|prohibit\w*|take[sn]?\s+effect|kicks?\s+in|divest\w*|\bsell\b|\bsold\b|deadline|extension|reprieve|"
+    r"expire\w*|shut\w*|Verbot\w*|verbiete\w*|in\s+Kraft|veräußer\w*|verkaufen|Verkauf\w*|Frist\w*|Verlängerung|"
+    r"Schonfrist|abl(?:au|äu)f\w*|trennen|untersag\w*", re.I)
+QUICK_DATE = re.compile(r"\d|" + "|".join(WEEKDAYS) + r"|mid|early|late|end\b|start|Mitte|Anfang|Ende|Beginn|heute|today|"
+                        r"Monatsende|days|Tage|weeks|Wochen|months|Monate",
+                        re.I)
+
+
+@dataclass
+class Candidate:
+    day: date
+    expression: str
+    tolerance: int
+    how: str               # "explicit" | "vague" | "weekday" | "computed"
+    sentence: str
+    kind: str = "deadline"
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_year(month: int, day: int, published: date, next_year: bool = False) -> date | None:
+    """The year of a day-month written without one: nearest plausible to the publication date."""
+    options = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            continue
+        if next_year and year != published.year + 1:
+            continue
+        cost = (d - published).days if d >= published else 3 * (published - d).days
+        options.append((cost, d))
+    return min(options)[1] if options else None
+
+
+def weekday_date(weekday: int, published: date, direction: str) -> date:
+    """The date of a weekday around publication: 'past' (<= today), 'future' (>= today) or 'nearest'."""
+    ahead = (weekday - published.weekday()) % 7
+    back = (published.weekday() - weekday) % 7
+    if direction == "future":
+        return published + timedelta(days=ahead)
+    if direction == "past":
+        return published - timedelta(days=back)
+    return published + timedelta(days=ahead) if ahead <= back else published - timedelta(days=back)
+
+
+def _vocab_any(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
+    out = []
+    for v in vocabs:
+        rx = v.rx(key)
+        if rx is not None:
+            out.extend(rx.finditer(text))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w'.-]+", text)
+
+
+def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
+    before = sentence[max(0, start - 40):start]
+    after = sentence[end:end + 30]
+    if STRONG_BEFORE.search(before[-25:]):
+        # "by Jan. 19" stays a deadline, unless the excluded word is right before ("takes office on")
+        before = before[-12:]
+    for m in _vocab_any(vocabs, "date_exclude", before):
+        if len(_words(before[m.end():])) <= 3:
+            return True
+    for m in _vocab_any(vocabs, "date_exclude", after):
+        if len(_words(after[:m.start()])) <= 2 and not re.match(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)", after):
+            return True
+    return False
+
+
+def _is_anchor(sentence: str, start: int, end: int) -> bool:
+    """A date that names an event (an order's date, a signing) rather than a deadline."""
+    before = sentence[max(0, start - 50):start]
+    if ANCHOR_AFTER.match(sentence[end:]):
+        return True
+    if DURATION_FROM.search(before):  # "75 days from January 20", "90 Tage nach dem 14. August"
+        return True
+    if re.search(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", before, re.I):
+        return True  # "an order signed Aug. 14"
+    if ANCHOR_BEFORE_VOM.search(before) and not FRIST_VOM.search(before):
+        return True
+    if re.search(r"\b(?:on|am|an)\s*$", before, re.I):
+        near = " ".join(_words(before)[-7:-1])
+        verbs = list(EVENT_VERBS.finditer(near))
+        if verbs and not STRONG_BEFORE.search(before):
+            between = near[verbs[-1].end():]
+            if not re.search(r"close\w*|shut\w*|effect|expire\w*|ends?\b|ban\w*|dark|deadline|Frist|endet|"
+                             r"Verbot|divest\w*|sell|verkauf\w*", between, re.I):
+                return True
+    after = sentence[end:end + 40]
+    if re.match(r"\s*(?:night|evening|morning|abend|morgen)?\s*(?:,\s*)?(?:signed|granted|issued|unterzeichnet)", after, re.I):
+        return True
+    # "On Jan. 20, Trump signed ...", "Am 20. Januar hatte er das Gesetz ... ausgesetzt"
+    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An)\s*)$", before) and re.match(r"\s*,?\s*(?:\S+\s+){0,10}?"
+                                                                       r"(?:signed|granted|issued|ordered|announced|"
+                                                                       r"(?:hatte|hat|wurde|haben)\s+(?:\S+\s+){0,8}?"
+                                                                       r"(?:unterzeichnet|ausgesetzt|verlängert|gewährt|"
+                                                                       r"erlassen|angekündigt|beschlossen|verkündet))\b",
+                                                                       sentence[end:end + 120], re.I):
+        if not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft|deadline|Frist",
+                         sentence[end:end + 50], re.I):
+            return True
+    return False
+
+
+def _kind(sentence: str) -> str:
+    for name, rx in KINDS:
+        if rx.search(sentence):
+            return name
+    return "deadline"
+
+
+def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
+    out, taken = [], []
+    for rx in ABSOLUTE:
+        for m in rx.finditer(sentence):
+            if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
+                continue
+            gd = m.groupdict()
+            month = int(gd["mnum"]) if gd.get("mnum") else MONTHS.get((gd.get("month") or "may").lower().rstrip("."), 5)
+            day = int(gd["day"])
+            if not (1 <= month <= 12 and 1 <= day <= 31):
+                continue
+            year = gd.get("year")
+            if gd.get("mnum") and not year and not re.search(r"(?:am|zum|bis|vom|den|dem)\s*$",
+                                                                sentence[max(0, m.start() - 8):m.start()], re.I):
+                continue  # "1.500", "3.4" without a year and context: not a date
+            try:
+                if year:
+                    y = int(year)
+                    y = y + 2000 if y < 100 else y
+                    d = date(y, month, day)
+                else:
+                    next_year = bool(re.match(r"\s*(?:next\s+year|nächsten\s+Jahres|kommenden\s+Jahres)",
+                                              sentence[m.end():], re.I))
+                    d = resolve_year(month, day, published, next_year)
+            except ValueError:
+                continue
+            if d is None:
+                continue
+            taken.append((m.start(), m.end()))
+            out.append((m.start(), m.end(), d, m.group(0)))
+    return out
+
+
+def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
+    out = []
+    for m in VAGUE.finditer(sentence):
+        pos = m.group("pos").lower()
+        day = 15 if ("mid" in pos or "mitte" in pos or "middle" in pos) else (
+            5 if pos in ("early", "anfang", "beginn") or "beginning" in pos or "start" in pos else 25)
+        if "end" in pos or pos in ("ende", "ausgang"):
+            day = 28
+        if m.group("next"):
+            first = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
+            month, year = first.month, first.year
+            d = date(year, month, day)
+        else:
+            month = MONTHS[m.group("month").lower().rstrip(".")]
+            if m.group("year"):
+                d = date(int(m.group("year")), month, day)
+            else:
+                d = resolve_year(month, day, published)
+        if d is not None:
+            out.append((m.start(), m.end(), d, m.group(0)))
+    return out
+
+
+def _weekday_direction(sentence: str, start: int, end: int) -> str:
+    clause = sentence[max(0, start - 80):min(len(sentence), end + 60)]
+    if IRREALIS.search(clause):
+        return "nearest"
+    local = sentence[max(0, start - 50):end + 40]
+    past, future = PAST_MARKERS.search(local), FUTURE_MARKERS.search(local)
+    if past and not future:
+        return "past"
+    if future and not past:
+        return "future"
+    return "nearest"
+
+
+def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple[int, int, date, str, bool]]:
+    """(start, end, date, expression, is_deadline) of weekdays; anchors (signing days) have is_deadline False."""
+    out = []
+    for m in WEEKDAY.finditer(sentence):
+        after = sentence[m.end():m.end() + 22]
+        if any(a - m.end() <= 8 and a >= m.end() for a, _b in absolute_spans) or re.match(
+                r",?\s*(?:dem|den|the)?\s*\d", after):
+            continue  # "Sunday, Jan. 19": the date itself is read
+        pre = (m.group("pre") or "").strip().lower()
+        wd = WEEKDAYS[m.group("wd").lower()]
+        if pre == "heutigen":
+            d = published
+        elif pre in ("next", "coming", "kommenden", "nächsten"):
+            d = weekday_date(wd, published + timedelta(days=1), "future")
+        elif pre in ("vergangenen", "last", "letzten"):
+            d = weekday_date(wd, published - timedelta(days=1), "past")
+        else:
+            direction = _weekday_direction(sentence, m.start(), m.end())
+            if WD_ADJACENT.search(sentence[max(0, m.start() - 30):m.start()]) and not IRREALIS.search(sentence):
+                direction = "future"
+            d = weekday_date(wd, published, direction)
+        before = sentence[max(0, m.start() - 30):m.start()]
+        window_after = " ".join(_words(sentence[m.end():m.end() + 60])[:5])
+        window_before = " ".join(_words(before)[-5:])
+        is_deadline = bool(WD_ADJACENT.search(before) or re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I)
+                           or WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
+        if re.search(r"\b(?:deadline|Frist)\b", before[-12:], re.I):
+            is_deadline = True
+        elif (not WD_ADJACENT.search(before) and MARKET_OR_EVENT.search(" ".join(_words(before)[-5:]))
+              and not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", window_before, re.I)):
+            is_deadline = False
+        if re.match(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[m.end():], re.I):
+            out.append((m.start(), m.end(), weekday_date(wd, published, "past"), m.group(0), False))
+            continue
+        signing = SIGN_VERBS.search(sentence[max(0, m.start() - 60):m.end() + 80])
+        if signing and not WD_ADJACENT.search(before) and not re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I):
+            if not re.search(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft",
+                             sentence[max(0, m.start() - 40):m.end() + 40], re.I):
+                is_deadline = False
+        out.append((m.start(), m.end(), d, m.group(0), is_deadline))
+    return out
+
+
+def _durations(sentence: str) -> list[tuple[int, int, int, str]]:
+    out = []
+    for m in DURATION.finditer(sentence):
+        num = m.group("num").lower()
+        n = int(num) if num.isdigit() else NUMBER_WORDS.get(num)
+        if not n:
+            continue
+        if num in ("another", "weitere", "a", "an") and m.group("unit").lower().startswith(("day", "tag")):
+            continue  # "another day": no number
+        days = n * UNITS.get(m.group("unit").lower(), 1)
+        before = sentence[max(0, m.start() - 40):m.start()]
+        if not (DURATION_BEFORE.search(before) or DURATION_AFTER.match(sentence[m.end():m.end() + 40])):
+            continue
+        if CONDITIONAL.search(sentence[max(0, m.start() - 80):m.start()]):
+            continue
+        if re.match(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", sentence[m.end():], re.I):
+            continue
+        if re.search(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$",
+                     sentence[max(0, m.start() - 25):m.start()], re.I):
+            continue
+        out.append((m.start(), m.end(), days, m.group(0)))
+    return out
+
+
+def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
+    """Deadlines of the sale, the ban, the talks or an extension, as ISO dates with their expression."""
+    published = article.published
+    if published is None:
+        return []
+    vocabs = [profile.vocabulary(article.lang)] + [v for v in profile.vocab.values()
+                                                   if v is not profile.vocabulary(article.lang)]
+    candidates: list[Candidate] = []
+    last_signing: date | None = None
+    for index, sentence in enumerate(article_sentences(article.title, article.text)):
+        if DATELINE.match(sentence):
+            sentence = DATELINE.sub("", sentence, count=1)
+        if _vocab_any(vocabs, "other_deal", sentence):
+            continue
+        if not QUICK_DATE.search(sentence):
+            continue
+        has_deadline_words = bool(_vocab_any(vocabs, "deadline", sentence))
+        absolute = _absolute_dates(sentence, published)
+        vague = _vague_dates(sentence, published)
+        spans = [(a, b) for a, b, _, _ in absolute]
+        weekdays = _weekday_dates(sentence, published, spans)
+        anchors: list[date] = []
+        kind = _kind(sentence)
+        found_here: list[Candidate] = []
+        for start, end, d, expr in absolute:
+            if _is_anchor(sentence, start, end):
+                anchors.append(d)
+                continue
+            if not has_deadline_words or _excluded(sentence, start, end, vocabs):
+                continue
+            found_here.append(Candidate(d, expr, 0, "explicit", sentence, kind))
+        for start, end, d, expr in vague:
+            if any(a <= start < b for a, b in spans):
+                continue
+            before = sentence[max(0, start - 25):start]
+            after = sentence[end:end + 40]
+            tight = (re.search(r"(?:\bby|\buntil|\bbis(?:\s+zum)?|\bab|\bfrom|spätestens|no\s+later\s+than|before|"
+                               r"\bvor|expires?|expiring|ends?|endet|läuft|runs\s+out|due)(?:\s+(?:in|im|on|am|at))?\s*$",
+                               before, re.I)
+                     or re.match(r"\s*(?:\w+\s+){0,2}?(?:aus|ab|greifen|greift|enden|endet|expires?|ends?|in\s+Kraft)\b",
+                                 after, re.I)
+                     or re.search(r"(?:deadline|Frist\w*)\s+(?:\w+\s+){0,3}$", before, re.I))
+            if not tight or _excluded(sentence, start, end, vocabs):
+                continue
+            found_here.append(Candidate(d, expr, 5, "vague", sentence, kind))
+        for m_end in MONTH_END.finditer(sentence):
+            nxt = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
+            found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, kind))
+        for start, end, d, expr, is_deadline in weekdays:
+            if not is_deadline:
+                if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or re.match(
+                        r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[end:], re.I):
+                    anchors.append(d)
+                continue
+            if _excluded(sentence, start, end, vocabs):
+                continue
+            found_here.append(Candidate(d, expr, 0, "weekday", sentence, kind))
+        if TODAY.search(sentence) and SIGN_VERBS.search(sentence):
+            anchors.append(published)
+        # durations count from this sentence's event date, else the last signing reported before
+        durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
+        for start, end, days, expr in durations:
+            frist_vom = re.search(r"(?:Frist\w*|deadline)\s+(?:vom|of)\s+", sentence, re.I)
+            if anchors:
+                base = anchors[0]
+            elif frist_vom and absolute:
+                base = absolute[0][2]
+            elif re.search(r"from\s+now|ab\s+heute|von\s+heute\s+an", sentence, re.I) or (re.search(
+                    r"\b(?:in|within|binnen|innerhalb(?:\s+von)?)\s*$", sentence[max(0, start - 20):start], re.I)
+                    and last_signing is None and SPECIFIC_DEADLINE.search(sentence)):
+                base = published
+            elif last_signing is not None and re.search(
+                    r"\b(?:the|this|that|das|dieses|die|diese)\s+(?:executive\s+)?(?:order|Dekret|Anordnung|decree|Verfügung)\b",
+                    sentence, re.I):
+                base = last_signing
+            else:
+                continue
+            extra = {"from": base.isoformat(), "days": days}
+            found_here.append(Candidate(base + timedelta(days=days), expr, 1, "computed", sentence,
+                                        "extension" if kind == "deadline" else kind, extra))
+        if anchors and SIGN_VERBS.search(sentence):
+            last_signing = anchors[0]
+        # an extension that moves one date to another
+        deadline_days = sorted({c.day for c in found_here if c.how in ("explicit", "weekday", "vague")})
+        if len(deadline_days) >= 2 and REPLACE_CUES.search(sentence):
+            newest = deadline_days[-1]
+            for c in found_here:
+                if c.day == newest:
+                    c.extra["replaces"] = deadline_days[0].isoformat()
+                    c.kind = "extension"
+        candidates.extend(found_here)
+        _ = index
+
+    stated = [c.day for c in candidates if c.how in ("explicit", "weekday")]
+    facts: list[Fact] = []
+    for c in candidates:
+        if c.how == "computed" and any(abs((c.day - s).days) <= 2 and c.day != s for s in stated):
+            continue
+        expression = c.expression.strip(" ,") if not re.search(r"\b(?:Sept?|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Oct|Nov|Dec)\.$",
+                                                                c.expression) else c.expression.strip()
+        detail = {"kind": c.kind, "tolerance_days": c.tolerance, "expression": expression.rstrip(".") if
+                  re.search(r"\d{4}\.$|[a-zäöü]{4,}\.$", expression) else expression, "how": c.how}
+        detail.update(c.extra)
+        facts.append(Fact("deadline", c.day.isoformat(), c.sentence, detail))
+    return facts

@@ -1,0 +1,196 @@
+"""The watch profile: what story is tracked, as data (profiles/*.toml), never as code.
+
+A profile names the target (TikTok, its U.S. business; what is NOT the target, e.g. Douyin), the seller,
+the sale vocabulary per language, and the known parties with their canonical names, aliases and roles.
+`load_profile()` reads and checks a TOML file (the bundled tiktok.toml by default) and compiles its
+patterns once; a bad file raises ProfileError naming the file and the problem.
+
+    profile = load_profile()                       # bundled tiktok.toml
+    profile = load_profile("my-deal.toml")         # another deal, or more aliases
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BUNDLED = Path(__file__).resolve().parent / "profiles" / "tiktok.toml"
+LANGUAGES = ("en", "de")
+VOCAB_KEYS = ("sale_strong", "sale", "sale_weak", "bid", "partner", "negation", "denial", "wish", "competitor",
+              "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal")
+ROLES = ("candidate", "seller", "government", "media", "platform", "other")
+
+
+class ProfileError(Exception):
+    """A profile file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Party:
+    """A known organisation or person: canonical name, alias patterns and role."""
+
+    name: str
+    aliases: tuple[str, ...]
+    role: str = "candidate"
+    pattern: re.Pattern = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """One language's word lists (regex fragments) and their compiled alternations."""
+
+    lang: str
+    words: dict[str, tuple[str, ...]]
+    compiled: dict[str, re.Pattern | None] = field(compare=False, repr=False, default_factory=dict)
+
+    def rx(self, key: str) -> re.Pattern | None:
+        return self.compiled.get(key)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A tracked deal: target, seller, vocabulary per language, known parties, relevance settings."""
+
+    name: str
+    description: str
+    target: str
+    target_names: tuple[str, ...]
+    target_references: tuple[str, ...]
+    not_target: tuple[str, ...]
+    seller: tuple[str, ...]
+    vocab: dict[str, Vocabulary]
+    parties: tuple[Party, ...]
+    relevance: dict[str, float]
+    source: str = ""
+    target_rx: re.Pattern = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    reference_rx: re.Pattern | None = field(compare=False, repr=False, default=None)
+    not_target_rx: re.Pattern | None = field(compare=False, repr=False, default=None)
+    seller_rx: re.Pattern | None = field(compare=False, repr=False, default=None)
+    parties_rx: re.Pattern | None = field(compare=False, repr=False, default=None)  # group p<i> = parties[i]
+
+    def vocabulary(self, lang: str | None) -> Vocabulary:
+        """The vocabulary of a language; English when the language is unknown or not in the profile."""
+        return self.vocab.get(lang or "", None) or self.vocab.get("en") or next(iter(self.vocab.values()))
+
+    def party(self, name: str) -> Party | None:
+        for party in self.parties:
+            if party.name == name:
+                return party
+        return None
+
+
+def _alt(patterns, flags=re.IGNORECASE) -> re.Pattern | None:
+    patterns = tuple(patterns)
+    if not patterns:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(f"(?:{p})" for p in patterns) + r")(?![\w])", flags)
+
+
+_ALIAS_BEFORE = r"(?<![\w@.-])"
+_ALIAS_AFTER = r"(?:'s|'|s(?=\W))?(?:-(?=[A-ZÄÖÜa-zäöü]))?"
+
+
+def _alias_body(aliases: tuple[str, ...]) -> str:
+    return "|".join(f"(?:{a})" for a in sorted(aliases, key=len, reverse=True))
+
+
+def _alias_rx(aliases: tuple[str, ...]) -> re.Pattern:
+    # Case-sensitive; allows a possessive/genitive ending and compounds ("Oracle-Konzern", "Microsofts").
+    return re.compile(rf"{_ALIAS_BEFORE}(?:{_alias_body(aliases)}){_ALIAS_AFTER}")
+
+
+def _strings(data: Any, where: str, path: Path, required: bool = True) -> tuple[str, ...]:
+    if data is None and not required:
+        return ()
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise ProfileError(f"{path}: {where} must be a list of strings")
+    for x in data:
+        try:
+            re.compile(x)
+        except re.error as e:
+            raise ProfileError(f"{path}: {where}: bad pattern {x!r}: {e}") from e
+    return tuple(data)
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Read and check a profile TOML file (None: the bundled tiktok.toml)."""
+    path = Path(path) if path is not None else BUNDLED
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ProfileError(f"{path}: cannot read the profile: {e.strerror or e}") from e
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ProfileError(f"{path}: not valid TOML: {e}") from e
+
+    def table(key: str) -> dict:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise ProfileError(f"{path}: missing table [{key}]")
+        return value
+
+    meta, target, relevance = table("profile"), table("target"), table("relevance")
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ProfileError(f"{path}: [profile] needs a name")
+    if not isinstance(target.get("canonical"), str):
+        raise ProfileError(f"{path}: [target] needs canonical = \"...\"")
+    names = _strings(target.get("names"), "[target] names", path)
+    if not names:
+        raise ProfileError(f"{path}: [target] names must not be empty")
+    refs = _strings(target.get("references"), "[target] references", path, required=False)
+    not_target = _strings(target.get("not_target"), "[target] not_target", path, required=False)
+    seller = _strings(target.get("seller"), "[target] seller", path, required=False)
+
+    settings = {"threshold": 4.0, "title_weight": 2.0, "strong_weight": 3.0, "medium_weight": 1.5,
+                "weak_weight": 0.5, "min_sentences": 2}
+    for key, value in relevance.items():
+        if key not in settings:
+            raise ProfileError(f"{path}: [relevance] has an unknown key {key!r}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ProfileError(f"{path}: [relevance] {key} must be a number")
+        settings[key] = float(value)
+
+    vocab_data = data.get("vocab")
+    if not isinstance(vocab_data, dict) or not vocab_data:
+        raise ProfileError(f"{path}: missing [vocab.en] / [vocab.de] tables")
+    vocab: dict[str, Vocabulary] = {}
+    for lang, words in vocab_data.items():
+        if not isinstance(words, dict):
+            raise ProfileError(f"{path}: [vocab.{lang}] must be a table")
+        unknown = set(words) - set(VOCAB_KEYS)
+        if unknown:
+            raise ProfileError(f"{path}: [vocab.{lang}] has unknown key(s) {', '.join(sorted(unknown))}")
+        lists = {k: _strings(words.get(k), f"[vocab.{lang}] {k}", path, required=False) for k in VOCAB_KEYS}
+        for k in ("sale_strong", "bid"):
+            if not lists[k]:
+                raise ProfileError(f"{path}: [vocab.{lang}] needs a non-empty {k} list")
+        vocab[lang] = Vocabulary(lang, lists, {k: _alt(v) for k, v in lists.items()})
+
+    parties = []
+    seen = set()
+    for i, p in enumerate(data.get("party") or []):
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not p["name"].strip():
+            raise ProfileError(f"{path}: [[party]] number {i + 1} needs a name")
+        aliases = _strings(p.get("aliases", [re.escape(p["name"])]), f"[[party]] {p['name']} aliases", path)
+        role = p.get("role", "candidate")
+        if role not in ROLES:
+            raise ProfileError(f"{path}: [[party]] {p['name']}: role must be one of {', '.join(ROLES)}, not {role!r}")
+        if p["name"] in seen:
+            raise ProfileError(f"{path}: [[party]] {p['name']} is listed twice")
+        seen.add(p["name"])
+        aliases = aliases or (re.escape(p["name"]),)
+        parties.append(Party(p["name"], aliases, role, _alias_rx(aliases)))
+
+    parties_rx = re.compile(_ALIAS_BEFORE + "(?:" + "|".join(
+        f"(?P<p{i}>(?:{_alias_body(party.aliases)}){_ALIAS_AFTER})" for i, party in enumerate(parties)) + ")") \
+        if parties else None
+    target_rx = re.compile(r"(?<![\w])(?:" + "|".join(f"(?:{n})" for n in names) + r")", re.IGNORECASE)
+    return Profile(
+        name=meta["name"], description=str(meta.get("description", "")), target=target["canonical"],
+        target_names=names, target_references=refs, not_target=not_target, seller=seller, vocab=vocab,
+        parties=tuple(parties), relevance=settings, source=str(path), target_rx=target_rx,
+        reference_rx=_alt(refs), not_target_rx=_alt(not_target), seller_rx=_alt(seller),
+        parties_rx=parties_rx)

@@ -1,0 +1,221 @@
+"""dealwatch's three deployments, built in Python for `dealwatch serve` (deployments/prefect.yaml declares
+the same three for `prefect deploy` and a process work pool):
+
+    dealwatch-monitor/monitor                  a cycle on a schedule (every 15 minutes by default); at most
+                                               one at a time: a run due while one still runs is cancelled
+    dealwatch-deliver-alerts/deliver-alerts    triggered by the dealwatch.bidder.new / dealwatch.deadline.new
+                                               events a cycle emits for each new fact (at most one run a
+                                               minute: the cycle delivers whatever is left at its end)
+    dealwatch-backfill/backfill                on demand: prefect deployment run dealwatch-backfill/backfill
+                                               --param source=/path/to/urls.txt
+
+Secrets never reach Prefect's database: a deployment's parameters hold the PATH of the config file, and
+each run reads it (resolving ${ENV} references) in its own process; a SecretStr parameter would be stored
+as '**********' and the URL lost (measured). Without a config file the parameters are the warehouse path
+and the feed list, neither secret.
+
+Prefect's temporary server runs no scheduler (measured: no scheduled run of an interval deployment in a
+minute) and `serve` needs one, so without PREFECT_API_URL `dealwatch serve` starts `prefect server start`
+on 127.0.0.1 (a free port, analytics off, no UI; its database under PREFECT_HOME) for as long as it runs.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULT_CRON = "*/15 * * * *"
+DELIVER_EVENTS = ("dealwatch.bidder.new", "dealwatch.deadline.new")
+DELIVER_DEBOUNCE = timedelta(seconds=60)
+SERVER_START_TIMEOUT = 180.0
+
+
+def deliver_trigger():
+    """Run deliver-alerts when a cycle emits a new-fact event: at once for the first, then at most once
+    a minute (events within the minute are ignored, the cycle's own delivery sends what is left)."""
+    from prefect.events import DeploymentEventTrigger
+    return DeploymentEventTrigger(name="dealwatch: a new bidder or deadline", expect=set(DELIVER_EVENTS),
+                                  match={"prefect.resource.id": "dealwatch.*"}, posture="Reactive",
+                                  threshold=1, within=DELIVER_DEBOUNCE)
+
+
+def check_schedule(cron: str | None, interval: float | None) -> dict:
+    """The monitor's schedule as to_deployment arguments; ValueError with a readable message if invalid."""
+    if interval is not None:
+        if interval < 1:
+            raise ValueError(f"--interval {interval:g}: give a number of seconds, at least 1")
+        return {"interval": timedelta(seconds=interval)}
+    from prefect.client.schemas.schedules import CronSchedule
+    cron = cron or DEFAULT_CRON
+    try:
+        CronSchedule(cron=cron)
+    except ValueError:
+        raise ValueError(f"--cron {cron!r} is not a cron expression (five fields, e.g. '*/15 * * * *')") from None
+    return {"cron": cron}
+
+
+def run_parameters(config: str | Path | None = None, db: str | Path | None = None,
+                   feeds: Sequence[str] | None = None) -> dict:
+    """The deployments' parameters: the config file's absolute path (read by every run), or without one
+    the warehouse and the bundled feed list; --db and --feed override. Loading the config here checks it
+    (and that its ${ENV} variables are set) before anything is deployed; ConfigError if not."""
+    from dealwatch.config import load_config
+    loaded = load_config(config)
+    if loaded.source is not None:
+        params: dict = {"config": str(loaded.source.resolve())}
+    else:
+        params = {"db": str(loaded.warehouse.resolve()), "feeds": list(loaded.feeds)}
+    if db:
+        params["db"] = str(Path(db).resolve())
+    if feeds:
+        params["feeds"] = list(feeds)
+    return params
+
+
+def build_deployments(params: dict, cron: str | None = None, interval: float | None = None,
+                      module_entrypoints: bool = True) -> list:
+    """monitor (scheduled, concurrency 1), deliver-alerts (event-triggered), backfill (on demand).
+    module_entrypoints: entrypoints as module paths (flows.monitor.monitor), so runs load the installed
+    package whatever the working directory."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.backfill import backfill
+    from flows.deliver import deliver
+    from flows.monitor import monitor
+    entry = EntrypointType.MODULE_PATH if module_entrypoints else EntrypointType.FILE_PATH
+    common = {k: v for k, v in params.items() if k in ("config", "db")}
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+    return [
+        monitor.to_deployment(
+            name="monitor", **check_schedule(cron, interval), parameters=dict(params),
+            concurrency_limit=one_at_a_time, tags=["dealwatch"], entrypoint_type=entry,
+            description="One dealwatch cycle: poll the feeds, fetch, judge, store, alert."),
+        deliver.to_deployment(
+            name="deliver-alerts", triggers=[deliver_trigger()], parameters=common, concurrency_limit=1,
+            tags=["dealwatch"], entrypoint_type=entry,
+            description="Deliver the outbox's due alerts; triggered by dealwatch.*.new events."),
+        backfill.to_deployment(
+            name="backfill", parameters=common, concurrency_limit=1, tags=["dealwatch"], entrypoint_type=entry,
+            description="Backfill a URL list or a folder of saved pages (parameter source); one digest."),
+    ]
+
+
+# -- a Prefect server to serve against ------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM to the process's own group, SIGKILL after `grace` seconds; reaped either way."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+@contextmanager
+def local_prefect_server(port: int | None = None, log_path: Path | None = None,
+                         env: dict | None = None, timeout: float = SERVER_START_TIMEOUT) -> Iterator[str]:
+    """`prefect server start` on 127.0.0.1 (analytics off, no UI) in its own process group for as long
+    as the block runs; yields its API URL once /api/health answers. RuntimeError if it does not start."""
+    port = port or free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    environment = {**os.environ, **(env or {}), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                   "PREFECT_SERVER_UI_ENABLED": "false"}
+    environment.pop("PREFECT_API_URL", None)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
+         "--analytics-off", "--no-ui"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not api_healthy(api_url):
+            if process.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited at start-up (status {process.returncode})"
+                                   + (f"; see {log_path}" if log_path else ""))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not answer within {timeout:.0f} s"
+                                   + (f"; see {log_path}" if log_path else ""))
+            time.sleep(0.5)
+        yield api_url
+    finally:
+        stop_process_group(process)
+        if log_path:
+            log.close()
+
+
+@contextmanager
+def prefect_api(out=sys.stdout) -> Iterator[str]:
+    """The Prefect server to serve against: PREFECT_API_URL's, or a local one started for the while."""
+    given = os.environ.get("PREFECT_API_URL")
+    if given:
+        if not api_healthy(given, timeout=10):
+            raise ConnectionError(f"no Prefect server answers at PREFECT_API_URL={given}: start it "
+                                  f"(prefect server start) or unset PREFECT_API_URL to let dealwatch start one")
+        yield given
+        return
+    from prefect.settings import PREFECT_HOME
+    home = Path(PREFECT_HOME.value()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "dealwatch-serve-server.log"
+    print(f"dealwatch serve: starting a Prefect server on 127.0.0.1 (log: {log_path}; set PREFECT_API_URL to "
+          f"use a long-lived one instead)...", file=out, flush=True)
+    with local_prefect_server(log_path=log_path) as api_url:
+        os.environ["PREFECT_API_URL"] = api_url   # for the runs this process starts
+        yield api_url
+
+
+def serve(params: dict, cron: str | None = None, interval: float | None = None, out=sys.stdout) -> int:
+    """Serve the three deployments until SIGTERM or Ctrl-C (then: 0). Deployments are paused when it stops
+    (so no runs pile up while nothing executes them) and resumed when it starts again."""
+    schedule = check_schedule(cron, interval)
+    with prefect_api(out) as api_url:
+        from prefect import serve as prefect_serve
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            deployments = build_deployments(params, cron, interval)
+            when = (f"every {schedule['interval'].total_seconds():g} s" if "interval" in schedule
+                    else f"on cron {schedule['cron']!r} (UTC)")
+            source = f"config {params['config']}" if "config" in params else f"warehouse {params.get('db')}"
+            print(f"dealwatch serve: Prefect API {api_url}\n"
+                  f"  dealwatch-monitor/monitor                 {when}, one at a time\n"
+                  f"  dealwatch-deliver-alerts/deliver-alerts   on {' / '.join(DELIVER_EVENTS)} events\n"
+                  f"  dealwatch-backfill/backfill               on demand (prefect deployment run "
+                  f"dealwatch-backfill/backfill --param source=PATH)\n"
+                  f"  with {source}; Ctrl-C or SIGTERM stops", file=out, flush=True)
+            try:
+                prefect_serve(*deployments, print_starting_message=False)
+            except SystemExit as stop:  # the runner's SIGTERM handler exits with 0 after stopping
+                if stop.code not in (0, None):
+                    raise
+    print("dealwatch serve: stopped", file=out, flush=True)
+    return 0

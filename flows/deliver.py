@@ -1,0 +1,28 @@
+"""deliver-alerts: send the outbox's due alerts now, outside a cycle.
+
+Deployed with a trigger on the dealwatch.bidder.new / dealwatch.deadline.new events a cycle emits as soon
+as a batch is stored (deployments/), so alerts go out while the cycle is still fetching. The cycle
+delivers the outbox itself at its end too; the outbox's claims (Warehouse.claim_alerts, with a lease)
+make sure the two never send the same alert, so users get every alert exactly once either way, with or
+without a Prefect server that runs automations.
+"""
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from pydantic import SecretStr
+
+from dealwatch.warehouse import Warehouse
+from flows.monitor import deliver_alerts, from_config
+
+
+@flow(name="dealwatch-deliver-alerts", log_prints=False, validate_parameters=True)
+def deliver(db: str | None = None, notify: list[SecretStr] | None = None, notify_configs: list[str] | None = None,
+            digest_threshold: int | None = None, config: str | None = None) -> dict[str, int]:
+    """Deliver the due alerts of the warehouse `db`; parameters left None come from the config file
+    `config`, read at run time (see flows.monitor.from_config). Returns sent / failed / waiting counts."""
+    p = from_config(config, db=db, notify=notify, notify_configs=notify_configs, digest_threshold=digest_threshold)
+    Warehouse(p["db"]).migrate()  # a fresh warehouse has no outbox yet: nothing to send, no error
+    report = deliver_alerts(p["db"], p["notify"], p["notify_configs"], p["digest_threshold"])
+    get_run_logger().info("alerts: %(alerts_sent)d sent, %(alerts_failed)d failed, %(alerts_waiting)d waiting "
+                          "(no notification URL)", report)
+    return report

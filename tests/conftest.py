@@ -1,0 +1,64 @@
+"""Shared pytest fixtures. Each section belongs to the module that needs it; add yours, keep the others."""
+from __future__ import annotations
+
+import pytest
+
+
+# -- notification receivers (tests/receivers.py; used by tests/test_alerts.py) ----------------------
+
+@pytest.fixture
+def webhook():
+    """A real HTTP receiver on 127.0.0.1 for apprise's json:// and form:// (records POSTs)."""
+    from receivers import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, started; stop() and start() it to simulate an outage."""
+    from receivers import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+# -- a real Prefect engine (tests/test_cycle.py and every flow test) ------------------------------
+
+@pytest.fixture(scope="session")
+def prefect_engine():
+    """Prefect's test harness: a real temporary API server and database for the whole session (~17 s once)."""
+    import os
+
+    from dealwatch.cli import quiet_prefect
+
+    quiet_prefect(progress=False)
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def sample_news():
+    """The bundled sample news site (dealwatch.demo.SampleNewsServer) on a free loopback port."""
+    from dealwatch.demo import SampleNewsServer
+
+    with SampleNewsServer() as server:
+        yield server
+
+
+# -- a programmable HTTP server (tests/loopback.py; used by tests/test_fetch.py, reusable anywhere) ----
+
+@pytest.fixture
+def loopback():
+    """A real HTTP server on 127.0.0.1 whose routes each test programs (loopback.LoopbackServer)."""
+    from loopback import LoopbackServer
+
+    with LoopbackServer() as server:
+        yield server

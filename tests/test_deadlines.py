@@ -1,0 +1,319 @@
+"""Deadlines: every form of date, resolved against the publication date; only deadlines of the sale/ban/talks."""
+from __future__ import annotations
+
+from datetime import date
+
+from dealwatch.facts.deadlines import extract_deadlines, resolve_year, weekday_date
+from helpers_judgment import article, profile
+
+
+def deadlines(text: str, published: date, lang: str = "en", title: str = "") -> dict[str, dict]:
+    facts = extract_deadlines(article(text, lang=lang, published=published, title=title), profile())
+    return {f.value: f.detail for f in facts}
+
+
+# --- absolute forms ------------------------------------------------------------------------------------
+
+def test_en_month_abbreviation_sept_15():
+    found = deadlines("TikTok would close down in the United States on Sept. 15 if no deal had been reached.",
+                      date(2020, 8, 3))
+    assert set(found) == {"2020-09-15"} and found["2020-09-15"]["tolerance_days"] == 0
+
+
+def test_en_no_later_than():
+    found = deadlines("Microsoft aims to wrap up negotiations no later than September 15.", date(2020, 8, 3))
+    assert set(found) == {"2020-09-15"} and found["2020-09-15"]["kind"] == "talks"
+
+
+def test_en_full_date_with_year():
+    assert set(deadlines("The ban takes effect on December 16, 2025.", date(2025, 9, 1))) == {"2025-12-16"}
+
+
+def test_en_british_day_month():
+    assert set(deadlines("ByteDance must divest by 19 January or face a ban.", date(2024, 4, 24))) == {"2025-01-19"}
+
+
+def test_de_day_dot_month():
+    found = deadlines("Die Frist läuft damit am 12. November ab.", date(2020, 8, 19), "de")
+    assert set(found) == {"2020-11-12"}
+
+
+def test_de_numeric_date():
+    assert set(deadlines("Bestehen bleibt die Frist zum 12.11.2020.", date(2020, 9, 20), "de")) == {"2020-11-12"}
+
+
+def test_de_spaetestens_bis_zum():
+    found = deadlines("Die Gespräche will Microsoft spätestens bis zum 15. September abschließen.", date(2020, 8, 3), "de")
+    assert set(found) == {"2020-09-15"} and found["2020-09-15"]["kind"] == "talks"
+
+
+def test_year_missing_resolves_to_next_january_when_written_in_april():
+    assert resolve_year(1, 19, date(2024, 4, 24)) == date(2025, 1, 19)
+
+
+def test_year_missing_resolves_to_recent_past_date():
+    assert resolve_year(1, 19, date(2025, 4, 3)) == date(2025, 1, 19)
+
+
+def test_en_next_year_forces_following_year():
+    found = deadlines("The law gives ByteDance until Jan. 19 next year to divest TikTok's U.S. operations.",
+                      date(2024, 5, 15))
+    assert set(found) == {"2025-01-19"}
+
+
+# --- vague ---------------------------------------------------------------------------------------------
+
+def test_de_mitte_september_is_15th_with_tolerance():
+    found = deadlines("Das Verbot soll Mitte September greifen.", date(2020, 8, 28), "de")
+    assert found == {"2020-09-15": found["2020-09-15"]} and found["2020-09-15"]["tolerance_days"] == 5
+
+
+def test_en_mid_september_is_15th_with_tolerance():
+    found = deadlines("The company has said it wants to complete its talks by mid-September.", date(2020, 8, 9))
+    assert set(found) == {"2020-09-15"} and found["2020-09-15"]["tolerance_days"] == 5
+
+
+def test_de_anfang_april_is_early_april_with_tolerance():
+    found = deadlines("Die Schonfrist läuft Anfang April aus.", date(2025, 2, 10), "de")
+    [(day, detail)] = found.items()
+    assert abs((date.fromisoformat(day) - date(2025, 4, 5)).days) <= 5 and detail["tolerance_days"] == 5
+
+
+def test_en_end_of_june():
+    found = deadlines("The extension runs until the end of June.", date(2025, 4, 4))
+    [(day, detail)] = found.items()
+    assert day.startswith("2025-06-") and detail["tolerance_days"] == 5
+
+
+def test_de_vague_event_time_is_not_a_deadline():
+    text = "Bereits Mitte November hatte das Finanzministerium die ursprüngliche Frist vom 12. November verlängert."
+    assert "2020-11-15" not in deadlines(text, date(2020, 11, 26), "de")
+
+
+# --- weekdays ------------------------------------------------------------------------------------------
+
+def test_weekday_helper_directions():
+    thursday = date(2025, 4, 3)
+    assert weekday_date(5, thursday, "future") == date(2025, 4, 5)
+    assert weekday_date(6, thursday, "past") == date(2025, 3, 30)
+    assert weekday_date(6, date(2025, 1, 16), "nearest") == date(2025, 1, 19)
+
+
+def test_de_am_samstag_from_thursday():
+    assert set(deadlines("Die 75-tägige Schonfrist endet am Samstag.", date(2025, 4, 3), "de")) == {"2025-04-05"}
+
+
+def test_en_by_tuesday():
+    text = "Trump has said TikTok would be shut down if there is no deal by Tuesday."
+    assert set(deadlines(text, date(2020, 9, 14))) == {"2020-09-15"}
+
+
+def test_en_weekday_possessive_deadline():
+    assert set(deadlines("Tuesday's deadline looms for ByteDance.", date(2020, 9, 14))) == {"2020-09-15"}
+
+
+def test_en_past_tense_weekday_goes_back():
+    text = "The law requiring ByteDance to divest TikTok or face a ban took effect on Sunday."
+    assert set(deadlines(text, date(2025, 1, 23))) == {"2025-01-19"}
+
+
+def test_de_irrealis_weekday_nearest_past():
+    text = "Die Frist, die am Donnerstag ausgelaufen wäre, endet nun am 17. September."
+    assert set(deadlines(text, date(2025, 6, 20), "de")) == {"2025-06-19", "2025-09-17"}
+
+
+def test_de_irrealis_weekday_nearest_future():
+    text = "Die Frist, die am Freitag abgelaufen wäre, endet nun am 4. Dezember."
+    assert set(deadlines(text, date(2020, 11, 26), "de")) == {"2020-11-27", "2020-12-04"}
+
+
+def test_en_next_friday():
+    found = deadlines("The administration set a deadline of next Friday for a deal.", date(2025, 6, 2))
+    assert set(found) == {"2025-06-06"}
+
+
+def test_en_weekday_of_a_speech_is_not_a_deadline():
+    text = "Speaking at the White House on Monday, Trump said TikTok would close down on Sept. 15."
+    assert set(deadlines(text, date(2020, 8, 4))) == {"2020-09-15"}
+
+
+def test_de_heutigen_sonntag_is_publication_day():
+    text = "Das Ministerium verschob das ursprünglich ab dem heutigen Sonntag geplante Verbot um eine Woche auf den 27. September."
+    assert set(deadlines(text, date(2020, 9, 20), "de")) == {"2020-09-20", "2020-09-27"}
+
+
+# --- durations -----------------------------------------------------------------------------------------
+
+def test_en_days_from_now_counts_from_signing_day():
+    text = ("President Donald Trump on Thursday night signed an executive order that will prohibit transactions "
+            "with ByteDance starting 45 days from now.")
+    assert set(deadlines(text, date(2020, 8, 7))) == {"2020-09-20"}
+
+
+def test_en_within_90_days_of_stated_order_date():
+    text = "A separate Aug. 14 order gives ByteDance 90 days to divest its U.S. assets."
+    found = deadlines(text, date(2020, 8, 27))
+    assert set(found) == {"2020-11-12"} and found["2020-11-12"]["how"] == "computed"
+
+
+def test_de_binnen_90_tagen_from_vergangenen_freitag():
+    text = ("Trump hat am vergangenen Freitag eine Anordnung unterzeichnet, die den Konzern verpflichtet, sich "
+            "binnen 90 Tagen vom US-Geschäft zu trennen.")
+    assert set(deadlines(text, date(2020, 8, 19), "de")) == {"2020-11-12"}
+
+
+def test_en_in_75_days_from_january_20():
+    text = "The 75-day reprieve Trump granted on Jan. 20 expires next month."
+    assert "2025-04-05" in deadlines(text, date(2025, 3, 20))
+
+
+def test_en_monday_signing_plus_75_days():
+    text = ("On Monday, his first day in office, Trump signed an executive order directing the Justice Department "
+            "not to enforce the law for 75 days.")
+    assert set(deadlines(text, date(2025, 1, 23))) == {"2025-04-05"}
+
+
+def test_de_duration_from_earlier_signing_sentence():
+    text = ("US-Präsident Donald Trump hat am Donnerstag ein Dekret unterzeichnet. Die Einigung gilt als fertig. "
+            "Das Dekret setzt die Durchsetzung des Gesetzes für 120 Tage aus.")
+    assert set(deadlines(text, date(2025, 9, 26), "de")) == {"2026-01-23"}
+
+
+def test_de_270_tage_zeit_from_signing_today():
+    text = "Biden hat das Gesetz heute unterzeichnet; ByteDance hat 270 Tage Zeit, das US-Geschäft zu verkaufen."
+    assert set(deadlines(text, date(2024, 4, 24), "de")) == {"2025-01-19"}
+
+
+def test_conditional_extension_without_date_is_skipped():
+    text = "Das Gesetz erlaubt nur eine einmalige Verlängerung um 90 Tage, wenn ein Verkauf auf dem Weg ist."
+    assert deadlines(text, date(2025, 1, 22), "de") == {}
+
+
+def test_en_requested_extension_is_not_a_deadline():
+    text = "TikTok said it had requested a 30-day extension to comply with the divestiture order."
+    assert deadlines(text, date(2020, 11, 13)) == {}
+
+
+def test_computed_date_gives_way_to_stated_one():
+    text = ("The Treasury granted ByteDance a 15-day extension on Friday. The new deadline is Nov. 27.")
+    assert set(deadlines(text, date(2020, 11, 13))) == {"2020-11-27"}
+
+
+# --- replaces and exclusions ---------------------------------------------------------------------------
+
+def test_en_extension_replaces_earlier_date():
+    found = deadlines("The extension moves the deadline from Saturday, April 5, to June 19.", date(2025, 4, 4))
+    assert set(found) == {"2025-04-05", "2025-06-19"}
+    assert found["2025-06-19"]["replaces"] == "2025-04-05" and found["2025-06-19"]["kind"] == "extension"
+
+
+def test_en_inauguration_is_not_a_deadline():
+    text = "Trump, who takes office on Jan. 20, the day after the deadline, asked the court to pause the law."
+    assert "2025-01-20" not in deadlines(text, date(2025, 1, 16))
+
+
+def test_de_amtsuebernahme_is_not_a_deadline():
+    text = "Der gewählte Präsident Joe Biden übernimmt am 20. Januar das Amt; die Fristen könnten verstreichen."
+    assert deadlines(text, date(2020, 11, 26), "de") == {}
+
+
+def test_en_court_hearing_date_is_not_a_deadline():
+    text = ("The Supreme Court heard arguments on Jan. 10 in TikTok's challenge to the law, which requires ByteDance "
+            "to divest by Jan. 19.")
+    assert set(deadlines(text, date(2025, 1, 16))) == {"2025-01-19"}
+
+
+def test_en_order_date_is_an_anchor_not_a_deadline():
+    text = "The original deadline, set by Trump's Aug. 14 order, was Thursday, Nov. 12."
+    assert set(deadlines(text, date(2020, 11, 13))) == {"2020-11-12"}
+
+
+def test_en_dateline_is_not_a_deadline():
+    text = "WASHINGTON, April 4 (Reuters) - Trump extended the TikTok deadline to June 19."
+    assert set(deadlines(text, date(2025, 4, 4))) == {"2025-06-19"}
+
+
+def test_en_other_deal_dates_are_ignored():
+    text = "Microsoft must close its Activision deal by Oct. 18, the outside date of the merger agreement."
+    assert deadlines(text, date(2023, 10, 13)) == {}
+
+
+def test_en_date_without_deadline_words_is_ignored():
+    assert deadlines("On Aug. 28, Beijing added recommendation technology to its export list.", date(2020, 9, 14)) == {}
+
+
+# --- more forms (sentences written for these tests) -----------------------------------------------------
+import pytest  # noqa: E402
+
+FORMS = [
+    ("en_month_day_year_comma", "en", date(2020, 8, 3), "Microsoft aims to finalize a deal by Sept. 15, 2020.", {"2020-09-15"}),
+    ("en_ordinal_suffix", "en", date(2020, 8, 3), "The deadline for the sale is September 15th.", {"2020-09-15"}),
+    ("en_the_15th_of_september", "en", date(2020, 8, 3), "The deadline for the sale is the 15th of September.", {"2020-09-15"}),
+    ("en_us_numeric", "en", date(2020, 8, 3), "ByteDance has until 09/15/2020 to sell TikTok.", {"2020-09-15"}),
+    ("iso_date", "en", date(2020, 8, 3), "ByteDance has until 2020-09-15 to sell TikTok.", {"2020-09-15"}),
+    ("en_ban_on_sunday", "en", date(2025, 1, 16), "TikTok faces a ban on Sunday unless ByteDance sells it.", {"2025-01-19"}),
+    ("en_take_effect_bare_weekday", "en", date(2025, 1, 16), "The ban is set to take effect Sunday.", {"2025-01-19"}),
+    ("en_by_saturday_in_reported_speech", "en", date(2025, 4, 1),
+     "Trump said he would extend the deadline again if no deal is reached by Saturday.", {"2025-04-05"}),
+    ("en_undated_planned_extension", "en", date(2025, 6, 17),
+     "The White House said Trump would sign another order this week extending the deadline by 90 days.", set()),
+    ("en_signed_today_75_more_days", "en", date(2025, 1, 20), "Trump signed an order today giving TikTok 75 more days.",
+     {"2025-04-05"}),
+    ("en_delayed_by_a_week_to", "en", date(2020, 9, 19),
+     "The Commerce Department delayed the app-store ban by a week to Sunday, Sept. 27.", {"2020-09-27"}),
+    ("en_bill_days_without_anchor", "en", date(2024, 3, 15), "The bill would give ByteDance about 165 days to divest TikTok.",
+     set()),
+    ("en_thanksgiving_not_deadline", "en", date(2020, 11, 13),
+     "Thanksgiving falls on Nov. 26 this year, and the deadline is the next day.", set()),
+    ("en_earnings_date_not_deadline", "en", date(2023, 10, 13), "TikTok will report earnings on Oct. 30, before the deadline.",
+     set()),
+    ("en_mid_december", "en", date(2025, 9, 16), "Trump extended the deadline until mid-December.", {"2025-12-15"}),
+    ("en_expires_in_early_april", "en", date(2025, 3, 1), "The reprieve expires in early April.", {"2025-04-05"}),
+    ("en_market_weekday_not_deadline", "en", date(2020, 9, 14), "Oracle shares rose 4% on Monday after the deadline talk.",
+     set()),
+    ("en_passed_deadline_still_a_deadline", "en", date(2025, 1, 22),
+     "The app went offline briefly after the Jan. 19 deadline passed.", {"2025-01-19"}),
+    ("de_am_samstag_laeuft_aus", "de", date(2025, 4, 3), "Am Samstag läuft die Frist aus.", {"2025-04-05"}),
+    ("de_bis_samstag", "de", date(2025, 4, 3), "Bis Samstag muss ein Käufer gefunden sein.", {"2025-04-05"}),
+    ("de_short_numeric_with_year", "de", date(2025, 6, 20), "Trump verlängerte die Frist bis zum 17.9.2025.", {"2025-09-17"}),
+    ("de_endet_mitte_september", "de", date(2025, 6, 20), "Die neue Frist endet Mitte September.", {"2025-09-15"}),
+    ("de_verlaengert_am_donnerstag_um_90_tage", "de", date(2025, 6, 20),
+     "Trump verlängerte die Frist am Donnerstag um 90 Tage.", {"2025-09-17"}),
+    ("de_months_without_anchor", "de", date(2024, 4, 24), "ByteDance hat nun neun Monate Zeit, um Tiktok zu verkaufen.", set()),
+    ("de_ab_dem", "de", date(2020, 8, 19), "Ab dem 20. September sind Transaktionen mit ByteDance verboten.", {"2020-09-20"}),
+    ("de_publication_event_not_deadline", "de", date(2020, 8, 19), "Am 15. August 2020 wurde die Anordnung veröffentlicht.",
+     set()),
+    ("de_amtsantritt_not_deadline", "de", date(2025, 1, 22),
+     "Der Republikaner hatte am 20. Januar sein Amt angetreten und die Frist ausgesetzt.", set()),
+    ("de_nach_ablauf_der_frist_am", "de", date(2025, 1, 22), "Nach Ablauf der Frist am 19. Januar war die App kurz offline.",
+     {"2025-01-19"}),
+]
+
+
+@pytest.mark.parametrize("lang,published,text,expected", [c[1:] for c in FORMS], ids=[c[0] for c in FORMS])
+def test_form(lang, published, text, expected):
+    assert set(deadlines(text, published, lang)) == expected
+
+
+def test_en_in_75_days_from_january_20():
+    text = "The order pauses enforcement of the ban, which now takes effect in 75 days from January 20."
+    assert set(deadlines(text, date(2025, 1, 22))) == {"2025-04-05"}
+
+
+def test_de_90_tage_nach_dem_14_august():
+    text = "Die Frist für den Verkauf endet 90 Tage nach dem 14. August."
+    assert set(deadlines(text, date(2020, 8, 19), "de")) == {"2020-11-12"}
+
+
+def test_en_weekday_order_anchor():
+    text = "Thursday's order gives ByteDance 90 days to sell TikTok's U.S. business."
+    assert set(deadlines(text, date(2020, 8, 15))) == {"2020-11-11"}
+
+
+def test_en_in_n_days_counts_from_publication():
+    assert set(deadlines("The ban on TikTok takes effect in 45 days.", date(2020, 8, 7))) == {"2020-09-21"}
+
+
+def test_en_by_the_end_of_the_month():
+    found = deadlines("ByteDance must agree to a sale of TikTok by the end of the month.", date(2020, 9, 3))
+    assert set(found) == {"2020-09-30"} and found["2020-09-30"]["tolerance_days"] == 5

@@ -1,0 +1,114 @@
+"""Prices: deal values, offers and valuations of the target as whole US dollars; never other amounts."""
+from __future__ import annotations
+
+from datetime import date
+
+from dealwatch.facts.prices import amounts, extract_prices
+from helpers_judgment import article, profile
+
+
+def prices(text: str, lang: str = "en") -> set[str]:
+    return {f.value for f in extract_prices(article(text, lang=lang, published=date(2020, 8, 27)), profile())}
+
+
+def test_en_range_to():
+    text = "Bids for TikTok's U.S. business are expected in the range of $20 billion to $30 billion."
+    assert prices(text) == {"USD 20000000000-30000000000"}
+
+
+def test_en_single_offer():
+    assert prices("The consortium has offered $20 billion in cash for TikTok's U.S. operations.") == {
+        "USD 20000000000-20000000000"}
+
+
+def test_en_bn_abbreviation_and_decimal():
+    assert prices("Oracle's offer values TikTok U.S. at $12.5bn, people said.") == {"USD 12500000000-12500000000"}
+
+
+def test_en_hyphen_range_shared_unit():
+    assert prices("TikTok's U.S. arm could fetch a price of $40-50 billion in a sale.") == {
+        "USD 40000000000-50000000000"}
+
+
+def test_de_bis_range_milliarden_dollar():
+    text = "Das US-Geschäft von Tiktok könnte einen Preis von 20 bis 30 Milliarden Dollar erzielen."
+    assert prices(text, "de") == {"USD 20000000000-30000000000"}
+
+
+def test_de_rund_milliarden_dollar_valuation():
+    text = "Insider bezifferten den Wert von Tiktok Global auf rund 60 Milliarden Dollar."
+    assert prices(text, "de") == {"USD 60000000000-60000000000"}
+
+
+def test_de_mrd_us_dollar_decimal_comma():
+    text = "Das Gebot für Tiktok soll bei 12,5 Mrd. US-Dollar liegen."
+    assert prices(text, "de") == {"USD 12500000000-12500000000"}
+
+
+def test_de_billionen_is_trillion():
+    [(_, _, low, high, cur, _)] = amounts("ein Wert von 1,2 Billionen Dollar", german=True)
+    assert low == high == 1.2e12 and cur == "USD"
+
+
+def test_euro_amounts_are_not_reported():
+    text = "Das Angebot für Tiktok soll 18 Milliarden Euro betragen."
+    assert prices(text, "de") == set()
+
+
+def test_en_market_value_of_bidder_is_not_a_price():
+    text = "With a market value of about $29 billion, Twitter would need outside investors to finance a TikTok purchase."
+    assert prices(text) == set()
+
+
+def test_en_funding_round_valuation_is_not_a_price():
+    text = "The startup was valued at $9 billion in a funding round last month, a fraction of what TikTok is worth."
+    assert prices(text) == set()
+
+
+def test_de_bildungsfonds_is_not_a_price():
+    text = "Trump kündigte an, die Beteiligten würden einen Bildungsfonds mit fünf Milliarden Dollar für Tiktok ausstatten."
+    assert prices(text, "de") == set()
+
+
+def test_de_past_other_deal_with_year_is_not_a_price():
+    text = "ByteDance hatte Musical.ly 2017 für rund eine Milliarde Dollar gekauft und in Tiktok aufgehen lassen."
+    assert prices(text, "de") == set()
+
+
+def test_en_fine_is_not_a_price():
+    text = "The regulator fined TikTok $600 million, a penalty ByteDance said it would appeal before any sale."
+    assert prices(text) == set()
+
+
+def test_de_aid_package_is_not_a_price():
+    text = "Die Tiktok-Regelung ist Teil eines Pakets über rund 95 Milliarden Dollar."
+    assert prices(text, "de") == set()
+
+
+def test_en_per_user_penalty_is_not_a_price():
+    assert prices("The law sets penalties of up to $5,000 per user for app stores that keep TikTok.") == set()
+
+
+def test_price_fact_detail_has_low_high_and_expression():
+    [fact] = extract_prices(article("Vance bezifferte den Wert des Tiktok-Geschäfts auf rund 14 Milliarden Dollar.",
+                                    lang="de"), profile())
+    assert fact.detail["low"] == fact.detail["high"] == 14_000_000_000
+    assert fact.detail["expression"] == "14 Milliarden Dollar" and fact.detail["currency"] == "USD"
+
+
+def test_en_worth_range_with_dollar_signs_both_ends():
+    assert prices("TikTok's U.S. business could be worth $40 billion-$50 billion in a sale.") == {
+        "USD 40000000000-50000000000"}
+
+
+def test_en_between_and():
+    assert prices("ByteDance wants between $30 billion and $40 billion for TikTok's U.S. operations.") == {
+        "USD 30000000000-40000000000"}
+
+
+def test_de_dollar_sign_after_number():
+    assert prices("Das Angebot für Tiktok liegt bei 25 Mrd. $.", "de") == {"USD 25000000000-25000000000"}
+
+
+def test_seller_own_valuation_is_not_a_price():
+    assert prices("ByteDance selbst wird mit mehr als 300 Milliarden Dollar bewertet.", "de") == set()
