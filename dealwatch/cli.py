@@ -59,7 +59,8 @@ def check_feed_urls(urls: Sequence[str]) -> None:
 
 
 def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
-              profile: Path | None, fetch_options: dict, digest_threshold: int) -> dict:
+              profile: Path | None, fetch_options: dict, digest_threshold: int,
+              notify_min_interval: float | None = None) -> dict:
     """One cycle as a Prefect flow run; the CycleReport as a dict."""
     from pydantic import SecretStr
 
@@ -78,7 +79,8 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
         pass
     return monitor(db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
                    notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
-                   fetch_options=fetch_options, digest_threshold=digest_threshold)
+                   fetch_options=fetch_options, digest_threshold=digest_threshold,
+                   notify_min_interval=notify_min_interval)
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
@@ -109,7 +111,7 @@ def cmd_run(args) -> int:
     notify = list(config.notify_urls) + (args.notify or [])
     started = time.monotonic()
     report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
-                       config.digest_threshold)
+                       config.digest_threshold, config.notify_min_interval)
     print_report(report, db, time.monotonic() - started)
     return 0
 

@@ -12,6 +12,7 @@
     urls = ["mailtos://bot:${SMTP_PASSWORD}@mail.example.org?to=me@example.org"]
     config = ["apprise.yml"]        # apprise config files, with tags
     digest_threshold = 10           # more new alerts than this in one cycle: one digest instead
+    min_interval = 2.0              # seconds between two messages to one service (default: apprise's)
 
     [fetch]                         # see dealwatch.fetch.FetchSettings for every field
     deadline = 20.0                 # seconds for one request in all
@@ -48,6 +49,7 @@ class Config:
     notify_urls: tuple[str, ...] = ()
     notify_configs: tuple[Path, ...] = ()
     digest_threshold: int = 10
+    notify_min_interval: float | None = None   # seconds between two messages to one service (apprise's default)
     fetch: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,6 +124,9 @@ def load_config(path: str | Path | None = None) -> Config:
     threshold = notify.get("digest_threshold", 10)
     if not isinstance(threshold, int) or threshold < 0:
         raise ConfigError(f"{path}: notify.digest_threshold must be a whole number >= 0")
+    min_interval = notify.get("min_interval")
+    if min_interval is not None and (not isinstance(min_interval, (int, float)) or min_interval < 0):
+        raise ConfigError(f"{path}: notify.min_interval must be a number of seconds >= 0")
     fetch = interpolate(fetch, f"{path}: fetch")
     from dealwatch.fetch import FetchSettings  # here, not at the top: the config is read before any network
     try:
@@ -137,5 +142,6 @@ def load_config(path: str | Path | None = None) -> Config:
                                       f"{path}: notify.urls")),
         notify_configs=tuple(base / p for p in _strings(notify.get("config", []), f"{path}: notify.config")),
         digest_threshold=threshold,
+        notify_min_interval=min_interval,
         fetch=fetch,
     )

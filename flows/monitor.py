@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
-from dealwatch.cycle import Fetched, process
+from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_workers, start_workers
 from dealwatch.fetch import FetchSettings, fetch_pages, poll_feeds
 from dealwatch.model import Alert
 from dealwatch.profile import Profile, load_profile
@@ -86,7 +86,8 @@ def from_config(config: str | None, **given) -> dict:
     URLs with ${ENV}) are resolved where the flow runs and never reach Prefect's database (a SecretStr
     parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
     config files are added to the config's."""
-    defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10}
+    defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10,
+                      "notify_min_interval": None}
     if config:
         from dealwatch.config import load_config
         c = load_config(config)
@@ -94,7 +95,7 @@ def from_config(config: str | None, **given) -> dict:
                     "notify": [SecretStr(u) for u in c.notify_urls],
                     "notify_configs": [str(p) for p in c.notify_configs],
                     "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
-                    "digest_threshold": c.digest_threshold}
+                    "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval}
     out = {}
     for name, value in given.items():
         if name in ("notify", "notify_configs") and value is not None:
@@ -114,15 +115,16 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
     polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options)))
-    for poll in polls:
-        report.items_new += warehouse.record_poll(
-            poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
-            last_modified=poll.last_modified, items=poll.items, error=poll.error, transient=poll.transient,
-            retry_after=poll.retry_after, rate_limited=poll.status == 429)
-        if not poll.ok or poll.error:
-            report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
-            logger.warning("feed %s: %s", poll.feed_url, poll.error)
-        report.feeds_failed += not poll.ok
+    with warehouse.session():  # one connection for the feeds' transactions (one per feed, as before)
+        for poll in polls:
+            report.items_new += warehouse.record_poll(
+                poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
+                last_modified=poll.last_modified, items=poll.items, error=poll.error, transient=poll.transient,
+                retry_after=poll.retry_after, rate_limited=poll.status == 429)
+            if not poll.ok or poll.error:
+                report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
+                logger.warning("feed %s: %s", poll.feed_url, poll.error)
+            report.feeds_failed += not poll.ok
     report.feeds_polled = len(due)
     logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",
                 len(due), report.feeds_failed, len(skipped), report.items_new)
@@ -147,7 +149,7 @@ def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: s
 
 @task(name="deliver alerts", cache_policy=NONE)
 def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
-                   digest_threshold: int) -> dict[str, int]:
+                   digest_threshold: int, min_interval: float | None = None) -> dict[str, int]:
     """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
@@ -158,7 +160,7 @@ def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
         report["alerts_waiting"] = len(due)
     if not due or not (urls or notify_configs):
         return report
-    notifier = alerting.Notifier(urls, notify_configs)
+    notifier = alerting.Notifier(urls, notify_configs, min_interval=min_interval)
     for message, group in alerting.plan_messages(due, date.today(), digest_threshold,
                                                  by_tag=notifier.routes_by_tag):
         # URLs that already have every alert of this message (an earlier partial failure) are skipped
@@ -202,19 +204,21 @@ def cycle_markdown(report: CycleReport) -> str:
 def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[SecretStr] | None = None,
             notify_configs: list[str] | None = None, profile: str | None = None,
             fetch_options: dict | None = None, digest_threshold: int | None = None,
-            config: str | None = None) -> dict:
+            notify_min_interval: float | None = None, config: str | None = None) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
-                    fetch_options=fetch_options, digest_threshold=digest_threshold)
+                    fetch_options=fetch_options, digest_threshold=digest_threshold,
+                    notify_min_interval=notify_min_interval)
     warehouse = Warehouse(p["db"])
     with warehouse.cycle_lock():
         return cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
-                     p["fetch_options"], p["digest_threshold"])
+                     p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"])
 
 
 def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
-          profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True) -> dict:
+          profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True,
+          notify_min_interval: float | None = None) -> dict:
     """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
     events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
     warehouse's cycle lock."""
@@ -228,19 +232,24 @@ def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notif
     report = poll(db, feeds, fetch_options)
     report.run_id = run_id
     tried: set[str] = set()
-    while True:
-        # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
-        # stops the loop anyway should one ever come back in the same cycle
-        batch = [(item, n) for item, n in warehouse.due_items(feeds=feeds, limit=BATCH_SIZE)
-                 if item.link not in tried]
-        if not batch:
-            break
-        tried.update(item.link for item, _ in batch)
-        stored = batch_task(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
-        report.add(stored)
-        if engine:
-            emit_fact_events(stored.alerts_new)
-    for name, value in deliver(db, notify, notify_configs, digest_threshold).items():
+    try:
+        while True:
+            # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
+            # stops the loop anyway should one ever come back in the same cycle
+            batch = [(item, n) for item, n in warehouse.due_items(feeds=feeds, limit=BATCH_SIZE)
+                     if item.link not in tried]
+            if not batch:
+                break
+            if len(batch) >= PARALLEL_MIN_ITEMS:
+                start_workers()  # one pool for the whole cycle; its workers start while this batch is fetched
+            tried.update(item.link for item, _ in batch)
+            stored = batch_task(db, batch, fetch_options, profile, report.run_id, warehouse.item_max_attempts)
+            report.add(stored)
+            if engine:
+                emit_fact_events(stored.alerts_new)
+    finally:
+        shutdown_workers()
+    for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
         setattr(report, name, value)
     warehouse.finish_run(report.run_id, "completed", asdict(report))
     if engine:
