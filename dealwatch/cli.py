@@ -341,7 +341,8 @@ def cmd_backfill(args) -> int:
         Notifier(notify, configs)  # a malformed URL fails before any work
     started = time.monotonic()
     r = backfill(source=str(source.path), db=str(db), notify=[SecretStr(u) for u in notify], notify_configs=configs,
-                 profile=str(config.profile) if config.profile else None, fetch_options=config.fetch)
+                 profile=str(config.profile) if config.profile else None, fetch_options=config.fetch,
+                 notify_min_interval=config.notify_min_interval)
     what = "URLs" if r["kind"] == "urls" else "saved pages"
     print(f"dealwatch: backfill of {r['items']} {what} from {r['source']} completed in "
           f"{time.monotonic() - started:.1f} s")

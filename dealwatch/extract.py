@@ -57,15 +57,26 @@ def _article_subtree_text(html: str, url: str | None) -> str:
     return (doc.text or "").strip() if doc is not None else ""
 
 
+COMMENTS_HEADING = re.compile(
+    r"^\s*(?:\d+\s+)?(?:Comments?|Kommentare?|Leserkommentare|Reader comments|Readers' comments|"
+    r"What (?:our )?readers (?:say|think)|Join the (?:discussion|conversation)|Diskussion|Diskutieren Sie mit|"
+    r"Leserbriefe|Your comments|Ihre Meinung|Meinungen unserer Leser)\s*(?:\(\d+\))?\s*:?\s*$", re.I)
+
+
 def clean_text(text: str, article_text: str = "") -> str:
-    """Drop teaser/navigation lines; when the page has one <article>, drop lines found only outside it
-    (readers' comments, "most read" boxes that the extractor kept)."""
+    """Drop teaser/navigation lines and a readers' comment section the extractor kept (everything after a
+    "Comments"/"Kommentare" heading in the second half of the text); when the page has one <article> that
+    holds most of the text, drop lines found only outside it ("most read" boxes, comments)."""
     lines = [line for line in text.split("\n") if line.strip() and not TEASER_LINE.match(line)]
+    for i, line in enumerate(lines):
+        if i >= len(lines) // 2 and COMMENTS_HEADING.match(line):
+            lines = lines[:i]
+            break
     if article_text and len(article_text) >= max(MIN_TEXT_CHARS, 0.5 * len(text)):
         inside = {line.strip() for line in article_text.split("\n")}
         kept = [line for line in lines if line.strip() in inside]
-        if sum(map(len, kept)) >= MIN_TEXT_CHARS:
-            lines = kept
+        if sum(map(len, kept)) >= max(MIN_TEXT_CHARS, 0.6 * sum(map(len, lines))):
+            lines = kept  # only when the <article> holds most of the text: else it is not the story's element
     return "\n".join(lines).strip()
 
 

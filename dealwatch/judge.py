@@ -22,7 +22,7 @@ _HOW_RANK = {"explicit": 0, "weekday": 1, "computed": 2, "vague": 3}
 def _rank(fact: Fact) -> tuple:
     d = fact.detail or {}
     if fact.kind == "bidder":
-        return (0 if d.get("role") == "bidder" else 1, len(fact.evidence))
+        return (0 if d.get("role") in ("bidder", "lead bidder") else 1, len(fact.evidence))
     if fact.kind == "deadline":
         return (_HOW_RANK.get(d.get("how"), 4), 0 if d.get("replaces") else 1, len(fact.evidence))
     return (len(fact.evidence),)

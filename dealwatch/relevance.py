@@ -15,8 +15,8 @@ Method: weighted patterns at sentence level, all vocabulary from the profile.
 4. The score is the sum over sentences of mention x weight (title x title_weight), damped for long texts
    (divided by sqrt(sentences / 25) beyond 25 sentences) so that a roundup with one TikTok-sale aside
    does not pass. Relevant when score >= threshold AND at least min_sentences sentences name the target
-   with medium or strong sale vocabulary. When the headline does not name the target with sale words,
-   the body must carry the story: 1.5 x the threshold, one more such sentence, and at least a tenth of
+   with medium or strong sale vocabulary. When the headline does not name the target at all,
+   the body must carry the story: 1.5 x the threshold, one more such sentence, and at least 15% of
    the article's sentences (a roundup with a TikTok paragraph is not about the sale).
 
 Why this and not a model: the co-occurrence of the target and sale vocabulary *in the same sentence* is
@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import math
 
-from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength, target_spans
+from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength, normalize, target_spans
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
 
 LONG_TEXT_SENTENCES = 25
 SHORT_TEXT_SENTENCES = 3   # title + summary of a feed item: one supporting sentence is enough
 UNTITLED_FACTOR = 1.5      # without a headline about the sale, the body needs 1.5 x the threshold,
-UNTITLED_MIN_SHARE = 0.1   # one more supporting sentence, and a tenth of its sentences about the sale
+UNTITLED_MIN_SHARE = 0.15  # one more supporting sentence, and 15% of its sentences about the sale
 
 
 def _vocabularies(profile: Profile, lang: str | None):
@@ -70,7 +70,8 @@ def classify(article: Article, profile: Profile) -> Relevance:
     rel = profile.relevance
     sentences = article_sentences(article.title, article.text)
     scored: list[tuple[float, str, list[str]]] = []
-    total, supporting, title_hit = 0.0, 0, False
+    total, supporting = 0.0, 0
+    title_hit = bool(article.title) and bool(target_spans(normalize(article.title), profile))
     for i, sentence in enumerate(sentences):
         strength = mention_strength(sentence, profile)
         if not strength:
@@ -79,7 +80,6 @@ def classify(article: Article, profile: Profile) -> Relevance:
         if not weight:
             continue
         is_title = i == 0 and bool(article.title)
-        title_hit = title_hit or (is_title and strength >= 1.0)
         value = strength * weight * (rel["title_weight"] if is_title else 1.0)
         total += value
         if strength >= 1.0 and weight >= rel["medium_weight"]:

@@ -139,8 +139,29 @@ class Warehouse:
     # -- connections ------------------------------------------------------------------------------
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Inside it, every connect()/transaction() of this Warehouse object reuses ONE connection (each
+        transaction still commits on its own), closed when the block ends. For a short burst of small
+        writes: opening the file and the checkpoint when closing it cost ~15 ms, more than the write
+        (the poll of 100 feeds: 100 transactions). Keep the block short: while it lasts, no other process
+        can open the file."""
+        if getattr(self, "_session", None) is not None:
+            yield
+            return
+        with self.connect() as con:
+            self._session = con
+            try:
+                yield
+            finally:
+                self._session = None
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection, retried while another process holds the file; closed on exit."""
+        shared = getattr(self, "_session", None)
+        if shared is not None and not read_only:
+            yield shared
+            return
         if read_only and not self.path.exists():
             raise WarehouseError(f"no warehouse at {self.path}: run `dealwatch run` (or `dealwatch demo`) first")
         if not read_only:
@@ -240,7 +261,8 @@ class Warehouse:
         """(feeds due for a poll now, urls skipped because parked or backing off); registers new feeds."""
         now = now or utcnow()
         with self.transaction() as con:
-            con.executemany("INSERT INTO feeds (url) VALUES (?) ON CONFLICT DO NOTHING", [[u] for u in urls])
+            con.execute("INSERT INTO feeds (url) SELECT unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
+                        [list(dict.fromkeys(urls))])
             rows = con.execute(
                 "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at FROM feeds "
                 "WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
@@ -269,10 +291,15 @@ class Warehouse:
             new = 0
             if items:
                 before = con.execute("SELECT count(*) FROM feed_items").fetchone()[0]
-                con.executemany(
+                unique = list({i.link: i for i in reversed(items)}.values())[::-1]  # first of each link
+                # one statement over the entries as columns: executemany runs one insert per row (~1.5 k/s)
+                con.execute(
                     "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, first_seen_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [[i.link, feed_url, i.title, i.summary, _naive_utc(i.published), i.guid, now] for i in items])
+                    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), ?::VARCHAR, unnest(?::VARCHAR[]), "
+                    "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), ?::TIMESTAMP) "
+                    "ON CONFLICT DO NOTHING",
+                    [[i.link for i in unique], feed_url, [i.title for i in unique], [i.summary for i in unique],
+                     [_naive_utc(i.published) for i in unique], [i.guid for i in unique], now])
                 new = con.execute("SELECT count(*) FROM feed_items").fetchone()[0] - before
             if ok:
                 validators = "" if status == 304 else ", etag = ?, last_modified = ?"
@@ -329,35 +356,80 @@ class Warehouse:
 
         Idempotent: an article already stored is not stored again, a fact already known adds nothing,
         and a bidder or deadline that has an alert row already raises none.
+
+        Set-at-a-time: a few statements per batch, each over the whole batch as columns (unnest of list
+        parameters), not a few statements per article (~3 ms each in DuckDB: 20 ms an article). The
+        result is the one of storing the outcomes one by one in order: an outcome's story is the first
+        stored article it copies, else the first article before it in the batch that it copies; of two
+        facts or alerts with one key in the batch, the first wins.
         """
         now = now or utcnow()
         result = StoreResult()
         with self.transaction() as con:
+            judged = []
             for outcome in outcomes:
-                item = outcome.item
                 if outcome.article is None:
                     self._retry_later(con, outcome, now, result)
+                else:
+                    judged.append(outcome)
+            if not judged:
+                return result
+            links = [o.item.link for o in judged]
+            existing = {url for (url,) in con.execute(
+                "SELECT url FROM articles WHERE url IN (SELECT unnest(?::VARCHAR[]))", [links]).fetchall()}
+            stories = self._stories_of(con, [o for o in judged if o.item.link not in existing])
+            rows, new, seen = [], [], set(existing)
+            batch_pages: list[tuple[str, str | None, int | None, str]] = []  # link, hash, fingerprint, story
+            for outcome in judged:
+                link = outcome.item.link
+                if link in seen:
                     continue
+                seen.add(link)
+                story = stories.get(link)
+                if story is None and (outcome.content_hash is not None or outcome.fingerprint is not None):
+                    for other, h, fp, other_story in batch_pages:
+                        if (h is not None and h == outcome.content_hash) or (
+                                fp is not None and outcome.fingerprint is not None
+                                and ((fp ^ outcome.fingerprint) & 0xFFFFFFFFFFFFFFFF).bit_count()
+                                <= NEAR_DUPLICATE_DISTANCE):
+                            story = other_story
+                            break
+                if outcome.article.text_source == "page":
+                    batch_pages.append((link, outcome.content_hash, outcome.fingerprint, story or link))
+                new.append((outcome, story))
                 article, judgment = outcome.article, outcome.judgment
                 relevance = judgment.relevance if judgment else None
-                story = self._story_of(con, outcome)
-                inserted = con.execute(
+                rows.append([link, article.final_url, outcome.item.feed_url, article.title, article.source,
+                             datetime.combine(article.published, datetime.min.time()) if article.published else None,
+                             article.lang, relevance.relevant if relevance else None,
+                             relevance.score if relevance else None, relevance.reason if relevance else None,
+                             list(relevance.terms) if relevance else None, article.text, article.text_source,
+                             outcome.fetch_error, outcome.content_hash, outcome.fingerprint, story or link, now,
+                             run_id])
+            inserted: set[str] = set()
+            if rows:
+                cols = [list(c) for c in zip(*rows)]
+                inserted = {url for (url,) in con.execute(
                     "INSERT INTO articles (url, final_url, feed_url, title, source, published_at, lang, relevant, "
                     "relevance_score, relevance_reason, relevance_terms, text, text_source, fetch_error, "
                     "content_hash, fingerprint, story_url, fetched_at, run_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING "
-                    "RETURNING url",
-                    [item.link, article.final_url, item.feed_url, article.title, article.source,
-                     datetime.combine(article.published, datetime.min.time()) if article.published else None,
-                     article.lang, relevance.relevant if relevance else None,
-                     relevance.score if relevance else None, relevance.reason if relevance else None,
-                     list(relevance.terms) if relevance else None, article.text, article.text_source,
-                     outcome.fetch_error, outcome.content_hash, outcome.fingerprint, story or item.link, now,
-                     run_id]).fetchall()
-                con.execute("UPDATE feed_items SET status = 'done', last_error = ? WHERE link = ?",
-                            [outcome.fetch_error, item.link])
-                if not inserted:
+                    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), "
+                    "unnest(?::BOOLEAN[]), unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), "
+                    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                    "unnest(?::UBIGINT[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[])) "
+                    "ON CONFLICT DO NOTHING RETURNING url", cols).fetchall()}
+            con.execute(
+                "UPDATE feed_items SET status = 'done', last_error = v.error FROM "
+                "(SELECT unnest(?::VARCHAR[]) AS link, unnest(?::VARCHAR[]) AS error) v WHERE feed_items.link = v.link",
+                [links, [o.fetch_error for o in judged]])
+            facts, fact_keys = [], set()
+            for outcome, story in new:
+                link = outcome.item.link
+                if link not in inserted:
                     continue
+                judgment = outcome.judgment
+                relevance = judgment.relevance if judgment else None
                 result.articles_new += 1
                 result.relevant_new += bool(relevance and relevance.relevant)
                 if story:
@@ -366,27 +438,62 @@ class Warehouse:
                 if not (judgment and relevance and relevance.relevant):
                     continue
                 for fact in judgment.facts:
-                    detail = json.dumps(fact.detail, ensure_ascii=False, default=str)
-                    added = con.execute(
-                        "INSERT INTO facts (article_url, kind, value, evidence, detail, found_at, run_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING kind",
-                        [item.link, fact.kind, fact.value, fact.evidence, detail, now, run_id]).fetchall()
-                    if not added:
+                    if (link, fact.kind, fact.value) in fact_keys:
                         continue
-                    result.facts_new += 1
-                    result.facts.append((item.link, fact.kind, fact.value, fact.evidence))
-                    if fact.kind not in ("bidder", "deadline"):
-                        continue
-                    raised = con.execute(
-                        "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-                        [fact.kind, fact.value, item.link, fact.evidence, detail, now, run_id]).fetchall()
-                    if raised:
-                        result.alerts_new.append(Alert(
-                            id=raised[0][0], kind=fact.kind, value=fact.value, evidence=fact.evidence,
-                            article_url=item.link, article_title=article.title, source=article.source,
-                            published=article.published, detail=dict(fact.detail)))
+                    fact_keys.add((link, fact.kind, fact.value))
+                    facts.append((link, fact, json.dumps(fact.detail, ensure_ascii=False, default=str),
+                                  outcome.article))
+            if not facts:
+                return result
+            added = set(con.execute(
+                "INSERT INTO facts (article_url, kind, value, evidence, detail, found_at, run_id) "
+                "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) "
+                "ON CONFLICT DO NOTHING RETURNING article_url, kind, value",
+                [[f[0] for f in facts], [f[1].kind for f in facts], [f[1].value for f in facts],
+                 [f[1].evidence for f in facts], [f[2] for f in facts], now, run_id]).fetchall())
+            alerting, alert_keys = [], set()
+            for link, fact, detail, article in facts:
+                if (link, fact.kind, fact.value) not in added:
+                    continue
+                result.facts_new += 1
+                result.facts.append((link, fact.kind, fact.value, fact.evidence))
+                if fact.kind in ("bidder", "deadline") and (fact.kind, fact.value) not in alert_keys:
+                    alert_keys.add((fact.kind, fact.value))
+                    alerting.append((link, fact, detail, article))
+            if not alerting:
+                return result
+            raised = {(kind, value): alert_id for alert_id, kind, value in con.execute(
+                "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
+                "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) "
+                "ON CONFLICT DO NOTHING RETURNING id, kind, value",
+                [[a[1].kind for a in alerting], [a[1].value for a in alerting], [a[0] for a in alerting],
+                 [a[1].evidence for a in alerting], [a[2] for a in alerting], now, run_id]).fetchall()}
+            for link, fact, _, article in alerting:
+                alert_id = raised.get((fact.kind, fact.value))
+                if alert_id is not None:
+                    result.alerts_new.append(Alert(
+                        id=alert_id, kind=fact.kind, value=fact.value, evidence=fact.evidence,
+                        article_url=link, article_title=article.title, source=article.source,
+                        published=article.published, detail=dict(fact.detail)))
         return result
+
+    def _stories_of(self, con, outcomes: Sequence[ItemOutcome]) -> dict[str, str]:
+        """link -> story_url of the first already stored article with the same (or nearly the same) text,
+        for the outcomes that have one: one query for the batch."""
+        probes = [o for o in outcomes if o.content_hash is not None or o.fingerprint is not None]
+        if not probes:
+            return {}
+        rows = con.execute(
+            "SELECT p.link, arg_min(a.story_url, a.fetched_at) FROM "
+            "(SELECT unnest(?::VARCHAR[]) AS link, unnest(?::VARCHAR[]) AS h, unnest(?::UBIGINT[]) AS fp) p "
+            "JOIN articles a ON a.url <> p.link AND a.text_source = 'page' AND "
+            "(a.content_hash = p.h OR bit_count(xor(a.fingerprint, coalesce(p.fp, 0::UBIGINT))) <= ?) "
+            "GROUP BY p.link",
+            [[o.item.link for o in probes], [o.content_hash for o in probes], [o.fingerprint for o in probes],
+             NEAR_DUPLICATE_DISTANCE]).fetchall()
+        return dict(rows)
 
     def _story_of(self, con, outcome: ItemOutcome) -> str | None:
         """The url of an already stored article with the same (or nearly the same) text, if any."""

@@ -28,7 +28,7 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from pydantic import SecretStr
 
-from dealwatch.cycle import Fetched, process
+from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_workers, start_workers
 from dealwatch.model import FeedItem, Page
 from dealwatch.urls import canonical_url
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
@@ -99,11 +99,12 @@ def _run_name() -> str:
 @flow(name="dealwatch-backfill", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
 def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None = None,
              notify_configs: list[str] | None = None, profile: str | None = None,
-             fetch_options: dict | None = None, config: str | None = None) -> dict:
+             fetch_options: dict | None = None, notify_min_interval: float | None = None,
+             config: str | None = None) -> dict:
     """Backfill `source` (a URL list or a folder of saved pages) into the warehouse `db`, then deliver the
     outbox as one digest. Parameters left None come from the config file `config`, read at run time."""
     p = from_config(config, db=db, notify=notify, notify_configs=notify_configs, profile=profile,
-                    fetch_options=fetch_options)
+                    fetch_options=fetch_options, notify_min_interval=notify_min_interval)
     src = read_source(source)
     db = p["db"]
     # the person listed these URLs: fetch them whatever host they name (as `dealwatch explain` does)
@@ -116,15 +117,22 @@ def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None 
         _profile(p["profile"])  # a broken profile fails before any work
         report = CycleReport(run_id=run_id)
         items = list(src.items)
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = items[start:start + BATCH_SIZE]
-            if src.kind == "pages":
-                stored = read_judge_store(db, batch, p["profile"], run_id)
-            else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
-                stored = fetch_judge_store(db, [(item, 0) for item in batch], fetch_options, p["profile"], run_id, 2)
-            report.add(stored)
+        try:
+            for start in range(0, len(items), BATCH_SIZE):
+                batch = items[start:start + BATCH_SIZE]
+                if len(batch) >= PARALLEL_MIN_ITEMS:
+                    start_workers()  # one worker pool for the whole backfill (as a cycle does)
+                if src.kind == "pages":
+                    stored = read_judge_store(db, batch, p["profile"], run_id)
+                else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
+                    stored = fetch_judge_store(db, [(item, 0) for item in batch], fetch_options, p["profile"],
+                                               run_id, 2)
+                report.add(stored)
+        finally:
+            shutdown_workers()
         # digest threshold 0: every alert of the backfill (and any other due one) in one digest
-        for name, value in deliver_alerts(db, p["notify"], p["notify_configs"], 0).items():
+        delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"])
+        for name, value in delivered.items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
     get_run_logger().info("backfill of %d %s from %s: %d new articles, %d relevant, %d facts, %d alerts",

@@ -24,8 +24,8 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
-from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_workers, start_workers
-from dealwatch.fetch import FetchSettings, fetch_pages, poll_feeds
+from dealwatch.cycle import PARALLEL_MIN_ITEMS, process_while_fetching, shutdown_workers, start_workers
+from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
 from dealwatch.model import Alert
 from dealwatch.profile import Profile, load_profile
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
@@ -135,11 +135,21 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
 def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: str | None, run_id: str,
                       max_attempts: int) -> StoreResult:
     """Fetch a batch of pages, extract and judge them, store the outcomes in one transaction."""
-    items = [item for item, _ in batch]
-    results = asyncio.run(fetch_pages(items, FetchSettings.from_options(fetch_options)))
-    fetched = [Fetched(item, result, attempts + 1 >= max_attempts)
-               for (item, attempts), result in zip(batch, results, strict=True)]
-    outcomes = process(fetched, _profile(profile_path), date.today())
+    settings = FetchSettings.from_options(fetch_options)
+
+    async def fetch_and_process():
+        # one client for the batch (as fetch_pages); pages are extracted while the rest are fetched
+        async with new_client(settings) as client:
+            async def fetch(item):
+                try:
+                    return await fetch_page(client, item)
+                except FetchError as exc:
+                    return exc
+            return await process_while_fetching(
+                fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch],
+                _profile(profile_path), date.today())
+
+    outcomes = asyncio.run(fetch_and_process())
     stored = Warehouse(db).store_outcomes(outcomes, run_id=run_id)
     _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
                           len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,

@@ -302,3 +302,45 @@ def test_de_dazu_gehoeren_consortium_members():
 
 def test_de_interrogative_is_not_a_bidder():
     assert bidders("Wer bietet für Tiktok?", "de") == set()
+
+
+def test_en_denial_applies_to_sentence_subject_not_to_partner_named_in_between():
+    text = ("Walmart, which had teamed up with Microsoft last year, said it was not interested in buying TikTok now. "
+            "Microsoft is in talks to buy TikTok.")
+    assert bidders(text) == {"Microsoft"}
+
+
+def test_en_competing_for_the_target_is_bidding():
+    assert bidders("In 2020, Microsoft and Oracle were competing for TikTok's U.S. business.") == {"Microsoft", "Oracle"}
+
+
+def test_de_konkurrieren_um_target_is_bidding():
+    assert bidders("Oracle und Walmart konkurrieren um das US-Geschäft von Tiktok.", "de") == {"Oracle", "Walmart"}
+
+
+def test_en_platform_a_statement_was_made_on_is_not_a_bidder():
+    text = "Frank McCourt said on Twitter that Project Liberty had submitted a bid for TikTok."
+    assert bidders(text) == {"Project Liberty"}
+
+
+def test_en_possessive_offer_rejected_still_bidder():
+    assert bidders("ByteDance rejected Microsoft's offer for TikTok's U.S. operations.") == {"Microsoft"}
+
+
+WITHDRAWN_AND_LISTED = [
+    ("en_walked_away_still_bidder", "en", "Oracle walked away from the talks for TikTok last week.", {"Oracle"}),
+    ("en_lost_out_still_bidder", "en", "Microsoft lost out to Oracle in the race for TikTok.", {"Microsoft", "Oracle"}),
+    ("en_shown_interest", "en", "Twitter has shown interest in a TikTok combination.", {"Twitter"}),
+    ("en_unknown_interested_parties_list", "en",
+     "Other parties interested in TikTok include Zenith Media and Polaris Capital, the sources said.",
+     {"Zenith Media", "Polaris Capital"}),
+    ("de_zog_sich_zurueck_still_bidder", "de", "Microsoft zog sich aus dem Rennen um Tiktok zurück.", {"Microsoft"}),
+    ("de_unknown_interessenten_darunter", "de",
+     "Zu den Interessenten für Tiktok zählen auch der Finanzinvestor Nordstern Partners.", {"Nordstern Partners"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in WITHDRAWN_AND_LISTED],
+                         ids=[c[0] for c in WITHDRAWN_AND_LISTED])
+def test_withdrawn_and_listed(lang, text, expected):
+    assert bidders(text, lang) == expected

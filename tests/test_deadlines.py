@@ -162,7 +162,7 @@ def test_de_binnen_90_tagen_from_vergangenen_freitag():
     assert set(deadlines(text, date(2020, 8, 19), "de")) == {"2020-11-12"}
 
 
-def test_en_in_75_days_from_january_20():
+def test_en_75_day_reprieve_granted_on_jan_20():
     text = "The 75-day reprieve Trump granted on Jan. 20 expires next month."
     assert "2025-04-05" in deadlines(text, date(2025, 3, 20))
 
@@ -317,3 +317,41 @@ def test_en_in_n_days_counts_from_publication():
 def test_en_by_the_end_of_the_month():
     found = deadlines("ByteDance must agree to a sale of TikTok by the end of the month.", date(2020, 9, 3))
     assert set(found) == {"2020-09-30"} and found["2020-09-30"]["tolerance_days"] == 5
+
+
+def test_en_future_court_hearing_is_not_a_deadline():
+    text = "The Supreme Court will hear oral arguments on Jan. 10, nine days before the Jan. 19 deadline."
+    assert set(deadlines(text, date(2024, 12, 20))) == {"2025-01-19"}
+
+
+def test_de_vereidigung_is_not_a_deadline():
+    text = "Trump, der am 20. Januar vereidigt wird, will die Frist für den Verkauf verlängern."
+    assert deadlines(text, date(2025, 1, 14), "de") == {}
+
+
+MORE_FORMS = [
+    ("en_ordinal_th_after_abbrev", "en", date(2020,8,3), "TikTok must be sold by Sept. 15th.", {"2020-09-15"}),
+    ("en_date_with_clock_time", "en", date(2020,8,3), "The deadline is September 15 at 11:59 p.m.", {"2020-09-15"}),
+    ("en_day_before_abbrev_month", "en", date(2020,8,3), "The deadline is 15th Sept.", {"2020-09-15"}),
+    ("en_month_abbrev_without_dot", "en", date(2025,9,16), "The pause now lasts until Dec 16th.", {"2025-12-16"}),
+    ("en_day_month_abbrev_year", "en", date(2025,9,16), "The pause now lasts until 16 Dec 2025.", {"2025-12-16"}),
+    ("de_numeric_without_year_after_bis_zum", "de", date(2025,9,16), "Die Schonfrist gilt nun bis zum 16.12.", {"2025-12-16"}),
+    ("de_abbrev_month_dez", "de", date(2025,9,16), "Die Schonfrist gilt nun bis 16. Dez.", {"2025-12-16"}),
+    ("de_mitte_dezember_verlaengert", "de", date(2025,9,16), "Die Schonfrist wurde bis Mitte Dezember verlängert.", {"2025-12-15"}),
+    ("en_month_only_is_not_a_date", "en", date(2025,9,16), "ByteDance now has until December to sell TikTok.", set()),
+    ("en_days_after_signing_date", "en", date(2020,8,7), "The order takes effect 45 days after it was signed on Aug. 6.", {"2020-09-20"}),
+    ("en_months_without_anchor_skipped", "en", date(2024,4,24), "The law gives ByteDance nine months to sell TikTok, with a possible three-month extension.", set()),
+    ("en_signed_on_monday_for_75_days", "en", date(2025,1,20), "Trump signed an executive order on Monday delaying the ban for 75 days.", {"2025-04-05"}),
+    ("de_am_dienstag_laeuft_ab", "de", date(2020,9,14), "Am Dienstag läuft die Frist für einen Verkauf ab.", {"2020-09-15"}),
+    ("de_statement_day_is_not_the_deadline", "de", date(2020,9,14), "Trump hatte am Montag gesagt, die Frist ende am Dienstag.", {"2020-09-15"}),
+    ("en_granted_on_friday_runs_until", "en", date(2020,11,13), "The extension was granted on Friday and runs until Nov. 27.", {"2020-11-27"}),
+]
+
+
+@pytest.mark.parametrize("lang,published,text,expected", [c[1:] for c in MORE_FORMS], ids=[c[0] for c in MORE_FORMS])
+def test_more_forms(lang, published, text, expected):
+    assert set(deadlines(text, published, lang)) == expected
+
+
+def test_en_effective_weekday():
+    assert set(deadlines("The ban on TikTok downloads is effective Sunday.", date(2020, 9, 18))) == {"2020-09-20"}

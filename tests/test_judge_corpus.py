@@ -104,6 +104,37 @@ Peking reagierte auf Trumps Zölle von 34 Prozent mit Gegenmaßnahmen. Tiktok se
 ]
 
 
+SYNTHETIC += [
+ dict(lang="en", pub=date(2020,9,19), rel=True, title="US delays TikTok app store ban by a week after Oracle deal wins Trump's blessing",
+  bidders={"Oracle","Walmart"}, deadlines={"2020-09-20","2020-09-27","2020-11-12"}, prices=set(),
+  text="""The Commerce Department on Saturday postponed by one week, until 27 September, a ban on new downloads of TikTok from US app stores that was due to take effect on Sunday.
+The move came after President Trump said he had approved "in concept" a deal under which Oracle and Walmart would take stakes of 12.5% and 7.5% respectively in a new company, TikTok Global.
+The broader prohibition, which would also cut off hosting services, is still set for 12 November.
+TikTok Global is expected to pay about £3.9bn in taxes, Mr Trump claimed, without giving details."""),
+ dict(lang="de", pub=date(2025,1,14), rel=True, title="Tiktok: Wie es nach dem 19. Jänner weitergeht",
+  bidders=set(), deadlines={"2025-01-19"}, prices=set(),
+  text="""Am 19. Jänner läuft in den USA die Frist für den Verkauf von Tiktok ab. Der Supreme Court hat noch nicht entschieden.
+Wer die App übernehmen könnte, ist unklar; ByteDance hat einen Verkauf bisher ausgeschlossen.
+Für österreichische Nutzerinnen und Nutzer ändert sich nichts, die App bleibt in Europa verfügbar."""),
+ dict(lang="en", pub=date(2024,6,1), rel=False, title="TikTok's European boss on creators, commerce and the DSA",
+  bidders=set(), deadlines=set(), prices=set(),
+  text="""TikTok's head of European operations said the company would meet the EU's deadline of June 30 for new transparency reports under the Digital Services Act.
+She declined to discuss the U.S. law that could force a sale, saying it was a matter for the American team.
+TikTok Shop will expand to Germany and Italy later this year, she said, competing with Amazon and Zalando.
+The company plans to invest €12 billion in European data centres over ten years."""),
+ dict(lang="en", pub=date(2025,3,28), rel=True, title="Vance says TikTok deal will be done by April 5",
+  bidders={"Oracle"}, deadlines={"2025-04-05"}, prices=set(),
+  text="""Vice President JD Vance said he expected a deal on TikTok's future to be reached by the April 5 deadline, with Oracle seen as the frontrunner to take a stake in the U.S. business.
+"I think we'll have a deal," Vance said. Analysts said investors would welcome clarity.
+Google and Apple, which distribute the app, have sought legal assurances from the Justice Department."""),
+ dict(lang="de", pub=date(2020,8,4), rel=True, title="Microsoft will Tiktok kaufen – Trump setzt Frist bis 15. September",
+  bidders={"Microsoft"}, deadlines={"2020-09-15"}, prices=set(),
+  text="""Microsoft will das US-Geschäft der Videoplattform Tiktok übernehmen. Die Verhandlungen mit dem chinesischen Eigentümer ByteDance sollen bis spätestens 15. September abgeschlossen sein, teilte der Konzern am Sonntag mit.
+Präsident Donald Trump drohte, Tiktok am 15. September zu verbieten, falls es bis dahin keinen Käufer gebe. Die US-Regierung müsse zudem einen Teil des Kaufpreises erhalten.
+Microsoft-Chef Satya Nadella hatte am Wochenende mit Trump telefoniert."""),
+]
+
+
 @pytest.mark.parametrize("case", SYNTHETIC, ids=[c["title"][:40] for c in SYNTHETIC])
 def test_synthetic_article(case):
     j = judge(Article("https://example.test/x", case["title"], case["text"], case["lang"], case["pub"]), profile())
@@ -111,3 +142,37 @@ def test_synthetic_article(case):
     assert {f.value for f in j.facts if f.kind == "bidder"} == case["bidders"]
     assert {f.value for f in j.facts if f.kind == "deadline"} == case["deadlines"]
     assert {f.value for f in j.facts if f.kind == "price"} == {f"USD {int(lo)}-{int(hi)}" for lo, hi in case["prices"]}
+
+
+def test_long_run_on_junk_text_is_judged_quickly():
+    import time
+    junk = " ".join(["TikTok Oracle bid deadline Sept. 15 offer $20 billion led by Capital Frist bis Samstag"] * 3000)
+    started = time.perf_counter()
+    judgment = judge(article(junk, published=date(2020, 8, 1), title="TikTok sale bid"), profile())
+    assert time.perf_counter() - started < 2.0 and judgment.relevance.score > 0
+
+
+def test_extract_drops_teasers_and_comments_outside_the_article():
+    from dealwatch.extract import extract_article
+    from dealwatch.model import FeedItem, Page
+    html = """<html><body><article><h1>Oracle bids for TikTok</h1>
+<p>Oracle has submitted a bid for TikTok's U.S. business, people familiar with the matter said on Monday.</p>
+<p><strong>Lesen Sie auch:</strong> <a href="/x">Walmart bietet für Tiktok – was dahinter steckt</a></p>
+<p>The deadline for ByteDance to sell the app is Jan. 19, and several investors have approached the company.</p>
+<p>Read more: <a href="/y">Amazon makes a last-minute offer for TikTok</a></p>
+<p>ByteDance did not respond to a request for comment on the bid, which was first reported on Monday.</p>
+</article><div class="user-feedback"><div class="post"><p>Amazon should buy TikTok and be done with it.</p></div></div>
+</body></html>"""
+    item = FeedItem(feed_url="f", link="https://example.test/a.html", title="Oracle bids for TikTok")
+    page = Page("https://example.test/a.html", "https://example.test/a.html", 200, "text/html", html.encode())
+    text = extract_article(page, item, date(2025, 1, 10)).text
+    assert "Oracle has submitted a bid" in text and "ByteDance did not respond" in text
+    assert "Lesen Sie auch" not in text and "Read more" not in text and "should buy" not in text
+
+
+def test_extract_cuts_a_comment_section_kept_inside_the_article():
+    from dealwatch.extract import clean_text
+    text = "\n".join(["Oracle has submitted a bid for TikTok's U.S. business."] * 4
+                     + ["Comments (2)", "Jim: Meta has made an offer for TikTok, my cousin says."])
+    cleaned = clean_text(text)
+    assert "Meta" not in cleaned and cleaned.count("Oracle") == 4

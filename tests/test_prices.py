@@ -112,3 +112,7 @@ def test_de_dollar_sign_after_number():
 
 def test_seller_own_valuation_is_not_a_price():
     assert prices("ByteDance selbst wird mit mehr als 300 Milliarden Dollar bewertet.", "de") == set()
+
+
+def test_en_hyphenated_amount():
+    assert prices("Oracle made a $50-billion offer for TikTok's U.S. business.") == {"USD 50000000000-50000000000"}

@@ -110,3 +110,9 @@ def test_misdetected_language_still_classified():
     r = classify(article("Amazon hat ein Angebot für das US-Geschäft von Tiktok eingereicht. Die Frist für den "
                          "Verkauf von Tiktok endet am Samstag.", lang="en", title="Amazon bietet für Tiktok"), profile())
     assert r.relevant
+
+
+def test_merger_with_a_bidder_is_the_sale_not_another_deal():
+    from dealwatch.facts.text import about_other_deal
+    assert not about_other_deal("ByteDance is weighing a merger with Perplexity for TikTok's U.S. arm.", profile())
+    assert about_other_deal("Microsoft closed its acquisition of Activision Blizzard.", profile())

@@ -19,6 +19,11 @@ Role-aware, sentence by sentence, vocabulary from the profile:
 * Unknown new bidders (not in the profile) are found only in tight frames: "a group led by X", "X-led
   consortium", "bid from X", "X has submitted an offer", "the investment firm X" / "der Technologieinvestor X"
   inside a bid sentence, "Konsortium um X". The name is the capitalised phrase, legal suffixes removed.
+* A party named as the speaker's platform ("said on Twitter") is not a bidder.
+
+Each Fact: value = canonical name (or the common name of an unknown party); evidence = the sentence;
+detail = {"role": "bidder" | "lead bidder" | "consortium member", "mention": the words matched,
+"known": whether the party is in the profile}.
 """
 from __future__ import annotations
 
@@ -70,6 +75,9 @@ UNKNOWN_FRAMES = [re.compile(p) for p in (
     rf"(?:Interessenten|Bietern|Käufern|Kaufinteressenten)|(?:erwägt|prüft|plant)\s+(?:ein|einen)\s+(?:\w+\s+)?"
     rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+(?:für|mit|\d)|will\s+(?:Tiktok|TikTok|die\s+App|das\s+US-Geschäft)\s+"
     rf"(?:kaufen|übernehmen))",
+    rf"\b(?:suitors|bidders|buyers|contenders|interested\s+parties|parties\s+interested|would-be\s+buyers|Interessenten|"
+    rf"Bieter|Bietern|Käufer|Kaufinteressenten)\s+(?:\w+\s+){{0,2}}(?:include|including|are|such\s+as|like|sind|darunter|"
+    rf"gehören|zählen)\s+(?:the\s+|auch\s+)?(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}",
     rf"\b(?:group|consortium|team|investor\s+group|bidding\s+group)\s+(?:that\s+)?(?:includes|including|comprising|"
     rf"made\s+up\s+of|of|with)\s+(?:the\s+)?(?:(?:{DESCRIPTOR_EN})\s+)?{_NAME}",
     rf"\b(?:\w*[Kk]onsortium|Gruppe|Bietergruppe|Investorengruppe)\s+(?:aus|bestehend\s+aus|mit)\s+(?:den\s+|dem\s+|der\s+)?"
@@ -89,6 +97,13 @@ LIST_CONTINUATION = re.compile(
 LIST_ITEM_END = re.compile(
     r"\s*(?:[,.;:)]|$)|\s+(?:\([^)]*\)|and|und|sowie|or|oder|in|im|to|zu|would|will|have|has|had|are|were|is|was|"
     r"hat|haben|sollen|wollen|gemeinsam|together|as|als|for|für|aus|from)\b")
+LEADS_BEFORE = re.compile(r"(?:led|organi[sz]ed|headed|fronted)\s+by\s+(?:the\s+)?(?:[\w-]+\s+){0,3}$|"
+                          r"(?:Konsortium|Gruppe|Bietergruppe|Investorengruppe)\s+(?:um|unter\s+Führung)\s+(?:\S+\s+){0,3}$",
+                          re.I)
+LEADS_AFTER = re.compile(r"-?\s*(?:led|geführt\w*|angeführt\w*)\b|\s+(?:leads|führt)\s+(?:a|an|the|ein\w*|das|die)\b",
+                         re.I)
+ON_PLATFORM = re.compile(r"\b(?:said|says|wrote|writes|posted|posts|announced|told\s+\w+|sagte|schrieb|erklärte|"
+                         r"teilte|kündigte)\b(?:\s+\S+){0,4}?\s+(?:on|auf|via|in\s+a\s+(?:post|tweet)\s+on)\s*$", re.I)
 ADVISE_VERB = re.compile(r"advis|berät|berat|Berater", re.I)
 STOP_NAMES = {
     "the", "a", "an", "and", "but", "in", "on", "it", "its", "he", "she", "they", "this", "that", "der", "die", "das",
@@ -278,7 +293,8 @@ def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) ->
         gap = re.sub(r"^\s*(?:\([^)]*\))?\s*,[^,]{1,90},", " ", gap)
         if "," in gap or ";" in gap:
             continue
-        if _words_between(gap) <= 4 and not re.search(r"\b(?:and|und|with|mit|than|als|like|wie)\b", gap):
+        if _words_between(gap) <= 4 and not re.search(r"\b(?:and|und|with|mit|than|als|like|wie|said|says|told|"
+                                                      r"sagte|sagt|erklärte|meinte)\b", gap):
             return True
     return False
 
@@ -299,6 +315,8 @@ def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocab
         return False
     if _is_official(sentence, mention, vocabs):
         return False
+    if ON_PLATFORM.search(sentence[max(0, mention.start - 80):mention.start]):
+        return False  # "McCourt said on Twitter that ...": the platform a statement was made on
     wishes = roles["wish"]
     if wishes and (_near(sentence, mention, wishes, max_words=6) is not None
                    or any(w.start() <= mention.start <= w.end() for w in wishes)):
@@ -324,10 +342,12 @@ def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> se
             continue
         mentions = known_mentions(sentence, profile)
         for h in hits:
-            # the party named closest before the denial (its subject), or the only candidate in the sentence
+            # the denial's subject: the party right before it ("Amazon denied ..."), else the sentence's first
+            # candidate ("Walmart, which teamed up with Microsoft, said it was not interested ...")
             before = [m for m in mentions if m.end <= h.start() and m.party and m.party.role == "candidate"]
             if before:
-                denied.add(before[-1].name)
+                close = before[-1] if _words_between(sentence[before[-1].end:h.start()]) <= 3 else before[0]
+                denied.add(close.name)
             elif re.match(r"\s*[\"„“]?\s*(?:I|Ich|We|Wir)\b", sentence) or sentence.lstrip().startswith(("„", '"')):
                 after = [m for m in mentions if m.start >= h.end() and m.party and m.party.role == "candidate"]
                 if after:
@@ -364,7 +384,10 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
                 continue
             named_here.add(mention.name)
             role = "bidder"
-            if partners and _near(sentence, mention, partners, max_words=6) is not None:
+            if LEADS_BEFORE.search(sentence[max(0, mention.start - 60):mention.start]) or LEADS_AFTER.match(
+                    sentence[mention.end:mention.end + 30]):
+                role = "lead bidder"
+            elif partners and _near(sentence, mention, partners, max_words=6) is not None:
                 role = "consortium member"
             facts.append(Fact("bidder", mention.name, sentence,
                               {"role": role, "mention": mention.text.strip(" -,"), "known": mention.party is not None}))

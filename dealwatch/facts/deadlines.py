@@ -104,7 +104,8 @@ MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|tra
 STRONG_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
                            r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$",
                            re.I)
-WD_ADJACENT = re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than)\s+(?:am\s+)?$", re.I)
+WD_ADJACENT = re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
+                         r"starting|beginning)\s+(?:am\s+)?$", re.I)
 WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|abläuft|ablaufen|abgelaufen|ausgelaufen|"
                      r"auslaufen|läuft|take[sn]?\s+effect|took\s+effect|in\s+Kraft|approach\w*|ban|Verbot\w*|"
                      r"shut\w*|dichtgemacht|cutoff", re.I)
@@ -306,7 +307,12 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
     clause = sentence[max(0, start - 80):min(len(sentence), end + 60)]
     if IRREALIS.search(clause):
         return "nearest"
-    local = sentence[max(0, start - 50):end + 40]
+    left = sentence[max(0, start - 50):start]
+    right = sentence[end:end + 40]
+    # the weekday's own clause: "Trump hatte am Montag gesagt, die Frist ende am Dienstag"
+    left = re.split(r"[,;:]\s", left)[-1]
+    right = re.split(r"[,;:]\s", right)[0]
+    local = left + " " + right
     past, future = PAST_MARKERS.search(local), FUTURE_MARKERS.search(local)
     if past and not future:
         return "past"
@@ -343,6 +349,9 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
                            or WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
         if re.search(r"\b(?:deadline|Frist)\b", before[-12:], re.I):
             is_deadline = True
+        elif re.match(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|reported)\b",
+                      sentence[m.end():], re.I):
+            is_deadline = False  # "hatte am Montag gesagt": the day of a statement
         elif (not WD_ADJACENT.search(before) and MARKET_OR_EVENT.search(" ".join(_words(before)[-5:]))
               and not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", window_before, re.I)):
             is_deadline = False
@@ -391,7 +400,7 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                                                    if v is not profile.vocabulary(article.lang)]
     candidates: list[Candidate] = []
     last_signing: date | None = None
-    for index, sentence in enumerate(article_sentences(article.title, article.text)):
+    for sentence in article_sentences(article.title, article.text):
         if DATELINE.match(sentence):
             sentence = DATELINE.sub("", sentence, count=1)
         if _vocab_any(vocabs, "other_deal", sentence):
@@ -473,7 +482,6 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                     c.extra["replaces"] = deadline_days[0].isoformat()
                     c.kind = "extension"
         candidates.extend(found_here)
-        _ = index
 
     stated = [c.day for c in candidates if c.how in ("explicit", "weekday")]
     facts: list[Fact] = []

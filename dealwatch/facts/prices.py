@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength, target_spans
+from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Profile, Vocabulary
 
@@ -40,9 +40,9 @@ WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven"
 
 # "$20 billion to $30 billion", "$20-30 billion", "20 bis 30 Milliarden Dollar", "$20 billion"
 RANGE_BEFORE = re.compile(
-    rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})\s?(?P<sa>{_SCALE})?\s*(?:to|-|–|and|or|bis)\s*(?:{_CUR_BEFORE})?\s?(?P<b>{_NUM})"
+    rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})?\s*(?:to|-|–|and|or|bis)\s*(?:{_CUR_BEFORE})?\s?(?P<b>{_NUM})"
     rf"\s?(?P<sb>{_SCALE})(?![\w])", re.I)
-SINGLE_BEFORE = re.compile(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})\s?(?P<sa>{_SCALE})(?![\w])", re.I)
+SINGLE_BEFORE = re.compile(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})(?![\w])", re.I)
 RANGE_AFTER = re.compile(
     rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})?\s*(?:bis|to|-|–|und|and|oder)\s*(?P<b>{_NUM})\s*(?P<sb>{_SCALE})\s*"
     rf"(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)

@@ -33,7 +33,7 @@ def normalize(text: str) -> str:
 
 
 def _ends_sentence(left: str) -> bool:
-    m = _LAST_TOKEN.search(left)
+    m = _LAST_TOKEN.search(left[-40:])
     if not m:
         return True
     token = m.group(1).rstrip(".").casefold()
@@ -46,9 +46,33 @@ def _ends_sentence(left: str) -> bool:
     return True
 
 
+MAX_TEXT_CHARS = 60_000     # the judgment reads at most this much of a text (a long article is ~15,000)
+MAX_SENTENCE_CHARS = 600   # longer "sentences" (lists, junk without punctuation) are cut into pieces
+
+
+def _cut_long(sentence: str) -> list[str]:
+    """A run-on 'sentence' cut at clause marks, else at spaces, into pieces of at most MAX_SENTENCE_CHARS."""
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [sentence]
+    pieces, rest = [], sentence
+    while len(rest) > MAX_SENTENCE_CHARS:
+        window = rest[:MAX_SENTENCE_CHARS]
+        cut = max(window.rfind("; "), window.rfind(" – "), window.rfind(", "))
+        if cut < MAX_SENTENCE_CHARS // 3:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = MAX_SENTENCE_CHARS
+        pieces.append(rest[:cut].strip(" ,;–"))
+        rest = rest[cut:].strip(" ,;–")
+    if rest:
+        pieces.append(rest)
+    return [p for p in pieces if p]
+
+
 @lru_cache(maxsize=64)
 def split_sentences(text: str) -> tuple[str, ...]:
-    """The sentences of a text (paragraph breaks always end one)."""
+    """The sentences of a text (paragraph breaks always end one); the text is read up to MAX_TEXT_CHARS."""
+    text = text[:MAX_TEXT_CHARS]
     out: list[str] = []
     for para in normalize(text).split("\n"):
         para = DATELINE.sub("", para.strip(), count=1)  # "WASHINGTON, April 4 (Reuters) - "
@@ -61,11 +85,11 @@ def split_sentences(text: str) -> tuple[str, ...]:
                 continue
             piece = para[start:m.start()].strip()
             if piece:
-                out.append(piece)
+                out.extend(_cut_long(piece))
             start = m.end()
         rest = para[start:].strip()
         if rest:
-            out.append(rest)
+            out.extend(_cut_long(rest))
     return tuple(out)
 
 
@@ -76,14 +100,6 @@ def article_sentences(title: str, text: str) -> tuple[str, ...]:
     if title and (not sentences or sentences[0] != title):
         return (title,) + sentences
     return sentences
-
-
-@lru_cache(maxsize=4096)
-def compile_any(patterns: tuple[str, ...], flags: int = re.IGNORECASE) -> re.Pattern | None:
-    """One alternation of regex fragments, matched on word boundaries; None when there are none."""
-    if not patterns:
-        return None
-    return re.compile(r"(?<![\w])(?:" + "|".join(f"(?:{p})" for p in patterns) + r")(?![\w])", flags)
 
 
 def target_spans(sentence: str, profile) -> list[tuple[int, int]]:
@@ -132,6 +148,9 @@ def about_other_deal(sentence: str, profile) -> bool:
         if profile.reference_rx and profile.reference_rx.match(sentence, m.start("obj") if m.group("obj") else m.start("obj2")):
             target = True
             continue
+        if m.group("obj") and re.match(r"(?:merger|Fusion)", m.group(0), re.I) and profile.parties_rx is not None \
+                and profile.parties_rx.match(obj):
+            continue  # "a merger with Perplexity": a merger is the target's sale to that party, not another deal
         if obj[:1].isupper() and (not obj.isalpha() or obj != obj.capitalize() or _looks_like_name(obj, sentence)):
             other = True
     return other and not target

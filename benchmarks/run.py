@@ -1,0 +1,456 @@
+"""dealwatch against the physical floor of its work (extracting text from HTML), side by side in ONE run.
+
+    uv run python benchmarks/run.py [--articles N] [--feeds F] [--json OUT] [--no-10x]
+
+N realistic article pages (benchmarks/corpus.py) are served over loopback HTTP across F RSS feeds with
+ETag / Last-Modified / 304 by benchmarks/server.py, in its own process. Each measurement runs in a fresh
+process of its own (this file with --phase), so imports, memory and Prefect's temporary server are
+measured cleanly and nothing leaks from one into the next:
+
+  floor      bare `trafilatura.extract(page)` over the same N pages in a loop, one process, pages/s
+             (also `extract(..., with_metadata=True)`, for information)
+  flow       the real Prefect flow `flows.monitor.monitor` on a fresh warehouse: poll, fetch, extract,
+             judge, store, deliver; pages/s and its ratio to the floor. Prefect's temporary server is
+             started first by a trivial flow run, and its start-up is reported on its own line. Then the
+             same flow again with nothing changed: the unchanged re-poll (wall time, requests, bytes,
+             article fetches, statuses). Then CHECKPOINT and the warehouse's size per 1,000 articles.
+  plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
+             on a fresh warehouse: the difference is what the Prefect engine costs
+  flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N
+Peak memory: each cycle process reads its own peak RSS (resource.getrusage RUSAGE_SELF), and its worker
+processes' (RUSAGE_CHILDREN) once they have exited.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_SERVER_UI_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL", "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "PREFECT_LOGGING_LOG_PRINTS": "false",
+}
+
+
+# -- helpers shared by the phases -----------------------------------------------------------------------
+
+def stats(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/_stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def delta(after: dict, before: dict) -> dict:
+    return {k: round(after.get(k, 0) - before.get(k, 0), 3) for k in after if k != "maxrss_mb"}
+
+
+def rss() -> dict:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"rss_peak_mb": round(me.ru_maxrss / 1024, 1), "workers_rss_peak_mb": round(kids.ru_maxrss / 1024, 1),
+            "cpu_self_s": round(me.ru_utime + me.ru_stime, 2), "cpu_children_s": round(kids.ru_utime + kids.ru_stime, 2)}
+
+
+def cpu_now() -> tuple[float, float]:
+    """(this process's CPU seconds, all threads; its exited children's CPU seconds: the worker pool)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time(), kids.ru_utime + kids.ru_stime
+
+
+def live_children_cpu() -> float:
+    """CPU seconds of this process's children still running (Prefect's temporary server)."""
+    total, hz = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        kids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+        for pid in kids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / hz
+    except (OSError, ValueError, IndexError):
+        pass
+    return round(total, 2)
+
+
+def feed_urls(base: str, set_name: str, feeds: int) -> list[str]:
+    return [f"{base}/{set_name}/feeds/{k}.xml" for k in range(feeds)]
+
+
+def warehouse_size(db: Path) -> dict:
+    import duckdb
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CHECKPOINT")
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        facts = con.execute("SELECT count(*) FROM facts").fetchone()[0]
+    finally:
+        con.close()
+    size = db.stat().st_size + (db.with_name(db.name + ".wal").stat().st_size
+                                if db.with_name(db.name + ".wal").exists() else 0)
+    return {"db_bytes": size, "articles": articles, "facts": facts,
+            "mb_per_1000": round(size / 1e6 / max(articles, 1) * 1000, 2)}
+
+
+# -- phases (each in its own process) -------------------------------------------------------------------
+
+def phase_floor(a) -> dict:
+    import corpus
+    import trafilatura
+    pages = [corpus.page(a.set, i, a.seed) for i in range(a.articles)]
+    trafilatura.extract(pages[0])  # warm-up: imports and lazy initialisation are not the floor
+    started = time.perf_counter()
+    chars = sum(len(trafilatura.extract(p) or "") for p in pages)
+    bare = time.perf_counter() - started
+    out = {"pages": len(pages), "seconds": round(bare, 2), "pages_per_s": round(len(pages) / bare, 1),
+           "mean_page_kb": round(sum(map(len, pages)) / len(pages) / 1024, 1), "chars": chars}
+    if a.meta_floor:
+        started = time.perf_counter()
+        for p in pages:
+            trafilatura.extract(p, with_metadata=True, include_comments=False)
+        meta = time.perf_counter() - started
+        out["meta_pages_per_s"] = round(len(pages) / meta, 1)
+    out["stages"] = stage_costs(pages[:a.stage_pages])
+    out.update(rss())
+    return out
+
+
+def stage_costs(pages: list[bytes]) -> dict:
+    """Where one worker's time per page goes: dealwatch's own stages, each timed over the same pages in
+    one process (ms per page), beside the floor's single trafilatura.extract."""
+    from datetime import date
+
+    import trafilatura
+    from trafilatura.deduplication import LRU_TEST
+
+    from dealwatch import extract as ex
+    from dealwatch.cycle import Fetched, process_one
+    from dealwatch.dedup import content_hash, text_fingerprint
+    from dealwatch.judge import judge
+    from dealwatch.model import FeedItem, Page
+    from dealwatch.profile import load_profile
+
+    profile = load_profile(None)
+    items = [FeedItem(feed_url="http://127.0.0.1/f.xml", link=f"http://127.0.0.1/a/{i}.html", title=f"t {i}")
+             for i in range(len(pages))]
+    fetched = [Fetched(it, Page(url=it.link, final_url=it.link, status=200, content_type="text/html; charset=utf-8",
+                                body=b, encoding="utf-8")) for it, b in zip(items, pages)]
+    today = date.today()
+
+    def timed(fn, args) -> float:
+        LRU_TEST.clear()   # extract.py's deduplicate=True: a page seen before would lose its paragraphs
+        started = time.process_time()
+        out = [fn(*x) for x in args]
+        timed.last = out
+        return round((time.process_time() - started) / len(args) * 1000, 2)
+
+    htmls = [ex.decode_html(b, "utf-8") for b in pages]
+    costs = {"floor: trafilatura.extract (defaults)": timed(trafilatura.extract, [(b,) for b in pages])}
+    costs["bare_extraction with metadata (main pass)"] = timed(
+        lambda h: trafilatura.bare_extraction(h, url=None, include_comments=False, include_tables=False,
+                                              with_metadata=True, deduplicate=True), [(h,) for h in htmls])
+    costs["<article> subtree pass (second extraction)"] = timed(ex._article_subtree_text, [(h, None) for h in htmls])
+    articles = [ex.extract_article(f.result, f.item, today) for f in fetched[:1]]
+    costs["extract_article (all of extract.py)"] = timed(ex.extract_article, [(f.result, f.item, today) for f in fetched])
+    articles = timed.last
+    costs["  of which language id (py3langid)"] = timed(ex.detect_language, [(a.text,) for a in articles])
+    costs["judge (relevance, bidders, deadlines, prices)"] = timed(judge, [(a, profile) for a in articles])
+    costs["content hash + SimHash"] = timed(lambda t: (content_hash(t), text_fingerprint(t)), [(a.text,) for a in articles])
+    costs["process_one (a worker's whole job)"] = timed(process_one, [(f, profile, today) for f in fetched])
+    return {"pages": len(pages), "ms_per_page": costs}
+
+
+def _flow_kwargs(a, db: Path) -> dict:
+    from pydantic import SecretStr
+    return dict(db=str(db), feeds=feed_urls(a.base, a.set, a.feeds),
+                notify=[SecretStr(f"json://{a.base.removeprefix('http://')}/notify")])
+
+
+def phase_flow(a) -> dict:
+    os.environ.update(QUIET)
+    from prefect import flow
+    from flows.monitor import monitor
+
+    @flow(name="bench-warm-up")
+    def warm_up() -> int:
+        return 1
+
+    started = time.perf_counter()
+    warm_up()
+    startup = time.perf_counter() - started
+    db = Path(a.workdir) / f"flow-{a.set}.duckdb"
+    out = {"prefect_startup_s": round(startup, 1)}
+    before, cpu0, prefect0 = stats(a.base), cpu_now(), live_children_cpu()
+    started = time.perf_counter()
+    report = monitor(**_flow_kwargs(a, db))
+    wall = time.perf_counter() - started
+    after, cpu1, prefect1 = stats(a.base), cpu_now(), live_children_cpu()
+    out["cycle"] = {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
+                    "server": delta(after, before), "report": _brief(report),
+                    "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
+                    "cpu_prefect_server_s": round(prefect1 - prefect0, 2), **rss()}
+    if a.repoll:
+        before = stats(a.base)
+        started = time.perf_counter()
+        report = monitor(**_flow_kwargs(a, db))
+        wall = time.perf_counter() - started
+        after = stats(a.base)
+        out["repoll"] = {"seconds": round(wall, 2), "server": delta(after, before), "report": _brief(report)}
+    out["warehouse"] = warehouse_size(db)
+    out.update(rss())
+    out["prefect_server_cpu_s"] = live_children_cpu()
+    return out
+
+
+def phase_plain(a) -> dict:
+    os.environ.update(QUIET)
+    from flows.monitor import cycle
+    from dealwatch.warehouse import Warehouse
+    db = Path(a.workdir) / f"plain-{a.set}.duckdb"
+    kw = _flow_kwargs(a, db)
+    warehouse = Warehouse(db)
+    before, cpu0 = stats(a.base), cpu_now()
+    started = time.perf_counter()
+    with warehouse.cycle_lock():
+        report = cycle(warehouse, kw["feeds"], kw["notify"], [], None, {}, 10, engine=False)
+    wall = time.perf_counter() - started
+    after, cpu1 = stats(a.base), cpu_now()
+    return {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
+            "server": delta(after, before), "report": _brief(report),
+            "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
+            "cpu_prefect_server_s": 0.0, **rss()}
+
+
+def _brief(report: dict) -> dict:
+    keys = ("feeds_polled", "feeds_failed", "items_new", "articles_new", "relevant_new", "facts_new",
+            "duplicates", "retry_later", "alerts_new", "alerts_sent")
+    return {k: report.get(k) for k in keys}
+
+
+# -- the orchestrator -----------------------------------------------------------------------------------
+
+def machine() -> dict:
+    import importlib.metadata as md
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    versions = {}
+    for pkg in ("trafilatura", "lxml", "prefect", "duckdb", "httpx", "feedparser", "apprise"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = "-"
+    mem = ""
+    try:
+        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return {"loadavg_at_start": Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "",
+            "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)), "cpu": model, "memory": mem,
+            "python": platform.python_version(), "os": f"{platform.system()} {platform.release()}", **versions}
+
+
+def cpu_ticks() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / hz, sum(fields[:8]) / hz
+
+
+def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (), timeout: float = 1800) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--set", set_name,
+           "--articles", str(articles), "--feeds", str(a.feeds), "--base", a.base, "--workdir", a.workdir,
+           "--seed", str(a.seed), *extra]
+    env = {**os.environ, **QUIET, "PREFECT_HOME": a.prefect_home}
+    started = time.perf_counter()
+    busy0, _ = cpu_ticks()
+    server0 = stats(a.base)["cpu_s"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+    busy1, _ = cpu_ticks()
+    server1 = stats(a.base)["cpu_s"]
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"benchmark phase {name} failed (exit {proc.returncode})")
+    line = [l for l in proc.stdout.splitlines() if l.startswith("PHASE-RESULT ")][-1]
+    result = json.loads(line.removeprefix("PHASE-RESULT "))
+    result["process_s"] = round(time.perf_counter() - started, 1)
+    # CPU the rest of the machine used meanwhile (other people's processes): the figures are only as
+    # good as the machine was quiet
+    ours = (result.get("cpu_self_s", 0) + result.get("cpu_children_s", 0) + (server1 - server0)
+            + result.get("prefect_server_cpu_s", 0))
+    wall = time.perf_counter() - started
+    result["other_load_cores"] = round(max(0.0, busy1 - busy0 - ours) / wall, 2)
+    result["busy_cores"] = round((busy1 - busy0) / wall, 2)
+    print(f"  {name} ({set_name}): done in {result['process_s']} s", file=sys.stderr, flush=True)
+    return result
+
+
+def orchestrate(a) -> dict:
+    n, f = a.articles, a.feeds
+    big = n * 10
+    own_tmp = a.workdir is None
+    a.workdir = a.workdir or tempfile.mkdtemp(prefix="dealwatch-bench-")
+    a.prefect_home = a.prefect_home or str(Path.home() / ".cache" / "dealwatch-bench" / "prefect")
+    Path(a.prefect_home).mkdir(parents=True, exist_ok=True)
+    sets = [f"--set=n{n}:{n}"] + ([] if a.no_10x else [f"--set=n{big}:{big}"])
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "--feeds", str(f), "--seed", str(a.seed),
+                               *sets], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        ready = server.stdout.readline().split()
+        if not ready or ready[0] != "READY":
+            raise SystemExit("the benchmark's news server did not start")
+        a.base = f"http://127.0.0.1:{ready[1]}"
+        print(f"news server up at {a.base} in {time.perf_counter() - started:.1f} s "
+              f"({n}{'' if a.no_10x else f' + {big}'} pages, {f} feeds)", file=sys.stderr, flush=True)
+        res: dict = {"machine": machine(), "articles": n, "feeds": f}
+        res["floor"] = run_phase("floor", a, f"n{n}", n, ["--meta-floor"])
+        res["flow"] = run_phase("flow", a, f"n{n}", n, ["--repoll"])
+        res["plain"] = run_phase("plain", a, f"n{n}", n)
+        if not a.no_10x:
+            res["flow10x"] = run_phase("flow", a, f"n{big}", big, timeout=3600)
+        res["server_total"] = stats(a.base)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        if own_tmp and not a.keep:
+            shutil.rmtree(a.workdir, ignore_errors=True)
+    res["total_s"] = round(time.perf_counter() - started, 1)
+    return res
+
+
+def render(res: dict) -> tuple[str, str]:
+    m, fl, fw, pl = res["machine"], res["floor"], res["flow"], res["plain"]
+    cyc, rep = fw["cycle"], fw.get("repoll")
+    n = res["articles"]
+    ratio = cyc["pages_per_s"] / fl["pages_per_s"]
+    srv = cyc["server"]
+    cores = m["cores_usable"]
+    floor_ms = 1000 / fl["pages_per_s"]
+    cycle_ms = 1000 * (cyc["cpu_main_s"] + cyc["cpu_workers_s"] + cyc["cpu_prefect_server_s"]) / n
+    cpu_ratio = (cores * 1000 / cycle_ms) / fl["pages_per_s"]
+    rows = [
+        ("machine", f"{m['cores']} cores ({m['cores_usable']} usable), {m['cpu']}, {m['memory']}, {m['os']}"),
+        ("software", f"Python {m['python']}, trafilatura {m['trafilatura']}, lxml {m['lxml']}, prefect {m['prefect']}, "
+                     f"duckdb {m['duckdb']}, httpx {m['httpx']}"),
+        ("corpus", f"{n} pages ({fl['mean_page_kb']} KB mean), {res['feeds']} feeds, loopback HTTP"),
+        ("1 floor: trafilatura.extract, 1 process", f"{fl['pages_per_s']:.1f} pages/s ({fl['seconds']} s)"),
+        ("  (extract with_metadata, for information)", f"{fl.get('meta_pages_per_s', '-')} pages/s"),
+        ("2 flow cycle end to end (monitor)", f"{cyc['pages_per_s']:.1f} pages/s ({cyc['seconds']} s for {n} pages)"),
+        ("  e2e / floor", f"{ratio:.2f}"),
+        ("  articles stored / duplicates / relevant / facts",
+         f"{cyc['report']['articles_new']} / {cyc['report']['duplicates']} / {cyc['report']['relevant_new']} / "
+         f"{cyc['report']['facts_new']}"),
+        ("  requests: feeds / pages / robots",
+         f"{srv.get('req_feed', 0):.0f} / {srv.get('req_page', 0):.0f} / {srv.get('req_robots', 0):.0f}"),
+        ("  news server CPU during the cycle",
+         f"{srv.get('cpu_s', 0):.2f} s = {100 * srv.get('cpu_s', 0) / cyc['seconds']:.1f} % of one core"),
+        ("  CPU of the cycle: main / workers / Prefect server / news server",
+         f"{cyc['cpu_main_s']} s / {cyc['cpu_workers_s']} s / {cyc['cpu_prefect_server_s']} s / {srv.get('cpu_s', 0):.2f} s"),
+        ("  CPU per page: floor / cycle (all its processes)", f"{floor_ms:.1f} ms / {cycle_ms:.1f} ms"),
+        (f"  e2e / floor if the {cores} cores were all ours (CPU-bound)",
+         f"{cpu_ratio:.2f} ({cores * 1000 / cycle_ms:.0f} pages/s)"),
+    ]
+    if rep:
+        rs = rep["server"]
+        rows += [("3 unchanged re-poll (flow)",
+                  f"{rep['seconds']} s, {rs.get('req_feed', 0) + rs.get('req_page', 0) + rs.get('req_robots', 0):.0f} "
+                  f"requests, {rs.get('bytes_in', 0) + rs.get('bytes_out', 0):.0f} bytes"),
+                 ("  feeds answered 304 / polled", f"{rs.get('feed_304', 0):.0f} / {rep['report']['feeds_polled']}"),
+                 ("  article fetches", f"{rs.get('req_page', 0):.0f}")]
+    rows.append(("4 peak RSS, flow cycle at N", f"{fw['rss_peak_mb']:.0f} MB (workers {fw['workers_rss_peak_mb']:.0f} MB)"))
+    big = res.get("flow10x")
+    if big:
+        rows += [(f"  peak RSS, flow cycle at 10 x N = {10 * n}",
+                  f"{big['rss_peak_mb']:.0f} MB (workers {big['workers_rss_peak_mb']:.0f} MB), "
+                  f"x{big['rss_peak_mb'] / fw['rss_peak_mb']:.2f}"),
+                 ("  10 x N cycle", f"{big['cycle']['pages_per_s']:.1f} pages/s ({big['cycle']['seconds']} s), "
+                                    f"{big['cycle']['report']['articles_new']} articles")]
+    engine = cyc["seconds"] - pl["seconds"]
+    engine_cpu = (cyc["cpu_main_s"] + cyc["cpu_prefect_server_s"]) - pl["cpu_main_s"]
+    rows += [("5 same cycle without a flow run", f"{pl['pages_per_s']:.1f} pages/s ({pl['seconds']} s; CPU main "
+                                                 f"{pl['cpu_main_s']} s, workers {pl['cpu_workers_s']} s)"),
+             ("  Prefect engine cost (flow - plain)", f"{engine:+.1f} s wall, {engine_cpu:+.1f} s CPU (main process + "
+                                                      f"Prefect server); plus {fw['prefect_startup_s']} s to start "
+                                                      f"its temporary server (once per process)"),
+             ("6 warehouse size", f"{fw['warehouse']['mb_per_1000']:.2f} MB per 1,000 articles "
+                                  f"({fw['warehouse']['db_bytes'] / 1e6:.1f} MB for {fw['warehouse']['articles']})")]
+    if big:
+        rows.append(("  at 10 x N", f"{big['warehouse']['mb_per_1000']:.2f} MB per 1,000 articles"))
+    loads = ", ".join(f"{k} {res[k]['other_load_cores']:.2f}" for k in ("floor", "flow", "plain", "flow10x") if res.get(k))
+    rows.append(("other processes' CPU meanwhile (cores)", f"{loads}; load average at start {m['loadavg_at_start']}"))
+    rows.append(("benchmark wall time", f"{res['total_s']} s"))
+    st = fl.get("stages")
+    if st:
+        rows.append((f"where a worker's time goes (ms/page, {st['pages']} pages, 1 process)", ""))
+        rows += [(f"  {k}", f"{v:.2f}") for k, v in st["ms_per_page"].items()]
+    width = max(len(k) for k, _ in rows)
+    table = "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+    rss_part = (f"rss {fw['rss_peak_mb']:.0f}->{big['rss_peak_mb']:.0f} MB" if big else f"rss {fw['rss_peak_mb']:.0f} MB")
+    repoll = (f"repoll {rep['server'].get('req_page', 0):.0f} fetches {rep['seconds']:.1f} s "
+              f"({rep['server'].get('feed_304', 0):.0f}/{rep['report']['feeds_polled']} 304)") if rep else "repoll -"
+    summary = (f"e2e/floor {ratio:.2f} (CPU-bound {cpu_ratio:.2f}) | {repoll} | {rss_part} | "
+               f"prefect {engine:+.1f} s ({engine_cpu:+.1f} s CPU)")
+    return table, summary
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--articles", type=int, default=1000, help="N pages (default 1000, up to 10000)")
+    p.add_argument("--feeds", type=int, default=100, help="F feeds (default 100)")
+    p.add_argument("--json", metavar="OUT", help="write every figure as JSON here")
+    p.add_argument("--no-10x", action="store_true", help="skip the 10 x N memory run")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--workdir", help="where the warehouses go (default: a temporary folder, removed)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    p.add_argument("--prefect-home", help="PREFECT_HOME for the flow runs (default ~/.cache/dealwatch-bench/prefect)")
+    # internal: one phase in this process
+    p.add_argument("--phase", choices=["floor", "flow", "plain"], help=argparse.SUPPRESS)
+    p.add_argument("--set", help=argparse.SUPPRESS)
+    p.add_argument("--base", help=argparse.SUPPRESS)
+    p.add_argument("--repoll", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--meta-floor", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.phase:
+        result = {"floor": phase_floor, "flow": phase_flow, "plain": phase_plain}[a.phase](a)
+        print("PHASE-RESULT " + json.dumps(result), flush=True)
+        return 0
+    if not 1 <= a.articles <= 100_000 or not 1 <= a.feeds <= a.articles:
+        p.error("--articles must be 1..100000 and --feeds 1..articles")
+    res = orchestrate(a)
+    table, summary = render(res)
+    res["summary"] = summary
+    print(table)
+    print(summary)
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

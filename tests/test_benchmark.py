@@ -1,0 +1,52 @@
+"""Smoke test of benchmarks/run.py at a tiny size: it runs end to end and reports every figure.
+
+No timing assertions: speed is what the benchmark measures, never what a test asserts.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.prefect   # runs real Prefect flows (each in its own process, own temporary server)
+
+
+def test_benchmark_reports_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--articles", "40", "--feeds", "4",
+         "--json", str(out), "--prefect-home", str(tmp_path / "prefect")],
+        capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    summary = lines[-1]
+    for part in ("e2e/floor", "repoll", "fetches", "rss", "->", "prefect"):
+        assert part in summary, summary
+    table = "\n".join(lines[:-1])
+    for label in ("1 floor", "2 flow cycle", "e2e / floor", "3 unchanged re-poll", "feeds answered 304",
+                  "article fetches", "4 peak RSS", "10 x N", "5 same cycle without a flow run",
+                  "Prefect engine cost", "6 warehouse size", "machine", "software"):
+        assert label in table, label
+
+    res = json.loads(out.read_text())
+    assert res["summary"] == summary
+    for key in ("cores", "cpu", "python", "trafilatura", "prefect", "duckdb"):
+        assert res["machine"][key], key
+    assert res["floor"]["pages_per_s"] > 0
+    cycle = res["flow"]["cycle"]
+    assert cycle["pages_per_s"] > 0
+    assert cycle["report"]["articles_new"] == 40          # every page stored, none collapsed as a duplicate
+    assert cycle["report"]["duplicates"] == 0
+    assert cycle["server"]["req_page"] == 40
+    repoll = res["flow"]["repoll"]
+    assert repoll["server"].get("req_page", 0) == 0       # correctness, not speed: nothing fetched again
+    assert repoll["server"]["feed_304"] == 4              # every feed answered 304
+    assert res["plain"]["report"]["articles_new"] == 40
+    assert res["flow10x"]["cycle"]["report"]["articles_new"] == 400
+    assert res["flow10x"]["rss_peak_mb"] > 0 and res["flow"]["rss_peak_mb"] > 0
+    assert res["flow"]["warehouse"]["articles"] == 40 and res["flow"]["warehouse"]["mb_per_1000"] > 0
