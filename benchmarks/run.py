@@ -16,7 +16,8 @@ measured cleanly and nothing leaks from one into the next:
              article fetches, statuses). Then CHECKPOINT and the warehouse's size per 1,000 articles.
   plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
              on a fresh warehouse: the difference is what the Prefect engine costs
-  flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N
+  flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N (the longest part:
+             ~2 min at the default N=1000 on 2 cores; at N=10000 it is 100,000 pages, ~20 min; --no-10x skips it)
 Peak memory: each cycle process reads its own peak RSS (resource.getrusage RUSAGE_SELF), and its worker
 processes' (RUSAGE_CHILDREN) once they have exited.
 """
@@ -121,12 +122,13 @@ def phase_floor(a) -> dict:
             trafilatura.extract(p, with_metadata=True, include_comments=False)
         meta = time.perf_counter() - started
         out["meta_pages_per_s"] = round(len(pages) / meta, 1)
-    out["stages"] = stage_costs(pages[:a.stage_pages])
+    k = min(a.stage_pages, len(pages))
+    out["stages"] = stage_costs(pages[:k], [corpus.entry(a.set, i, a.seed) for i in range(k)])
     out.update(rss())
     return out
 
 
-def stage_costs(pages: list[bytes]) -> dict:
+def stage_costs(pages: list[bytes], entries: list) -> dict:
     """Where one worker's time per page goes: dealwatch's own stages, each timed over the same pages in
     one process (ms per page), beside the floor's single trafilatura.extract."""
     from datetime import date
@@ -142,8 +144,12 @@ def stage_costs(pages: list[bytes]) -> dict:
     from dealwatch.profile import load_profile
 
     profile = load_profile(None)
-    items = [FeedItem(feed_url="http://127.0.0.1/f.xml", link=f"http://127.0.0.1/a/{i}.html", title=f"t {i}")
-             for i in range(len(pages))]
+    from datetime import UTC, datetime
+    # the feed entries as the cycle has them (title, summary, date): the judgment reads them too
+    items = [FeedItem(feed_url="http://127.0.0.1/feeds/0.xml", link=f"http://127.0.0.1{e.path}", title=e.title,
+                      summary=e.summary, published=datetime(e.published.year, e.published.month, e.published.day,
+                                                            12, tzinfo=UTC) if e.published else None)
+             for e in entries]
     fetched = [Fetched(it, Page(url=it.link, final_url=it.link, status=200, content_type="text/html; charset=utf-8",
                                 body=b, encoding="utf-8")) for it, b in zip(items, pages)]
     today = date.today()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import sys
 import threading
@@ -31,9 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
 
+PRELOAD_PAGES = int(os.environ.get("BENCH_PRELOAD_PAGES", "30000"))   # pages generated up front and kept in memory (~35 KB each)
+
+
 class Site:
     def __init__(self, sets: dict[str, int], feeds: int, seed: int):
+        self.seed = seed
+        self.preload = sum(sets.values()) <= PRELOAD_PAGES
         self.pages: dict[str, bytes] = {}
+        self.paths: dict[str, tuple[str, int]] = {}   # page path -> (set, index), when pages are made on demand
         self.feeds: dict[str, tuple[bytes, str, str | None]] = {}   # path -> (body, etag, last-modified)
         self.lock = threading.Lock()
         self.stats = Counter()
@@ -41,10 +48,19 @@ class Site:
             listed: dict[int, list[corpus.Entry]] = {k: [] for k in range(feeds)}
             for i in range(n):
                 entry, body = corpus._entry_and_page(name, i, seed)
-                self.pages[entry.path] = body
+                if self.preload:
+                    self.pages[entry.path] = body
+                else:   # a very large run: pages are generated again when asked for (~0.4 ms each)
+                    self.paths[entry.path] = (name, i)
                 listed[corpus.feed_of(i, feeds)].append(entry)
             for k, entries in listed.items():
                 self.feeds[f"/{name}/feeds/{k}.xml"] = self._rss(name, k, entries)
+
+    def page(self, path: str) -> bytes | None:
+        if self.preload:
+            return self.pages.get(path)
+        where = self.paths.get(path)
+        return corpus.page(where[0], where[1], self.seed) if where else None
 
     def _rss(self, name: str, k: int, entries: list[corpus.Entry]) -> tuple[bytes, str, str | None]:
         base = "http://127.0.0.1:{port}"   # filled in per request (the port is known after binding)
@@ -155,8 +171,9 @@ class Handler(BaseHTTPRequestHandler):
                     fresh = False
             self._send(304 if fresh else 200, headers, b"" if fresh else body, "feed")
             return
-        if path in site.pages:
-            self._send(200, {"Content-Type": "text/html; charset=utf-8"}, site.pages[path], "page")
+        body = site.page(path)
+        if body is not None:
+            self._send(200, {"Content-Type": "text/html; charset=utf-8"}, body, "page")
             return
         kind = "robots" if path == "/robots.txt" else "other"
         self._send(404, {"Content-Type": "text/plain"}, b"not found\n", kind)

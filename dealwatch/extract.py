@@ -12,6 +12,8 @@ import re
 import lxml.html
 import py3langid
 import trafilatura
+from trafilatura.deduplication import LRUCache
+from trafilatura.settings import LRU_SIZE
 
 from dealwatch.model import Article, FeedItem, Page
 
@@ -42,6 +44,14 @@ TEASER_LINE = re.compile(
     r"More on this|Recommended|Advertisement|Sign up|Subscribe)\b\s*[:|–-]?", re.I)
 
 
+def _page_dedup() -> LRUCache:
+    """trafilatura's duplicate-paragraph filter for ONE page. deduplicate=True would use its process-wide
+    cache, so a paragraph seen on earlier pages (a syndicated copy, the same page fetched again, and this
+    module's own second pass over the <article>) would vanish from later ones: in a worker process that
+    extracts hundreds of pages, the third copy of an agency story lost its text."""
+    return LRUCache(maxsize=LRU_SIZE)
+
+
 def _article_subtree_text(html: str, url: str | None) -> str:
     """The text of the page's single <article> element (or articleBody), or '' when there is no single one."""
     try:
@@ -53,7 +63,7 @@ def _article_subtree_text(html: str, url: str | None) -> str:
         return ""
     sub = lxml.html.tostring(nodes[0], encoding="unicode")
     doc = trafilatura.bare_extraction(f"<html><body>{sub}</body></html>", url=url, include_comments=False,
-                                      include_tables=False, deduplicate=True)
+                                      include_tables=False, deduplicate=_page_dedup())
     return (doc.text or "").strip() if doc is not None else ""
 
 
@@ -107,7 +117,7 @@ def extract_article(page: Page, item: FeedItem, fetched_on: date) -> Article:
         raise ExtractionError("the page is empty")
     document = trafilatura.bare_extraction(
         html, url=page.final_url, include_comments=False, include_tables=False, with_metadata=True,
-        deduplicate=True)
+        deduplicate=_page_dedup())
     text = (document.text or "").strip() if document is not None else ""
     text = clean_text(text, _article_subtree_text(html, page.final_url))
     if len(text) < MIN_TEXT_CHARS:

@@ -19,7 +19,7 @@ from typing import Any
 BUNDLED = Path(__file__).resolve().parent / "profiles" / "tiktok.toml"
 LANGUAGES = ("en", "de")
 VOCAB_KEYS = ("sale_strong", "sale", "sale_weak", "bid", "partner", "negation", "denial", "wish", "competitor",
-              "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal")
+              "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal", "timing")
 ROLES = ("candidate", "seller", "government", "media", "platform", "other")
 
 
@@ -35,6 +35,9 @@ class Party:
     aliases: tuple[str, ...]
     role: str = "candidate"
     pattern: re.Pattern = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    # what outlets call the party in a definite description ("the retailer", "der Softwarekonzern")
+    descriptions: tuple[str, ...] = ()
+    description_rx: re.Pattern | None = field(compare=False, repr=False, default=None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,7 +185,8 @@ def load_profile(path: str | Path | None = None) -> Profile:
             raise ProfileError(f"{path}: [[party]] {p['name']} is listed twice")
         seen.add(p["name"])
         aliases = aliases or (re.escape(p["name"]),)
-        parties.append(Party(p["name"], aliases, role, _alias_rx(aliases)))
+        descriptions = _strings(p.get("descriptions"), f"[[party]] {p['name']} descriptions", path, required=False)
+        parties.append(Party(p["name"], aliases, role, _alias_rx(aliases), descriptions, _alt(descriptions)))
 
     parties_rx = re.compile(_ALIAS_BEFORE + "(?:" + "|".join(
         f"(?P<p{i}>(?:{_alias_body(party.aliases)}){_ALIAS_AFTER})" for i, party in enumerate(parties)) + ")") \

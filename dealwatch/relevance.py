@@ -6,7 +6,8 @@ Method: weighted patterns at sentence level, all vocabulary from the profile.
 2. A sentence *names the target* when it names it (TikTok, "Tiktok-Geschäft", "TikTok U.S.") outside the
    profile's not-target names (Douyin, TikTok Shop, TikTok Lite, ...), or names the seller (ByteDance)
    together with a reference to the business ("its U.S. operations", "das US-Geschäft"). A bare
-   anaphoric reference ("the app", "die Kurzvideo-App") or the seller alone counts half.
+   anaphoric reference ("the app", "die Kurzvideo-App") or the seller alone counts half; an anaphoric reference
+   right after a sentence naming the target counts fully (it is resolved by that sentence).
 3. A sentence's weight is the weight of the strongest sale vocabulary it contains (strong: divest, sale
    of, bidder, Verkauf, Gebot ...; medium: deal, talks, offer, Frist, Beteiligung ...; weak: ban, law).
    Sentences naming another transaction (Activision, Cerner, MGM, Musical.ly, WeChat ...) weigh nothing,
@@ -17,7 +18,12 @@ Method: weighted patterns at sentence level, all vocabulary from the profile.
    does not pass. Relevant when score >= threshold AND at least min_sentences sentences name the target
    with medium or strong sale vocabulary. When the headline does not name the target at all,
    the body must carry the story: 1.5 x the threshold, one more such sentence, and at least 15% of
-   the article's sentences (a roundup with a TikTok paragraph is not about the sale).
+   the article's sentences (a roundup with a TikTok paragraph is not about the sale). A lead sentence naming the
+   target with strong sale vocabulary stands in for a headline that names only a party ("Amazon throws its hat in
+   the ring"). Timing words alone (deadline, Frist, extension, ban: the profile's `timing` list) never make an
+   article relevant: at least one sentence must hold sale vocabulary beyond them, naming the target or not (an
+   EU deadline for TikTok, another country's ban are not the sale; a deadline extension for a deal is). A person's past role ("former Activision chief
+   Bobby Kotick") does not make a sentence about another deal.
 
 Why this and not a model: the co-occurrence of the target and sale vocabulary *in the same sentence* is
 what separates the hard negatives (TikTok news without a sale; other acquisitions with the same
@@ -28,7 +34,8 @@ from __future__ import annotations
 
 import math
 
-from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength, normalize, target_spans
+from dealwatch.facts.text import (about_other_deal, article_sentences, mask_past_roles, mention_strength, normalize,
+                                  target_spans)
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
 
@@ -47,6 +54,7 @@ def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[
     """Weight of the strongest sale vocabulary in a sentence, and the terms found."""
     rel = profile.relevance
     best, terms = 0.0, []
+    sentence = mask_past_roles(sentence)
     if about_other_deal(sentence, profile):
         return 0.0, []
     for vocab in _vocabularies(profile, lang):
@@ -65,6 +73,12 @@ def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[
     return best, terms
 
 
+def _beyond_timing(terms: list[str], profile: Profile) -> bool:
+    """Whether some of a sentence's sale terms are about the deal itself, not only its timing."""
+    timing = [v.rx("timing") for v in profile.vocab.values() if v.rx("timing") is not None]
+    return any(not any(rx.fullmatch(t) for rx in timing) for t in terms)
+
+
 def classify(article: Article, profile: Profile) -> Relevance:
     """Relevance of an article to the profile's deal, with the terms and sentences that decided it."""
     rel = profile.relevance
@@ -72,8 +86,20 @@ def classify(article: Article, profile: Profile) -> Relevance:
     scored: list[tuple[float, str, list[str]]] = []
     total, supporting = 0.0, 0
     title_hit = bool(article.title) and bool(target_spans(normalize(article.title), profile))
+    strong_sale = False  # a sentence naming the target with sale vocabulary beyond timing words
+    first_body = 1 if article.title else 0
+    previous_named = False
+    deal_words_elsewhere = False  # sale vocabulary beyond timing in a sentence not naming the target
     for i, sentence in enumerate(sentences):
         strength = mention_strength(sentence, profile)
+        named = bool(target_spans(sentence, profile))
+        if not strength and not strong_sale and not deal_words_elsewhere:
+            _w, other_terms = sentence_weight(sentence, profile, article.lang)
+            deal_words_elsewhere = _w >= rel["medium_weight"] and _beyond_timing(other_terms, profile)
+        if (strength == 0.5 and previous_named and i > first_body and profile.reference_rx is not None
+                and profile.reference_rx.search(sentence)):
+            strength = 1.0  # an anaphor ("das US-Geschäft", "the app") resolved by the sentence before it
+        previous_named = named
         if not strength:
             continue
         weight, terms = sentence_weight(sentence, profile, article.lang)
@@ -84,12 +110,20 @@ def classify(article: Article, profile: Profile) -> Relevance:
         total += value
         if strength >= 1.0 and weight >= rel["medium_weight"]:
             supporting += 1
+        if strength >= 1.0 and weight >= rel["medium_weight"] and _beyond_timing(terms, profile):
+            strong_sale = True
+        if weight >= rel["strong_weight"]:
+            if i == first_body and strength >= 1.0 and not title_hit:
+                # the lead restates a headline that names only a party ("Amazon throws its hat in the ring"):
+                # a lead naming the target with strong sale vocabulary stands in for the headline
+                title_hit = True
         scored.append((value, sentence, terms))
     n = max(len(sentences), 1)
     damp = math.sqrt(n / LONG_TEXT_SENTENCES) if n > LONG_TEXT_SENTENCES else 1.0
     score = round(total / damp, 3)
     needed = rel["min_sentences"] if n > SHORT_TEXT_SENTENCES else 1  # a feed summary: headline + a sentence
-    relevant = score >= rel["threshold"] and supporting >= needed
+    # deadlines, extensions and bans alone (an EU deadline, another country's ban) are not the sale
+    relevant = score >= rel["threshold"] and supporting >= needed and (strong_sale or deal_words_elsewhere)
     if relevant and not title_hit:
         # no headline about the sale: the body must carry it, not a paragraph of a roundup
         relevant = (score >= UNTITLED_FACTOR * rel["threshold"] and supporting >= needed + 1

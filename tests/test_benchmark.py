@@ -50,3 +50,24 @@ def test_benchmark_reports_every_figure(tmp_path):
     assert res["flow10x"]["cycle"]["report"]["articles_new"] == 400
     assert res["flow10x"]["rss_peak_mb"] > 0 and res["flow"]["rss_peak_mb"] > 0
     assert res["flow"]["warehouse"]["articles"] == 40 and res["flow"]["warehouse"]["mb_per_1000"] > 0
+
+
+def test_extracting_a_page_again_gives_the_same_text():
+    """Found by the benchmark: with trafilatura's process-wide duplicate cache (deduplicate=True), a worker
+    that had seen a page's paragraphs before (the same page again, a syndicated copy) dropped them, and the
+    cycle's worker pool now lives for a whole cycle. Extraction must not depend on what came before."""
+    import sys
+    from datetime import date
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import corpus
+
+    from dealwatch.extract import extract_article
+    from dealwatch.model import FeedItem, Page
+
+    item = FeedItem(feed_url="http://127.0.0.1/f.xml", link="http://127.0.0.1/a/1.html")
+    page = Page(url=item.link, final_url=item.link, status=200, content_type="text/html; charset=utf-8",
+                body=corpus.page("t", 1))
+    texts = [extract_article(page, item, date.today()).text for _ in range(4)]
+    assert len(texts[0]) > 1000
+    assert texts == [texts[0]] * 4

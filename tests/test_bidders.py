@@ -344,3 +344,195 @@ WITHDRAWN_AND_LISTED = [
                          ids=[c[0] for c in WITHDRAWN_AND_LISTED])
 def test_withdrawn_and_listed(lang, text, expected):
     assert bidders(text, lang) == expected
+
+
+# --- generalisation cases (held-out styles): unknown bidders in more frames, speculation, descriptions -------
+GENERALISATION = [
+    ("en_unknown_apposition_submitted_bid", "en",
+     "Zephyr Partners, a Boston-based private equity firm, has submitted a bid for TikTok's U.S. operations.",
+     {"Zephyr Partners"}),
+    ("en_consortium_partner_working_alongside_on_offer", "en",
+     "Zephyr Partners has submitted a bid for TikTok. The firm is working alongside Northwind Holdings on the offer.",
+     {"Zephyr Partners", "Northwind"}),
+    ("en_company_named_through_its_ceo", "en",
+     "Rumble CEO Chris Pavlovski said his company would join a consortium to bid for TikTok's U.S. business.",
+     {"Rumble"}),
+    ("en_group_led_by_former_chief_of_other_company", "en",
+     "A group of investors led by former Activision chief Bobby Kotick is exploring a bid for TikTok.",
+     {"Bobby Kotick"}),
+    ("en_former_boss_expressed_interest", "en",
+     "Former Activision boss Bobby Kotick has also expressed interest in buying TikTok.", {"Bobby Kotick"}),
+    ("en_emerged_as_surprise_suitor", "en",
+     "Oracle is in talks about TikTok, and Lumen Media emerged as a surprise suitor last week.",
+     {"Oracle", "Lumen Media"}),
+    ("en_person_with_description_put_together_group", "en",
+     "Real estate mogul Jane Holloway said on Wednesday she has put together a group of investors to bid for TikTok.",
+     {"Jane Holloway"}),
+    ("en_reported_co_invest_in_the_bid", "en",
+     "Harbor Point has made an offer for TikTok. Stellar Ventures, a venture firm, said it would co-invest in the bid.",
+     {"Harbor Point", "Stellar Ventures"}),
+    ("en_analyst_logical_buyer_is_speculation", "en",
+     "An analyst said Microsoft would be the logical buyer for TikTok's U.S. business.", set()),
+    ("en_speculated_natural_buyer", "en",
+     "Some commentators have speculated that Musk could be a natural buyer of TikTok.", set()),
+    ("en_ruled_out_a_bid_unknown_stays_out", "en", "Streaming company Netflix ruled out a bid for TikTok on Monday.", set()),
+    ("en_definite_description_resolved_by_profile", "en",
+     "Walmart and Oracle were named in the report. The retailer said it would bid for TikTok.", {"Walmart"}),
+    ("en_taken_stakes", "en", "Under the deal, Oracle and Blackstone would have taken stakes in TikTok's U.S. entity.",
+     {"Oracle", "Blackstone"}),
+    ("en_short_name_takes_full_name", "en",
+     "Zephyr bids for TikTok's U.S. arm. Zephyr Partners has submitted a bid for TikTok's U.S. operations.",
+     {"Zephyr Partners"}),
+    ("de_unknown_descriptor_aus_stadt_angebot_eingereicht", "de",
+     "Die Investmentgesellschaft Nordlicht Capital aus Hamburg hat nach eigenen Angaben ein Angebot bei ByteDance "
+     "eingereicht.", {"Nordlicht Capital"}),
+    ("de_description_is_not_a_name", "de", "Hamburger Investor bietet für Tiktok.", set()),
+    ("de_konjunktiv_soll_gebot_vorgelegt_haben", "de",
+     "Oracle soll Insidern zufolge gemeinsam mit dem Finanzinvestor Blackstone ein Gebot für Tiktok vorgelegt haben.",
+     {"Oracle", "Blackstone"}),
+    ("de_konjunktiv_habe_angebot_abgegeben", "de",
+     "Auch der Onlinehändler Amazon habe in letzter Minute ein Angebot für Tiktok abgegeben.", {"Amazon"}),
+    ("de_hut_in_den_ring", "de", "Jetzt wirft auch Amazon seinen Hut in den Ring für Tiktok.", {"Amazon"}),
+    ("de_erwaegt_ebenfalls_angebot_unknown", "de",
+     "Der Softwarekonzern Nordstern Systems erwägt ebenfalls ein Angebot für Tiktok.", {"Nordstern Systems"}),
+    ("de_inverted_will_auch_der_x_einsteigen", "de",
+     "Offenbar will nun auch der Fahrdienstvermittler Velora beim US-Geschäft von Tiktok einsteigen.", {"Velora"}),
+    ("de_kein_interesse_nach_eigenen_worten", "de", "Zalando hat nach eigenen Worten kein Interesse an Tiktok.", set()),
+    ("de_analyst_haelt_fuer_kaeufer_is_speculation", "de",
+     "Ein Analyst hält Microsoft für den naheliegenden Käufer von Tiktok.", set()),
+    ("de_kaufen_sollte_is_a_wish", "de", "Warum Amazon Tiktok kaufen sollte.", set()),
+    ("de_definite_description_softwarekonzern", "de",
+     "Amazon sollte Tiktok kaufen – nicht Oracle. Der Softwarekonzern verhandelt seit Wochen mit ByteDance über einen "
+     "Einstieg.", {"Oracle"}),
+    ("de_not_target_name_is_not_a_bidder", "de",
+     "Für den chinesischen Markt werde der eigenständige Dienst Douyin angeboten.", set()),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION], ids=[c[0] for c in GENERALISATION])
+def test_generalisation_phrasing(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_2 = [
+    ("en_interest_from_parties_including_list", "en",
+     "ByteDance has received interest from at least five parties for TikTok's U.S. business, including Crescent Bay "
+     "Capital and Oracle, people familiar said.", {"Crescent Bay Capital", "Oracle"}),
+    ("en_joint_bid_with", "en", "Walmart was preparing a joint bid with Microsoft for TikTok, one of the people said.",
+     {"Walmart", "Microsoft"}),
+    ("de_zu_den_investoren_sollen_gehoeren", "de",
+     "Zu den Investoren des neuen US-Gemeinschaftsunternehmens von Tiktok sollen Oracle, Silver Lake und MGX gehören.",
+     {"Oracle", "Silver Lake", "MGX"}),
+    ("de_haelt_sich_bedeckt_after_past_bid_in_relative_clause", "de",
+     "Der Einzelhandelsriese Walmart, der sich vor fünf Jahren noch an einem Gebot für Tiktok beteiligt hatte, hält "
+     "sich diesmal bedeckt.", set()),
+    ("en_the_company_resolves_to_only_candidate_before", "en",
+     "Walmart has teamed up with Microsoft. The company said it would take a minority stake in TikTok.",
+     {"Walmart", "Microsoft"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_2], ids=[c[0] for c in GENERALISATION_2])
+def test_generalisation_phrasing_2(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_3 = [
+    ("en_seller_would_not_be_selling_to_it_pursuit", "en",
+     "Microsoft said on Sunday that ByteDance would not be selling TikTok's U.S. operations to it, ending its pursuit "
+     "of the app.", {"Microsoft"}),
+    ("en_named_as_partner_in_a_deal", "en",
+     "Oracle is expected to be named as a technology partner in a deal for TikTok, people familiar said.", {"Oracle"}),
+    ("en_would_together_own_percent", "en",
+     "Oracle, Silver Lake and MGX would together own about 45% of the new TikTok joint venture.",
+     {"Oracle", "Silver Lake", "MGX"}),
+    ("en_sell_to_a_group_including", "en",
+     "The framework to sell TikTok's U.S. business to a group including Oracle, Silver Lake and MGX is unpopular.",
+     {"Oracle", "Silver Lake", "MGX"}),
+    ("en_reported_speech_lined_up_financing", "en",
+     "Tom Sterling, a billionaire tech investor, said in an interview that he had lined up financing for an offer for "
+     "TikTok's U.S. business.", {"Tom Sterling"}),
+    ("en_has_no_plans_to_bid", "en", "A spokesperson for Meta said the company has no plans to bid for TikTok.", set()),
+    ("de_konjunktiv_haetten_sich_verstaendigt", "de",
+     "Wie aus Verhandlungskreisen verlautete, hätten sich Oracle und der Finanzinvestor Silver Lake auf die Eckpunkte "
+     "eines Angebots für das US-Geschäft von Tiktok verständigt.", {"Oracle", "Silver Lake"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_3], ids=[c[0] for c in GENERALISATION_3])
+def test_generalisation_phrasing_3(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_4 = [
+    ("en_deal_with_a_group_of_investors_including", "en",
+     "A deal with a group of American investors, including Oracle, was close in April before China objected to TikTok's "
+     "sale.", {"Oracle"}),
+    ("en_set_to_join_the_x_led_group", "en",
+     "Blackstone, which had been set to join the Oracle-led group for TikTok, is reviewing its options.",
+     {"Blackstone", "Oracle"}),
+    ("de_german_noun_after_name_is_not_part_of_it", "de",
+     "Nach Angaben von Insidern soll der Videodienst Streamio Interesse an einer Übernahme von Tiktok signalisiert haben.",
+     {"Streamio"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_4], ids=[c[0] for c in GENERALISATION_4])
+def test_generalisation_phrasing_4(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_5 = [
+    ("de_als_moegliche_kaeufer_werden_gehandelt", "de",
+     "Als mögliche Käufer des US-Geschäfts von Tiktok werden Oracle und der Finanzinvestor Blackstone gehandelt.",
+     {"Oracle", "Blackstone"}),
+    ("de_mischt_mit_unknown_hedgefonds", "de",
+     "Auch der Hedgefonds Ostwind Capital mischt nach Informationen dieser Zeitung bei Tiktok mit.", {"Ostwind Capital"}),
+    ("de_entgegen_berichten_kein_angebot", "de",
+     "Entgegen anderslautenden Berichten hat Amazon kein Angebot für Tiktok abgegeben, wie ein Sprecher betonte.", set()),
+    ("en_said_to_be_in_the_mix", "en",
+     "Oracle and Blackstone are said to be in the mix for TikTok's U.S. business, according to Bloomberg News.",
+     {"Oracle", "Blackstone"}),
+    ("en_leading_descriptor_newcomer_dropped", "en", "Newcomer Quill Ventures is also among the bidders for TikTok.",
+     {"Quill Ventures"}),
+    ("en_denied_it_was_in_talks", "en", "Microsoft denied it was in talks about TikTok.", set()),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_5], ids=[c[0] for c in GENERALISATION_5])
+def test_generalisation_phrasing_5(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_6 = [
+    ("en_x_led_group_next_to_law_firm", "en",
+     "Goldman Sachs is advising ByteDance on the sale of TikTok, while law firm Kirkland & Ellis represents the "
+     "Oracle-led group.", {"Oracle"}),
+    ("en_take_a_minority_stake_alongside", "en", "Blackstone is expected to take a minority stake in TikTok alongside Oracle.",
+     {"Blackstone", "Oracle"}),
+    ("en_quoted_analyst_is_not_a_bidder", "en",
+     "\"Any buyer of TikTok will have to live without the algorithm,\" said Maria Lopez, an analyst at Redwood Research.",
+     set()),
+    ("de_kanzlei_und_investmentbank_beraten", "de",
+     "Beim Verkauf von Tiktok berät die Investmentbank Morgan Stanley den Verkäufer ByteDance, während die Kanzlei "
+     "Freshfields die Bietergruppe um Oracle vertritt.", {"Oracle"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_6], ids=[c[0] for c in GENERALISATION_6])
+def test_generalisation_phrasing_6(lang, text, expected):
+    assert bidders(text, lang) == expected
+
+
+GENERALISATION_7 = [
+    ("en_held_early_talks_with_seller_about_acquiring", "en",
+     "Granite Peak Partners has held early talks with ByteDance about acquiring TikTok's U.S. business.",
+     {"Granite Peak Partners"}),
+    ("de_sentence_initial_die_descriptor_interesse_bekundet", "de",
+     "Die Beteiligungsgesellschaft Granitfels aus Zug hat Interesse am US-Geschäft von Tiktok bekundet.", {"Granitfels"}),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_7], ids=[c[0] for c in GENERALISATION_7])
+def test_generalisation_phrasing_7(lang, text, expected):
+    assert bidders(text, lang) == expected

@@ -355,3 +355,68 @@ def test_more_forms(lang, published, text, expected):
 
 def test_en_effective_weekday():
     assert set(deadlines("The ban on TikTok downloads is effective Sunday.", date(2020, 9, 18))) == {"2020-09-20"}
+
+
+# --- generalisation cases (held-out styles) --------------------------------------------------------------
+GENERALISATION = [
+    ("de_bis_ende_kommender_woche_is_next_friday", "de", date(2025, 3, 24),
+     "Im Bieterrennen um Tiktok soll bis Ende kommender Woche eine Entscheidung fallen.", {"2025-04-04"}),
+    ("en_by_the_end_of_this_week_is_friday", "en", date(2025, 3, 24),
+     "Talks over TikTok's sale are expected to wrap up by the end of this week.", {"2025-03-28"}),
+    ("de_binnen_tagen_nach_inkrafttreten_am_datum", "de", date(2025, 1, 21),
+     "ByteDance hat nun binnen 75 Tagen nach Inkrafttreten am 19. Januar Zeit, einen Käufer für Tiktok zu finden.",
+     {"2025-04-04"}),
+    ("de_am_morgigen_samstag", "de", date(2025, 4, 4), "Die Frist für den Verkauf läuft am morgigen Samstag ab.",
+     {"2025-04-05"}),
+    ("de_am_kommenden_samstag", "de", date(2025, 3, 31), "Die Frist für den Verkauf endet am kommenden Samstag.",
+     {"2025-04-05"}),
+    ("de_short_numeric_date_19_1", "de", date(2025, 1, 21), "Das Gesetz war am 19.1. in Kraft getreten.", {"2025-01-19"}),
+    ("en_the_june_19_cutoff", "en", date(2025, 6, 18), "The order pushes back the June 19 cutoff for TikTok.",
+     {"2025-06-19"}),
+    ("en_january_19th", "en", date(2025, 1, 15), "ByteDance must divest TikTok by January 19th.", {"2025-01-19"}),
+    ("en_other_topic_weekday_in_roundup_is_not_a_deadline", "en", date(2025, 3, 31),
+     "New duties on imports take effect on Wednesday.", set()),
+    ("en_other_topic_due_friday_is_not_a_deadline", "en", date(2025, 3, 31), "The March payrolls report is due Friday.",
+     set()),
+]
+
+
+@pytest.mark.parametrize("lang,published,text,expected", [c[1:] for c in GENERALISATION],
+                         ids=[c[0] for c in GENERALISATION])
+def test_generalisation_forms(lang, published, text, expected):
+    assert set(deadlines(text, published, lang)) == expected
+
+
+GENERALISATION_2 = [
+    ("de_requested_stay_is_not_a_deadline", "de", date(2024, 12, 10),
+     "Tiktok will den Supreme Court anrufen und beantragt eine Aussetzung des Verbots bis Mitte Dezember.", set()),
+    ("en_requested_pause_is_not_a_deadline", "en", date(2024, 12, 10),
+     "TikTok asked for a pause of the ban until Jan. 6 while it appeals.", set()),
+    ("en_timeline_entry_with_present_tense_signing_is_an_event", "en", date(2025, 3, 30),
+     "April 24, 2024: President Biden signs the law requiring ByteDance to divest TikTok.", set()),
+    ("en_timeline_entry_deadline_expires", "en", date(2025, 3, 30),
+     "April 5, 2025: The extended deadline for a sale expires.", {"2025-04-05"}),
+]
+
+
+@pytest.mark.parametrize("lang,published,text,expected", [c[1:] for c in GENERALISATION_2],
+                         ids=[c[0] for c in GENERALISATION_2])
+def test_generalisation_forms_2(lang, published, text, expected):
+    assert set(deadlines(text, published, lang)) == expected
+
+
+GENERALISATION_3 = [
+    ("en_extend_deadline_set_to_expire_saturday_by_75_days", "en", date(2025, 4, 4),
+     "Trump says he is extending the TikTok deadline, which was set to expire Saturday, by 75 days.",
+     {"2025-04-05", "2025-06-19"}),
+    ("en_another_90_days_after_thursday_deadline", "en", date(2025, 6, 17),
+     "The current deadline for TikTok's sale expires on Thursday.", {"2025-06-19"}),
+    ("de_anfang_april_is_vague", "de", date(2025, 3, 12), "Die Frist für den Verkauf läuft Anfang April ab.",
+     {"2025-04-05"}),
+]
+
+
+@pytest.mark.parametrize("lang,published,text,expected", [c[1:] for c in GENERALISATION_3],
+                         ids=[c[0] for c in GENERALISATION_3])
+def test_generalisation_forms_3(lang, published, text, expected):
+    assert set(deadlines(text, published, lang)) == expected

@@ -36,6 +36,32 @@ def test_corpus_f1_floors(corpus):
     assert report["seconds"] < 0.2 * report["articles"]  # extraction + judgment, well under 200 ms an article
 
 
+HELDOUT = ROOT / "tests" / "fixtures" / "heldout"  # our own held-out-style corpus (tests/fixtures/heldout/build.py)
+HELDOUT_FLOORS = {"relevance": 0.95, "bidders": 0.95, "deadlines": 0.95, "prices": 0.9}
+
+
+def test_heldout_fixture_corpus_f1_floors():
+    scorer = Path(os.environ.get("DEALWATCH_EVAL_DIR", "/work/shared/eval")) / "score.py"
+    if not scorer.exists():
+        pytest.skip(f"the shared scorer {scorer} is not available")
+    report = _scorer().evaluate(HELDOUT, profile())
+    for key, floor in HELDOUT_FLOORS.items():
+        assert report[key]["f1"] >= floor, (key, report[key], report["errors"])
+    assert report["seconds"] < 0.2 * report["articles"]
+
+
+def test_heldout_fixture_corpus_is_well_formed():
+    import json
+    golds = [json.loads(line) for line in (HELDOUT / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    assert len(golds) >= 24 and len({g["id"] for g in golds}) == len(golds)
+    for g in golds:
+        assert (HELDOUT / "articles" / f"{g['id']}.html").exists()
+        assert g["lang"] in ("en", "de") and isinstance(g["relevant"], bool)
+        assert all(0 <= d["tolerance_days"] <= 7 for d in g["deadlines"])
+        if not g["relevant"]:
+            assert not g["bidders"] and not g["deadlines"] and not g["prices_usd"]
+
+
 def test_judge_gives_no_facts_for_irrelevant_article():
     j = judge(article("TikTok users complained about an outage on Thursday.", title="TikTok outage"), profile())
     assert not j.relevance.relevant and j.facts == ()

@@ -116,3 +116,54 @@ def test_seller_own_valuation_is_not_a_price():
 
 def test_en_hyphenated_amount():
     assert prices("Oracle made a $50-billion offer for TikTok's U.S. business.") == {"USD 50000000000-50000000000"}
+
+
+# --- generalisation cases (held-out styles) --------------------------------------------------------------
+
+def test_en_valued_at_roughly_bn():
+    assert prices("The offer values TikTok's U.S. business at roughly $35bn, the people said.") == {
+        "USD 35000000000-35000000000"}
+
+
+def test_en_between_and_billion_shared_unit():
+    assert prices("Estimates for TikTok's U.S. business range between $40 and $50 billion.") == {
+        "USD 40000000000-50000000000"}
+
+
+def test_de_gebot_in_hoehe_von_mrd_dollar():
+    assert prices("Oracle soll ein Gebot in Höhe von 30 Mrd. Dollar für Tiktok vorgelegt haben.", "de") == {
+        "USD 30000000000-30000000000"}
+
+
+def test_de_bietet_rund_milliarden_us_dollar():
+    assert prices("Oracle bietet rund 25 Milliarden US-Dollar für das US-Geschäft von Tiktok.", "de") == {
+        "USD 25000000000-25000000000"}
+
+
+def test_en_deal_value_and_analyst_range_both_reported():
+    assert prices("The proposed deal values TikTok U.S. at about $14 billion, well below analysts' estimates of "
+                  "$35 billion to $40 billion.") == {"USD 14000000000-14000000000", "USD 35000000000-40000000000"}
+
+
+def test_de_konjunktiv_bewerte_rund_milliarden():
+    assert prices("Das Angebot für Tiktok bewerte das US-Geschäft mit rund 14 Milliarden Dollar.", "de") == {
+        "USD 14000000000-14000000000"}
+
+
+def test_en_plural_bids_value_the_business():
+    assert prices("Bids are said to value the business at more than $20 billion.") == {"USD 20000000000-20000000000"}
+
+
+def test_de_seller_own_valuation_is_not_a_price():
+    assert prices("ByteDance selbst wird mit mehr als 300 Milliarden Dollar bewertet.", "de") == set()
+
+
+def test_de_kaufpreis_zwischen_und_milliarden():
+    assert prices("Der Kaufpreis dürfte nach Schätzungen von Analysten zwischen 30 und 40 Milliarden Dollar liegen.",
+                  "de") == {"USD 30000000000-40000000000"}
+
+
+def test_en_bidders_would_pay_range_and_price_tag():
+    assert prices("Analysts put a price tag of $50 billion on TikTok's U.S. business. Without it, bidders such as "
+                  "Oracle would pay far less, perhaps $20 billion to $25 billion.") == {
+        "USD 50000000000-50000000000", "USD 20000000000-25000000000"}

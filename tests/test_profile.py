@@ -82,3 +82,19 @@ def test_unknown_role_is_rejected(tmp_path: Path):
 def test_missing_file_is_a_profile_error(tmp_path: Path):
     with pytest.raises(ProfileError, match=r"nope\.toml: cannot read"):
         load_profile(tmp_path / "nope.toml")
+
+
+def test_party_descriptions_and_timing_vocabulary_are_loaded():
+    p = load_profile()
+    assert p.party("Walmart").description_rx.search("the retailer")
+    assert p.party("Oracle").description_rx.search("Der Softwarekonzern")
+    assert p.party("Twitter").description_rx is None  # optional
+    assert p.vocab["de"].rx("timing").fullmatch("Frist") and p.vocab["en"].rx("timing").fullmatch("deadline")
+
+
+def test_bad_description_pattern_is_named(tmp_path: Path):
+    text = BUNDLED.read_text(encoding="utf-8").replace("descriptions = ['retailer'", "descriptions = ['(retailer'", 1)
+    path = tmp_path / "desc.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError, match="Walmart descriptions"):
+        load_profile(path)

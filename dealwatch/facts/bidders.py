@@ -20,6 +20,20 @@ Role-aware, sentence by sentence, vocabulary from the profile:
   consortium", "bid from X", "X has submitted an offer", "the investment firm X" / "der Technologieinvestor X"
   inside a bid sentence, "Konsortium um X". The name is the capitalised phrase, legal suffixes removed.
 * A party named as the speaker's platform ("said on Twitter") is not a bidder.
+* More frames for unknown parties (held-out styles): an apposition or a city after the name ("Nordlicht Capital aus
+  Hamburg hat ... ein Angebot eingereicht"), a partner on the offer ("working alongside Northwind Holdings on the
+  offer"), a company named through its chief ("Rumble CEO Chris Pavlovski said his company would join a consortium
+  to bid"), a person with a description or a past role ("Real estate mogul Jane Holloway said she has put together
+  a group", "former Activision chief Bobby Kotick" - the past employer is masked, not another deal), "emerged as a
+  surprise suitor", "is weighing an offer", "expressed interest in buying", "co-invest in the bid", "interest from
+  five parties, including X", German verb-second order ("will nun auch der Fahrdienstvermittler Velora
+  einsteigen"), "Zu den Investoren sollen X, Y und Z gehören". A phrase ending in a description ("Hamburger
+  Investor") is not a name; a short form of a name found in full elsewhere ("Zephyr") takes the full name.
+* Speculation by others is a wish, not a bid: "an analyst said X would be the logical buyer", "X could be a
+  natural buyer", "hält X für den naheliegenden Käufer", "Warum Amazon Tiktok kaufen sollte" (profile `wish`).
+* A definite description as the subject of a bid ("The retailer said it would bid", "Der Softwarekonzern
+  verhandelt ...") is resolved to a party named in the two sentences before whose profile `descriptions` fit it,
+  or for a generic head ("the company") to the only candidate named in the sentence before.
 
 Each Fact: value = canonical name (or the common name of an unknown party); evidence = the sentence;
 detail = {"role": "bidder" | "lead bidder" | "consortium member", "mention": the words matched,
@@ -31,7 +45,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dealwatch.facts.text import about_other_deal, article_sentences
+from dealwatch.facts.text import about_other_deal, article_sentences, mask_past_roles
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Party, Profile, Vocabulary
 
@@ -54,12 +68,47 @@ DESCRIPTOR_EN = (r"(?:investment|private[- ]equity|venture(?:[- ]capital)?|buyou
                  r"(?:U\.S\.|American|Canadian|Japanese|London-based|New York-based|[A-Z][a-z]+-based)\s+"
                  r"(?:firm|company|investor|fund|group)")
 DESCRIPTOR_DE = (r"[\w-]*(?:[Ii]nvestor(?:in)?|[Gg]esellschaft|[Ff]irma|[Uu]nternehmen|[Kk]onzern|[Ff]onds|Start-?up|"
-                 r"[Gg]ruppe|[Hh]ändler|[Rr]iese|[Ee]ntwickler|[Aa]nbieter)|Milliardär|Unternehmer")
+                 r"[Gg]ruppe|[Hh]ändler|[Rr]iese|[Ee]ntwickler|[Aa]nbieter|[Vv]ermittler|[Bb]etreiber|[Hh]ersteller|"
+                 r"[Vv]erlag|[Bb]ank)|[\w-]+dienst|Milliardär(?:in)?|Unternehmer(?:in)?")
+# a person introduced by a description: "Real estate mogul Jane Holloway", "Tech investor ..."
+PERSON_DESC = (r"(?:[A-Za-z][\w-]*\s+){0,3}?(?:mogul|tycoon|billionaire|investor|entrepreneur|businessman|businesswoman|"
+               r"financier|magnate|executive)\s+")
+# "former Activision chief", "ex-Disney boss": a person's past role, not the party
+ROLE_PREFIX = (r"(?:(?:[Ff]ormer|[Ee]x-|[Oo]netime|[Ee]hemalige[rn]?)\s*(?:[A-Z][\w&.-]*\s+){0,2}"
+               r"(?:chief(?:\s+executive)?|CEO|boss|head|executive|founder|chairman|president|Chef|Vorstandschef|Gründer)\s+)")
+ADVERBS_DE = r"(?:(?:ebenfalls|auch|nun|jetzt|offenbar|angeblich|Insidern\s+zufolge|nach\s+eigenen\s+Angaben)\s+){0,3}"
 UNKNOWN_FRAMES = [re.compile(p) for p in (
+    # "Granite Peak Partners has held early talks with ByteDance about acquiring TikTok's U.S. business"
+    rf"^(?:the\s+)?{_NAME}(?:,[^,]{{3,90}},)?\s+(?:has\s+|have\s+|had\s+|is\s+|was\s+|are\s+)?(?:also\s+|reportedly\s+)?"
+    rf"(?:held|holding|in)\s+(?:\w+\s+)?(?:talks|discussions|negotiations)\s+(?:with\s+\S+\s+)?(?:about|on|over|to)\s+"
+    rf"(?:acquiring|buying|investing|a\s+(?:deal|purchase|bid|stake)|an\s+(?:offer|investment|acquisition)|buy|acquire)",
+    # "received interest from at least five parties for TikTok's U.S. business, including Crescent Bay Capital and Oracle"
+    rf"\b(?:interest|approaches|offers|bids)\s+from\s+(?:[\w-]+\s+){{0,5}}?(?:parties|suitors|companies|groups|investors|"
+    rf"bidders)\b[^;]{{0,60}}?,?\s+(?:including|such\s+as|among\s+them)\s+(?:the\s+)?{_NAME}",
+    # "Zu den Investoren sollen Oracle, Silver Lake und MGX gehören"
+    rf"\bZu\s+den\s+(?:\w+\s+){{0,2}}(?:Investoren|Bietern|Käufern|Interessenten|Geldgebern|Kaufinteressenten)\s+"
+    rf"(?:\S+\s+){{0,4}}?(?:sollen|soll|gehören|gehört|zählen|zählt)\s+(?:auch\s+|demnach\s+)?{_NAME}",
+    # the subject of a bid verb, reported or not: "Stellar Ventures, a venture firm, said it would co-invest in the bid",
+    # "Jane Holloway said on Wednesday she has put together a group of investors to bid",
+    # "Former Activision boss Bobby Kotick has also expressed interest in buying the app"
+    rf"^(?:{PERSON_DESC}|{ROLE_PREFIX})?{_NAME}(?:,[^,]{{3,90}},)?\s+(?:(?:said|says|confirmed|announced|told\s+\w+)\s+"
+    rf"(?:on\s+\w+\s+|\w+\s+)?(?:that\s+)?(?:it|he|she|they)\s+)?(?:has\s+|had\s+|have\s+|is\s+|was\s+|would\s+|will\s+)?"
+    rf"(?:also\s+|now\s+)?(?:co-invest|invest|participate|take\s+part|join)\s+in\s+(?:the|its|a|an|their|that)\s+(?:\w+\s+)?"
+    rf"(?:bid|offer|consortium|deal)",
+    rf"^(?:{PERSON_DESC}|{ROLE_PREFIX})?{_NAME}(?:,[^,]{{3,90}},)?\s+(?:(?:said|says|confirmed|announced)\s+"
+    rf"(?:\w+\s+){{0,3}}?(?:that\s+)?(?:it|he|she|they)\s+)?(?:has\s+|had\s+|have\s+|is\s+|was\s+)?(?:also\s+|now\s+)?"
+    rf"(?:(?:(?:put|putting)\s+together|assembl(?:ed|ing)|form(?:ed|ing)|build(?:ing)?|organi[sz](?:ed|ing))\s+(?:a|an)\s+"
+    rf"(?:\w+\s+){{0,3}}?(?:group|consortium|bid|offer)|(?:lined\s+up|arranged|secured|raised)\s+(?:the\s+)?"
+    rf"(?:financing|funding|money|backing)\s+for\s+(?:a|an|its|his|her|the)\s+(?:bid|offer))",
+    rf"^(?:{PERSON_DESC}|{ROLE_PREFIX})?{_NAME}(?:,[^,]{{3,90}},)?\s+(?:has\s+|had\s+|have\s+)?(?:also\s+)?"
+    rf"(?:expressed|shown|signall?ed|voiced)\s+interest\s+in\s+(?:buying|acquiring|bidding|an?\s+(?:bid|offer|stake))",
+    # German inverted order: "Offenbar will nun auch der Fahrdienstvermittler Velora beim US-Geschäft einsteigen"
+    rf"\b(?:will|wollen|möchte|soll|plant|prüft|erwägt)\s+{ADVERBS_DE}(?:der|die|das)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+"
+    rf"{_NAME}\s+(?:\S+\s+){{0,6}}?(?:einsteigen|mitbieten|bieten|kaufen|übernehmen|erwerben)\b",
     rf"\b(?:group|consortium|team|bid|offer|effort|investors?|shareholders?|owners?|partners?|backers?)\s+"
     rf"(?:(?!banks|lenders|advis[eo]rs|lawyers|analysts|underwriters)\w+\s+){{0,2}}"
     rf"(?:led|organi[sz]ed|headed|formed|"
-    rf"fronted|spearheaded)\s+by\s+(?:the\s+)?(?:(?:{DESCRIPTOR_EN})\s+)?{_NAME}",
+    rf"fronted|spearheaded)\s+by\s+(?:the\s+)?{ROLE_PREFIX}?(?:(?:{DESCRIPTOR_EN})\s+)?{_NAME}",
     rf"{_NAME}-led\s+(?:group|consortium|bid|offer|effort|investor group)",
     rf"\b(?:bid|offer|proposal)\s+(?:from|by)\s+(?:the\s+)?(?:(?:{DESCRIPTOR_EN})\s+)?{_NAME}",
     rf"(?:^|[,;]\s+|\band\s+)(?:the\s+)?{_NAME}(?:,[^,]{{3,80}},)?\s+(?:has|have|had)?\s*(?:also\s+|now\s+|formally\s+)?"
@@ -72,8 +121,8 @@ UNKNOWN_FRAMES = [re.compile(p) for p in (
     rf"(?:among|one\s+of)\s+the\s+(?:\w+\s+)?(?:suitors|bidders|buyers|contenders|would-be\s+buyers)|"
     rf"(?:weighing|considering|mulling|preparing|eyeing|exploring|pursuing)\s+(?:a|an)\s+(?:\w+\s+)?(?:bid|offer|stake|purchase))",
     rf"^(?:(?:Das|Der|Die)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+)?{_NAME}\s+(?:(?:gehört|zählt)\s+zu\s+den\s+(?:\w+\s+)?"
-    rf"(?:Interessenten|Bietern|Käufern|Kaufinteressenten)|(?:erwägt|prüft|plant)\s+(?:ein|einen)\s+(?:\w+\s+)?"
-    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+(?:für|mit|\d)|will\s+(?:Tiktok|TikTok|die\s+App|das\s+US-Geschäft)\s+"
+    rf"(?:Interessenten|Bietern|Käufern|Kaufinteressenten)|(?:erwägt|prüft|plant)\s+{ADVERBS_DE}(?:ein|einen)\s+(?:\w+\s+)?"
+    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+{ADVERBS_DE}(?:für|mit|\d)|will\s+(?:Tiktok|TikTok|die\s+App|das\s+US-Geschäft)\s+"
     rf"(?:kaufen|übernehmen))",
     rf"\b(?:suitors|bidders|buyers|contenders|interested\s+parties|parties\s+interested|would-be\s+buyers|Interessenten|"
     rf"Bieter|Bietern|Käufer|Kaufinteressenten)\s+(?:\w+\s+){{0,2}}(?:include|including|are|such\s+as|like|sind|darunter|"
@@ -85,11 +134,27 @@ UNKNOWN_FRAMES = [re.compile(p) for p in (
     rf"\b(?:Konsortium|Gruppe|Bietergruppe|Investorengruppe)\s+(?:um|unter\s+Führung\s+(?:von|des|der))\s+(?:den\s+|die\s+|das\s+)?"
     rf"(?:(?:{DESCRIPTOR_DE})\s+)?{_NAME}",
     rf"\b(?:Angebot|Gebot|Offerte)\s+(?:von|des|der)\s+(?:(?:{DESCRIPTOR_DE})\s+)?{_NAME}",
-    rf"(?:^|[,;]\s+)(?:(?:Das|Der|Die)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+)?{_NAME}\s+hat\s+(?:\w+\s+){{0,4}}?"
-    rf"(?:ein|sein)\s+(?:\w+\s+)?(?:Angebot|Gebot)\b",
+    rf"(?:^|[,;]\s+)(?:(?:Das|Der|Die)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+)?{_NAME}(?:\s+aus\s+[A-ZÄÖÜ]\w+)?\s+"
+    rf"(?:hat|habe|hätte|soll)\s+(?:\w+\s+){{0,4}}?(?:ein|sein|ihr)\s+(?:\w+\s+)?(?:Angebot|Gebot|Kaufangebot)\b",
+    # a partner named on the offer: "working alongside Northwind Holdings on the offer", "gemeinsam mit X ein Gebot"
+    rf"\b(?:alongside|together\s+with|teamed\s+up\s+with|partner(?:ed|ing)\s+with|working\s+with|joined\s+by|"
+    rf"zusammen\s+mit|gemeinsam\s+mit)\s+(?:the\s+|dem\s+|der\s+)?(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}"
+    rf"\s+(?:on|in|for|bei|für)\s+(?:the|its|their|a|an|this|that|dem|der|das|einem|einer|ein)\s+(?:\w+\s+)?"
+    rf"(?:offer|bid|proposal|consortium|effort|Angebot|Gebot|Konsortium)\b",
+    # a company named through its chief: "Rumble CEO Chris Pavlovski said his company would join a consortium to bid"
+    rf"{_NAME}\s+(?:CEO|chief\s+executive|founder|co-founder|chairman|boss|Chef|Gründer|Vorstandschef)\s+"
+    rf"(?:[A-Z][\w.'-]+\s+){{1,3}}(?:said|says|told\s+\w+|sagte|erklärte)\s*,?\s+(?:that\s+|dass\s+)?"
+    rf"(?:his|her|its|the|sein|ihr)\s+(?:company|firm|group|Unternehmen|Konzern)\s+(?:\w+\s+){{0,4}}?"
+    rf"(?:bid|offer|buy|acquire|consortium|bieten|Angebot|Gebot|Konsortium)",
+    # "Lumen Media emerged as a surprise suitor", "X throws its hat into the ring", "X is weighing an offer"
+    rf"(?:^|[,;]\s+|\band\s+)(?:the\s+)?{_NAME}(?:,[^,]{{3,80}},)?\s+(?:has\s+|have\s+|had\s+|also\s+|now\s+)*"
+    rf"(?:emerged\s+as\s+(?:a|an|the)\s+(?:\w+\s+){{0,2}}(?:suitor|bidder|buyer|contender)|"
+    rf"thr(?:ew|ows|own)\s+(?:its|his|her|their)\s+hat|"
+    rf"(?:is|are|was)\s+(?:also\s+|now\s+)?(?:weighing|considering|mulling|preparing|exploring)\s+(?:a|an)\s+(?:\w+\s+)?"
+    rf"(?:bid|offer))",
 )]
 DESCRIPTOR_APPOSITION = re.compile(
-    rf"(?:(?:\b(?:the|a|an)\s+)?(?:[\w-]+\s+)?(?:{DESCRIPTOR_EN})|\b(?:der|die|das|dem|den)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE}))"
+    rf"(?:(?:\b(?:the|a|an)\s+)?(?:[\w-]+\s+)?(?:{DESCRIPTOR_EN})|\b(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE}))"
     rf"\s+{_NAME}")
 LIST_CONTINUATION = re.compile(
     rf"^(?:\s*,\s*|\s+(?:and|und|sowie|&)\s+|\s*,\s*(?:and|und|sowie)\s+)(?:the\s+|der\s+|die\s+|das\s+|den\s+)?"
@@ -122,7 +187,10 @@ STOP_NAMES = {
 }
 LEADING_WORDS = {"the", "der", "die", "das", "den", "dem", "firm", "investor", "billionaire", "activist", "fund",
                  "startup", "company", "investment", "venture", "private", "equity", "finanzinvestor", "investor",
-                 "konzern", "unternehmen", "milliardär", "unternehmer", "technologieinvestor"}
+                 "konzern", "unternehmen", "milliardär", "unternehmer", "technologieinvestor", "newcomer", "upstart",
+                 "challenger", "rival", "outsider", "neuling", "herausforderer"}
+DESCRIPTION_HEADS = {"investor", "investors", "firm", "billionaire", "entrepreneur", "retailer", "conglomerate", "owner",
+                     "buyer", "bidder", "suitor"}
 LEGAL_SUFFIXES = {"inc", "inc.", "corp", "corp.", "corporation", "co", "co.", "company", "ag", "se", "llc", "ltd",
                   "ltd.", "limited", "plc", "gmbh", "sa", "lp", "group", "holdings", "international", "management"}
 
@@ -134,6 +202,20 @@ class Mention:
     start: int
     end: int
     party: Party | None
+
+
+GERMAN_DEAL_NOUNS = {"Interesse", "Angebot", "Gebot", "Einstieg", "Kauf", "Übernahme", "Beteiligung", "Anteile",
+                     "Milliarden", "Gespräche", "Verhandlungen"}
+
+
+def _drop_trailing_nouns(name: str, profile: Profile) -> str:
+    """German capitalises nouns: "Streamio Interesse an ..." is the name Streamio and the noun Interesse."""
+    tokens = name.split()
+    while len(tokens) > 1 and (tokens[-1] in GERMAN_DEAL_NOUNS or any(
+            rx is not None and rx.fullmatch(tokens[-1]) for v in profile.vocab.values()
+            for rx in (v.rx("bid"), v.rx("sale_strong"), v.rx("sale")))):
+        tokens.pop()
+    return " ".join(tokens)
 
 
 def clean_name(raw: str) -> str:
@@ -257,13 +339,20 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
 
     def add(raw: str, start: int) -> bool:
         name = clean_name(raw)
+        if len(name.split()) > 1 and (re.fullmatch(DESCRIPTOR_DE, name.split()[-1])
+                                      or name.split()[-1].casefold() in DESCRIPTION_HEADS):
+            return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
+        name = _drop_trailing_nouns(name, profile)
         if not name or name.casefold() in STOP_NAMES or name.split()[0].casefold() in STOP_NAMES:
             return False
         if len(name) < 2 or name.isdigit() or re.fullmatch(DESCRIPTOR_DE, name.split()[0]):
             return False
+        if re.fullmatch(DESCRIPTOR_DE, name.split()[-1]) or name.split()[-1].casefold() in DESCRIPTION_HEADS:
+            return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
         if any(k.start <= start < k.end or start <= k.start < start + len(raw) for k in known):
             return True  # a known party (or part of one): handled by its profile entry, but the list goes on
-        if profile.target_rx.match(name) or (profile.seller_rx and profile.seller_rx.search(name)):
+        if profile.target_rx.match(name) or (profile.seller_rx and profile.seller_rx.search(name)) or (
+                profile.not_target_rx and profile.not_target_rx.match(name)):
             return False
         if not any(u.name == name for u in out):
             out.append(Mention(name, raw, start, start + len(raw), None))
@@ -355,6 +444,39 @@ def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> se
     return denied
 
 
+DEFINITE_SUBJECT = re.compile(
+    r"^(?:(?:Auch|Also|Now|Meanwhile|Zudem|Nun|Jetzt|Doch|But|And|Indeed|Tatsächlich)\s*,?\s+)?"
+    r"(?:The|Der|Die|Das)\s+(?P<desc>(?:[\w-]+\s+){0,2}?[\w-]+)(?=\s)")
+REPORTED_SELF = re.compile(r"\s*,?\s+(?:said|says|confirmed|announced|told\s+\w+|sagte|erklärte|teilte\s+mit)\s+"
+                           r"(?:on\s+\w+\s+|\w+day\s+)?(?:that\s+|,\s*|dass\s+)?(?:it|they|er|es|sie|man)\b")
+GENERIC_HEAD = re.compile(r"(?:company|firm|group|giant|Konzern|Unternehmen|Gruppe|Firma)$", re.I)
+
+
+def _described_subject(sentence: str, recent: list[list[Mention]], live: list[re.Match]) -> Mention | None:
+    """A definite description as the subject of a bid ("The retailer said it would bid", "Der Softwarekonzern
+    verhandelt ..."), resolved to the party named in the two sentences before whose profile descriptions fit it;
+    a generic head ("the company") to the only candidate named in the sentence before."""
+    m = DEFINITE_SUBJECT.match(sentence)
+    if not m or not recent:
+        return None
+    desc = m.group("desc")
+    # reported speech: "The retailer said it would bid", "Der Konzern erklärte, er habe ein Angebot abgegeben"
+    said = REPORTED_SELF.match(sentence, m.end("desc"))
+    probe = Mention(desc, desc, m.start("desc"), said.end() if said else m.end("desc"), None)
+    if not _is_subject_of_cue(sentence, probe, live):
+        return None
+    for mentions in reversed(recent):
+        for cand in reversed(mentions):
+            rx = cand.party.description_rx if cand.party else None
+            if rx is not None and (fit := rx.search(desc)) and fit.end() == len(desc):
+                return Mention(cand.name, m.group(0), m.start("desc"), m.end("desc"), cand.party)
+    last = {c.name: c for c in recent[-1]}
+    if GENERIC_HEAD.search(desc) and len(last) == 1:
+        cand = next(iter(last.values()))
+        return Mention(cand.name, m.group(0), m.start("desc"), m.end("desc"), cand.party)
+    return None
+
+
 def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders an article reports, one Fact per mention found (judge() deduplicates)."""
     vocabs = _vocabs(profile, article.lang)
@@ -364,8 +486,12 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     found: set[str] = set()
     partner_sentences: list[tuple[str, list[Mention]]] = []
 
+    recent: list[list[Mention]] = []  # candidates named in the two sentences before, for definite descriptions
     for sentence in sentences:
-        if _all(vocabs, "other_deal", sentence) or about_other_deal(sentence, profile):
+        before_here, recent = recent, (recent + [[m for m in known_mentions(sentence, profile)
+                                                  if m.party is not None and m.party.role == "candidate"]])[-2:]
+        masked = mask_past_roles(sentence)
+        if _all(vocabs, "other_deal", masked) or about_other_deal(masked, profile):
             continue
         cues = _all(vocabs, "bid", sentence)
         partners = _all(vocabs, "partner", sentence)
@@ -378,6 +504,9 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
         if not live:
             continue
         mentions = mentions + unknown_mentions(sentence, profile, mentions, strong_sentence=True)
+        described = _described_subject(sentence, before_here, live)
+        if described is not None and all(m.name != described.name for m in mentions):
+            mentions.append(described)
         named_here: set[str] = set()
         for mention in mentions:
             if mention.name in named_here or mention.name in denied or not _may_bid(sentence, mention, live, vocabs):
@@ -408,4 +537,17 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
             facts.append(Fact("bidder", mention.name, sentence,
                               {"role": "consortium member", "mention": mention.text.strip(" -,"), "known": True}))
             found.add(mention.name)
-    return facts
+    return _full_names(facts)
+
+
+def _full_names(facts: list[Fact]) -> list[Fact]:
+    """An unknown party named short somewhere ("Zephyr" in a headline) and in full elsewhere ("Zephyr Partners")
+    takes its full name."""
+    unknown = {f.value for f in facts if not f.detail.get("known")}
+    out = []
+    for f in facts:
+        longer = [n for n in unknown if n != f.value and n.startswith(f.value + " ")] if not f.detail.get("known") else []
+        if longer:
+            f = Fact(f.kind, min(longer, key=len), f.evidence, f.detail)
+        out.append(f)
+    return out

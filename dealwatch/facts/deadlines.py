@@ -21,8 +21,15 @@ Forms read (EN and DE):
 A date is a deadline only in a sentence with deadline vocabulary (deadline, by, until, ban, takes effect,
 Frist, bis, endet, Verbot ...), and not when it is an event ("the Aug. 14 order", "signed on April 24",
 "Verfügung vom 6. August"), a dateline ("WASHINGTON, April 4 (Reuters) -"), or next to an excluded word
-(inauguration, takes office, Amtseinführung, election, earnings, hearing ...). A computed date within two
-days of a date the article states outright gives way to it.
+(inauguration, takes office, Amtseinführung, election, earnings, hearing ...), nor a date someone only asks
+for ("beantragt eine Aussetzung bis Mitte Dezember", "asked for a pause until ..."). A date counts only in a
+sentence about the deal (naming the target, the seller or an anaphor, with sale/ban/timing vocabulary, or right
+after such a sentence): a roundup's other items ("New duties take effect on Wednesday") are skipped. A computed
+date within two days of a date the article states outright gives way to it.
+
+Also read: "by the end of this/next week", "bis Ende kommender Woche" (that week's Friday, tolerance 2),
+"am morgigen Samstag", durations counted from an event named after a noun ("binnen 75 Tagen nach Inkrafttreten
+am 19. Januar"), timeline entries ("April 24, 2024: Biden signs the law" is an event).
 """
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from dealwatch.facts.text import article_sentences
+from dealwatch.facts.text import article_sentences, mention_strength
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Profile, Vocabulary
 
@@ -69,7 +76,7 @@ VAGUE = re.compile(
     rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
     rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
     rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
-WEEKDAY = re.compile(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|vergangenen|last|"
+WEEKDAY = re.compile(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|morgigen|gestrigen|vergangenen|last|"
                      rf"letzten)\s+)?{_WD}(?:'s|s)?(?![\w])", re.I)
 TODAY = re.compile(r"(?<![\w])(?:today|heute)(?![\w])", re.I)
 DURATION = re.compile(
@@ -79,7 +86,7 @@ DURATION = re.compile(
     r"(?P<unit>days?|tage[n]?|tägigen?|weeks?|wochen?|months?|monate[n]?|monat)(?![\w])", re.I)
 DURATION_BEFORE = re.compile(
     r"(?:within|binnen|innerhalb(?:\s+von)?|for(?:\s+another|\s+a\s+further)?|für(?:\s+weitere)?|um(?:\s+weitere)?|"
-    r"in|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
+    r"in|by|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
     r"gewährt\w*\s+(?:\w+\s+){0,2}|a|an|another|the|die|eine|einen|"
     r"hat|have|has|extra|additional|further|weitere|weiteren)\s*$", re.I)
 DURATION_AFTER = re.compile(
@@ -128,7 +135,17 @@ REPLACE_CUES = re.compile(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous
 
 
 DURATION_FROM = re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
-                           r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$", re.I)
+                           r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
+                           # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
+                           r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
+                           r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I)
+EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
+EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
+TOPIC_DEADLINE = re.compile(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
+                            r"Frist\w*|\w+frist|Aufschub|Verlängerung|verlängert|Schonfrist|Anordnung|Dekret|Verfügung|"
+                            r"Gesetz\w*|Verbot\w*)\b", re.I)
+WEEK_END = re.compile(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+of\s+(?P<en>next|this|the\s+coming)\s+week|"
+                      r"Ende\s+(?:der\s+)?(?P<de>kommende[nr]?|nächste[nr]?|diese[nr]?)\s+Woche)(?![\w])", re.I)
 MONTH_END = re.compile(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
                        r"Ende\s+(?:des|dieses)\s+Monats)(?![\w])", re.I)
 SPECIFIC_DEADLINE = re.compile(
@@ -190,7 +207,14 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[\w'.-]+", text)
 
 
+REQUESTED = re.compile(r"\b(?:beantragt\w*|requested|requests|request(?:ing)?|asked\s+for|asks\s+for|asking\s+for|"
+                       r"seeks?|seeking|sought|fordert\w*|forderte\w*)\b", re.I)
+
+
 def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
+    clause = re.split(r"[,;:]\s|\s[-–—]\s", sentence[max(0, start - 80):start])[-1]
+    if REQUESTED.search(clause):
+        return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
     after = sentence[end:end + 30]
     if STRONG_BEFORE.search(before[-25:]):
@@ -228,8 +252,9 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     if re.match(r"\s*(?:night|evening|morning|abend|morgen)?\s*(?:,\s*)?(?:signed|granted|issued|unterzeichnet)", after, re.I):
         return True
     # "On Jan. 20, Trump signed ...", "Am 20. Januar hatte er das Gesetz ... ausgesetzt"
-    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An)\s*)$", before) and re.match(r"\s*,?\s*(?:\S+\s+){0,10}?"
-                                                                       r"(?:signed|granted|issued|ordered|announced|"
+    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An)\s*)$", before) and re.match(r"\s*[,:]?\s*(?:\S+\s+){0,10}?"
+                                                                       r"(?:signed|signs|granted|grants|issued|issues|"
+                                                                       r"ordered|orders|announced|announces|"
                                                                        r"(?:hatte|hat|wurde|haben)\s+(?:\S+\s+){0,8}?"
                                                                        r"(?:unterzeichnet|ausgesetzt|verlängert|gewährt|"
                                                                        r"erlassen|angekündigt|beschlossen|verkündet))\b",
@@ -313,6 +338,8 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
     left = re.split(r"[,;:]\s", left)[-1]
     right = re.split(r"[,;:]\s", right)[0]
     local = left + " " + right
+    if re.search(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", local, re.I):
+        return "future"  # "which was set to expire Saturday": a future seen from the past, not yet passed
     past, future = PAST_MARKERS.search(local), FUTURE_MARKERS.search(local)
     if past and not future:
         return "past"
@@ -333,6 +360,10 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
         wd = WEEKDAYS[m.group("wd").lower()]
         if pre == "heutigen":
             d = published
+        elif pre == "morgigen":  # "am morgigen Samstag": tomorrow
+            d = published + timedelta(days=1)
+        elif pre == "gestrigen":
+            d = published - timedelta(days=1)
         elif pre in ("next", "coming", "kommenden", "nächsten"):
             d = weekday_date(wd, published + timedelta(days=1), "future")
         elif pre in ("vergangenen", "last", "letzten"):
@@ -400,12 +431,22 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                                                    if v is not profile.vocabulary(article.lang)]
     candidates: list[Candidate] = []
     last_signing: date | None = None
+    previous_on_topic = False
     for sentence in article_sentences(article.title, article.text):
         if DATELINE.match(sentence):
             sentence = DATELINE.sub("", sentence, count=1)
         if _vocab_any(vocabs, "other_deal", sentence):
+            previous_on_topic = False
             continue
+        # a date is the deal's only in a sentence about it: naming the target (or the seller, an anaphor), with
+        # sale/ban vocabulary, or right after such a sentence ("It must be sold by ..."); a roundup's other items
+        # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not
+        on_topic = mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
+            _vocab_any(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+        follows_topic, previous_on_topic = previous_on_topic, on_topic
         if not QUICK_DATE.search(sentence):
+            continue
+        if not on_topic and not follows_topic:
             continue
         has_deadline_words = bool(_vocab_any(vocabs, "deadline", sentence))
         absolute = _absolute_dates(sentence, published)
@@ -436,6 +477,12 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
             if not tight or _excluded(sentence, start, end, vocabs):
                 continue
             found_here.append(Candidate(d, expr, 5, "vague", sentence, kind))
+        for m_week in WEEK_END.finditer(sentence):
+            which = (m_week.group("en") or m_week.group("de") or "").lower()
+            friday = published + timedelta(days=(4 - published.weekday()) % 7)
+            if not which.startswith(("this", "dies")):
+                friday += timedelta(days=7)  # the end of next week: the Friday after this one
+            found_here.append(Candidate(friday, m_week.group(0), 2, "vague", sentence, kind))
         for m_end in MONTH_END.finditer(sentence):
             nxt = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
             found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, kind))
@@ -452,12 +499,18 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
             anchors.append(published)
         # durations count from this sentence's event date, else the last signing reported before
         durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
+        stated_before = sorted([(a, d) for a, _b, d, _e in absolute if not _is_anchor(sentence, a, _b)]
+                               + [(a, d) for a, _b, d, _e, is_dl in weekdays if is_dl])
         for start, end, days, expr in durations:
             frist_vom = re.search(r"(?:Frist\w*|deadline)\s+(?:vom|of)\s+", sentence, re.I)
             if anchors:
                 base = anchors[0]
             elif frist_vom and absolute:
                 base = absolute[0][2]
+            elif EXTEND_BY.search(sentence[max(0, start - 12):start]) and EXTEND_VERB.search(sentence) and [
+                    x for x in stated_before if x[0] < start]:
+                # "extending the deadline, which was set to expire Saturday, by 75 days": from the old deadline
+                base = [x for x in stated_before if x[0] < start][-1][1]
             elif re.search(r"from\s+now|ab\s+heute|von\s+heute\s+an", sentence, re.I) or (re.search(
                     r"\b(?:in|within|binnen|innerhalb(?:\s+von)?)\s*$", sentence[max(0, start - 20):start], re.I)
                     and last_signing is None and SPECIFIC_DEADLINE.search(sentence)):

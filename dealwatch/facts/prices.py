@@ -156,7 +156,8 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
         if _seller_valuation(sentence, profile):
             continue  # the seller's own valuation ("ByteDance is valued at $300 billion")
         about_target = mention_strength(sentence, profile) > 0 or re.search(
-            r"\b(?:offer|bid|deal|Angebot|Gebot|Deal|Geschäfts?|Offerte|proposal|carve-out|valuation|Bewertung)\b",
+            r"\b(?:offers?|bids?|deals?|Angebot\w*|Gebot\w*|Deals?|Geschäfts?|Offerte\w*|proposals?|carve-out|valuation|"
+            r"Bewertung\w*|Kaufpreis\w*|Preisschild|price\s+tag|purchase\s+price|bidders?|buyers?|Bieter\w*|Käufer\w*)\b",
             sentence, re.I)
         if not about_target:
             continue

@@ -126,11 +126,25 @@ def mention_strength(sentence: str, profile) -> float:
 
 _DEAL_OBJECT = re.compile(
     r"\b(?:(?:acquisition|purchase|takeover|buyout|stake|shares|Übernahme|Kauf|Erwerb|Beteiligung|Anteile?)\s+"
-    r"(?:of|von|des|der|in|an|at)|(?:merger|Fusion)\s+(?:with|mit))\s+(?:the\s+|dem\s+|der\s+|die\s+)?(?P<obj>[A-Z][\w.&'-]*)"
+    r"(?:of|von|des|der|in|an|at)|(?:merger|Fusion)\s+(?:with|mit))\s+(?:the\s+|dem\s+|der\s+|die\s+|a\s+|an\s+|"
+    r"einem\s+|einer\s+)?(?P<obj>[A-Z][\w.&'-]*)"
     r"|\b(?:buy|buys|buying|bought|acquire|acquires|acquired|acquiring|purchase[sd]?|kauft|kaufte|gekauft|übernimmt|"
     r"übernahm|übernommen|erwirbt|erwarb)\s+(?:the\s+|a\s+)?(?:(?:\d+(?:\.\d+)?\s?%|majority|minority)\s+(?:stake\s+in\s+)?)?"
     r"(?P<obj2>[A-Z][\w.&'-]*)")
 _NEUTRAL_OBJECT = re.compile(r"(?:U\.?S\.?|US|USA|American|Amerika\w*|Chinese|China|It|Its|Their|The)\b", re.I)
+
+
+PAST_ROLE = re.compile(r"\b(?:[Ff]ormer|[Ee]x-|[Oo]netime|[Ee]hemalige[rn]?)\s*(?P<org>(?:[A-Z][\w&.-]*\s+){1,2})"
+                       r"(?=(?:chief(?:\s+executive)?|CEO|boss|head|executive|founder|chairman|president|Chef|"
+                       r"Vorstandschef|Gründer)\b)")
+
+
+def mask_past_roles(sentence: str) -> str:
+    """The sentence with the organisation of a person's past role blanked ("former Activision chief Bobby
+    Kotick"): naming someone by a past job is not a mention of that company's deals."""
+    if not re.search(r"ormer|x-|hemalig|netime", sentence):
+        return sentence
+    return PAST_ROLE.sub(lambda m: m.group(0)[:m.start("org") - m.start()] + " " * len(m.group("org")), sentence)
 
 
 def about_other_deal(sentence: str, profile) -> bool:
