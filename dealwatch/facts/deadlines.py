@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from dealwatch.facts.text import article_sentences, mention_strength
+from dealwatch.facts.text import vocab_matches, article_sentences, mention_strength
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Profile, Vocabulary
 
@@ -194,15 +194,6 @@ def weekday_date(weekday: int, published: date, direction: str) -> date:
     return published + timedelta(days=ahead) if ahead <= back else published - timedelta(days=back)
 
 
-def _vocab_any(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
-    out = []
-    for v in vocabs:
-        rx = v.rx(key)
-        if rx is not None:
-            out.extend(rx.finditer(text))
-    return out
-
-
 def _words(text: str) -> list[str]:
     return re.findall(r"[\w'.-]+", text)
 
@@ -220,10 +211,10 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
     if STRONG_BEFORE.search(before[-25:]):
         # "by Jan. 19" stays a deadline, unless the excluded word is right before ("takes office on")
         before = before[-12:]
-    for m in _vocab_any(vocabs, "date_exclude", before):
+    for m in vocab_matches(vocabs, "date_exclude", before):
         if len(_words(before[m.end():])) <= 3:
             return True
-    for m in _vocab_any(vocabs, "date_exclude", after):
+    for m in vocab_matches(vocabs, "date_exclude", after):
         if len(_words(after[:m.start()])) <= 2 and not re.match(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)", after):
             return True
     return False
@@ -435,20 +426,20 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
     for sentence in article_sentences(article.title, article.text):
         if DATELINE.match(sentence):
             sentence = DATELINE.sub("", sentence, count=1)
-        if _vocab_any(vocabs, "other_deal", sentence):
+        if vocab_matches(vocabs, "other_deal", sentence):
             previous_on_topic = False
             continue
         # a date is the deal's only in a sentence about it: naming the target (or the seller, an anaphor), with
         # sale/ban vocabulary, or right after such a sentence ("It must be sold by ..."); a roundup's other items
         # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not
         on_topic = mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
-            _vocab_any(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+            vocab_matches(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
         follows_topic, previous_on_topic = previous_on_topic, on_topic
         if not QUICK_DATE.search(sentence):
             continue
         if not on_topic and not follows_topic:
             continue
-        has_deadline_words = bool(_vocab_any(vocabs, "deadline", sentence))
+        has_deadline_words = bool(vocab_matches(vocabs, "deadline", sentence))
         absolute = _absolute_dates(sentence, published)
         vague = _vague_dates(sentence, published)
         spans = [(a, b) for a, b, _, _ in absolute]

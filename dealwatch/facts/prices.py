@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 
-from dealwatch.facts.text import about_other_deal, article_sentences, mention_strength
+from dealwatch.facts.text import vocab_matches, about_other_deal, article_sentences, mention_strength
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Profile, Vocabulary
+from dealwatch.profile import Profile
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
         r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|ein|eine|einer|zwei|drei|vier|fünf|sechs|sieben|acht|"
@@ -85,15 +85,6 @@ def _scale(word: str | None, german: bool) -> float:
     return 1.0
 
 
-def _vocab_any(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
-    out = []
-    for v in vocabs:
-        rx = v.rx(key)
-        if rx is not None:
-            out.extend(rx.finditer(text))
-    return out
-
-
 def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, str, str]]:
     """(start, end, low, high, currency, expression) of the money amounts in a sentence."""
     out, taken = [], []
@@ -146,11 +137,11 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
         found = amounts(sentence, german)
         if not found:
             continue
-        if _vocab_any(vocabs, "other_deal", sentence) or about_other_deal(sentence, profile):
+        if vocab_matches(vocabs, "other_deal", sentence) or about_other_deal(sentence, profile):
             continue
         if BOUGHT_IN_YEAR.search(sentence) and YEAR.search(sentence):
             continue
-        price_words = _vocab_any(vocabs, "price", sentence)
+        price_words = vocab_matches(vocabs, "price", sentence)
         if not price_words:
             continue
         if _seller_valuation(sentence, profile):
@@ -161,7 +152,7 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
             sentence, re.I)
         if not about_target:
             continue
-        excluded = _vocab_any(vocabs, "price_exclude", sentence)
+        excluded = vocab_matches(vocabs, "price_exclude", sentence)
         for start, end, low, high, cur, expr in found:
             if cur != "USD" or high < MIN_USD:
                 continue

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dealwatch.profile import Vocabulary
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
                          "‐": "-", "‑": "-", "‒": "-"})
@@ -176,3 +180,13 @@ def _looks_like_name(word: str, sentence: str) -> bool:
     if re.search(r"(?:ung|heit|keit|schaft|tion|tät|nis|ment|chen|lein|ismus|er|en|e)$", word) and not word.isupper():
         return False
     return True
+
+
+def vocab_matches(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
+    """Every match in text of the vocabulary list `key`, over the given languages' vocabularies."""
+    out = []
+    for v in vocabs:
+        rx = v.rx(key)
+        if rx is not None:
+            out.extend(rx.finditer(text))
+    return out
