@@ -197,6 +197,15 @@ def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
     out.write(format_table(columns, rows))
 
 
+def print_checks(results) -> int:
+    """One line per (what, ok, detail) checked; the exit status: 0 when every one worked."""
+    failed = 0
+    for what, ok, detail in results:
+        failed += not ok
+        print(f"  {'ok    ' if ok else 'FAILED'}  {what}{f'  {detail}' if detail else ''}")
+    return 1 if failed else 0
+
+
 def cmd_sql(args) -> int:
     import duckdb
 
@@ -267,9 +276,7 @@ def cmd_alerts(args) -> int:
         if not urls and not config.notify_configs:
             raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
         results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
-        for url, ok, error in results:
-            print(f"  {'ok    ' if ok else 'FAILED'}  {url}{'' if ok else f'  ({error})'}")
-        return 0 if all(ok for _, ok, _ in results) else 1
+        return print_checks((url, ok, "" if ok else f"({error})") for url, ok, error in results)
     columns, rows = Warehouse(db).query(
         "SELECT id, kind, value, status, attempts, created_at, sent_at, last_error, article_url "
         "FROM alerts ORDER BY id")
@@ -291,11 +298,7 @@ def cmd_feeds(args) -> int:
         feeds = args.feed or list(config.feeds)
         check_feed_urls(feeds)
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
-        for poll in polls:
-            state = "ok    " if poll.ok and not poll.error else "FAILED"
-            detail = poll.error or f"{len(poll.items)} items"
-            print(f"  {state}  {poll.feed_url}  {detail}")
-        return 0 if all(p.ok for p in polls) else 1
+        return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items") for poll in polls)
     columns, rows = Warehouse(db).query(
         "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
         "last_error FROM feeds ORDER BY parked DESC, failures DESC, url")
