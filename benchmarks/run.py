@@ -59,30 +59,86 @@ def delta(after: dict, before: dict) -> dict:
     return {k: round(after.get(k, 0) - before.get(k, 0), 3) for k in after if k != "maxrss_mb"}
 
 
-def rss() -> dict:
+# The cycle's processes: this one; its worker pool's fork server (a child) and the workers forked from it
+# (its children: their CPU reaches the fork server's cutime/cstime once it has reaped them); Prefect's
+# temporary server (a child, with its own children). /proc is read directly: Linux, as the benchmark.
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _is_fork_server(pid: int) -> bool:
+    try:
+        return b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of a process and of the children it has reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+class WorkerWatch:
+    """Peak RSS of each worker process (they exit at the end of a cycle, before anyone could ask): sampled
+    every 0.2 s in a thread, from the fork server's children (or this process's other children)."""
+
+    def __init__(self):
+        import threading
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(0.2):
+            for child in _children(os.getpid()):
+                for pid in _children(child) if _is_fork_server(child) else [child]:
+                    self.peak_mb = max(self.peak_mb, _rss_mb(pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak_mb, 1)
+
+
+def rss(watch: WorkerWatch | None = None) -> dict:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"rss_peak_mb": round(me.ru_maxrss / 1024, 1), "workers_rss_peak_mb": round(kids.ru_maxrss / 1024, 1),
-            "cpu_self_s": round(me.ru_utime + me.ru_stime, 2), "cpu_children_s": round(kids.ru_utime + kids.ru_stime, 2)}
+    workers = max(kids.ru_maxrss / 1024, watch.stop() if watch else 0.0)
+    return {"rss_peak_mb": round(me.ru_maxrss / 1024, 1), "workers_rss_peak_mb": round(workers, 1),
+            "cpu_self_s": round(me.ru_utime + me.ru_stime, 2), "cpu_children_s": round(cpu_now()[1], 2)}
 
 
 def cpu_now() -> tuple[float, float]:
-    """(this process's CPU seconds, all threads; its exited children's CPU seconds: the worker pool)."""
+    """(this process's CPU seconds, all threads; the worker pool's CPU seconds: reaped children, plus the
+    live fork server with the workers it reaped)."""
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time(), kids.ru_utime + kids.ru_stime
+    servers = sum(_cpu_of(pid) for pid in _children(os.getpid()) if _is_fork_server(pid))
+    return time.process_time(), kids.ru_utime + kids.ru_stime + servers
 
 
 def live_children_cpu() -> float:
-    """CPU seconds of this process's children still running (Prefect's temporary server)."""
-    total, hz = 0.0, os.sysconf("SC_CLK_TCK")
-    try:
-        kids = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-        for pid in kids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / hz
-    except (OSError, ValueError, IndexError):
-        pass
-    return round(total, 2)
+    """CPU seconds of this process's children still running but the worker pool's fork server (Prefect's
+    temporary server), with what they reaped."""
+    return round(sum(_cpu_of(pid) for pid in _children(os.getpid()) if not _is_fork_server(pid)), 2)
 
 
 def feed_urls(base: str, set_name: str, feeds: int) -> list[str]:
@@ -197,7 +253,7 @@ def phase_flow(a) -> dict:
     startup = time.perf_counter() - started
     db = Path(a.workdir) / f"flow-{a.set}.duckdb"
     out = {"prefect_startup_s": round(startup, 1)}
-    before, cpu0, prefect0 = stats(a.base), cpu_now(), live_children_cpu()
+    before, cpu0, prefect0, watch = stats(a.base), cpu_now(), live_children_cpu(), WorkerWatch()
     started = time.perf_counter()
     report = monitor(**_flow_kwargs(a, db))
     wall = time.perf_counter() - started
@@ -205,7 +261,7 @@ def phase_flow(a) -> dict:
     out["cycle"] = {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
                     "server": delta(after, before), "report": _brief(report),
                     "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
-                    "cpu_prefect_server_s": round(prefect1 - prefect0, 2), **rss()}
+                    "cpu_prefect_server_s": round(prefect1 - prefect0, 2), **rss(watch)}
     if a.repoll:
         before = stats(a.base)
         started = time.perf_counter()
@@ -215,6 +271,7 @@ def phase_flow(a) -> dict:
         out["repoll"] = {"seconds": round(wall, 2), "server": delta(after, before), "report": _brief(report)}
     out["warehouse"] = warehouse_size(db)
     out.update(rss())
+    out["workers_rss_peak_mb"] = max(out["workers_rss_peak_mb"], out["cycle"]["workers_rss_peak_mb"])
     out["prefect_server_cpu_s"] = live_children_cpu()
     return out
 
@@ -226,7 +283,7 @@ def phase_plain(a) -> dict:
     db = Path(a.workdir) / f"plain-{a.set}.duckdb"
     kw = _flow_kwargs(a, db)
     warehouse = Warehouse(db)
-    before, cpu0 = stats(a.base), cpu_now()
+    before, cpu0, watch = stats(a.base), cpu_now(), WorkerWatch()
     started = time.perf_counter()
     with warehouse.cycle_lock():
         report = cycle(warehouse, kw["feeds"], kw["notify"], [], None, {}, 10, engine=False)
@@ -235,7 +292,7 @@ def phase_plain(a) -> dict:
     return {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
             "server": delta(after, before), "report": _brief(report),
             "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
-            "cpu_prefect_server_s": 0.0, **rss()}
+            "cpu_prefect_server_s": 0.0, **rss(watch)}
 
 
 def _brief(report: dict) -> dict:

@@ -13,12 +13,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+import pickle
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+import multiprocessing
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
+from typing import TypeVar
 
 from dealwatch.dedup import content_hash, text_fingerprint
 from dealwatch.extract import ExtractionError, article_from_feed, extract_article
@@ -29,6 +35,7 @@ from dealwatch.profile import Profile
 from dealwatch.warehouse import ItemOutcome
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PARALLEL_MIN_ITEMS = 24   # below this, starting worker processes costs more than it saves
 
 
@@ -67,19 +74,45 @@ def process_one(fetched: Fetched, profile: Profile, fetched_on: date) -> ItemOut
         return ItemOutcome(item=item, fetch_error=f"processing failed: {type(e).__name__}: {e}", transient=True)
 
 
-def _process_chunk(args: tuple[list[Fetched], Profile, date]) -> list[ItemOutcome]:
+def _process_chunk(args: tuple[list[Fetched], Profile | bytes, date]) -> list[ItemOutcome]:
     chunk, profile, fetched_on = args
+    if isinstance(profile, bytes):
+        profile = _profile_of(profile)
     return [process_one(f, profile, fetched_on) for f in chunk]
 
 
+@lru_cache(maxsize=4)
+def _profile_of(pickled: bytes) -> Profile:
+    """A worker job's profile, unpickled once per worker: one object for all of a cycle's jobs, so that what
+    the judgment derives from a profile (compiled patterns, caches) is derived once, not once per job."""
+    return pickle.loads(pickled)
+
+
 def _warm_worker() -> None:
-    """Runs once in each new worker: the heavy imports and lazy models, before the first chunk arrives."""
+    """The heavy imports and lazy models, before the first chunk arrives: once in the fork server (its
+    workers inherit them), else in each new worker."""
     from dealwatch.extract import detect_language
     detect_language("warm up the language model")
 
 
 def _nothing() -> None:
     return None
+
+
+WORKER_PRELOAD = "dealwatch._worker_preload"
+
+
+def _worker_context() -> BaseContext:
+    """How worker processes start. Never fork from here: the parent runs Prefect's threads and event loop,
+    which fork would copy half-alive. forkserver where there is one: a clean server process, started once
+    in this process's life, imports the workers' modules and loads the language model once (WORKER_PRELOAD),
+    and every worker is forked from it ready, instead of a fresh interpreter (spawn) spending ~1.5 s of
+    CPU on the same imports in each worker of each cycle."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["__main__", WORKER_PRELOAD])
+    return context
 
 
 # One pool of worker processes per cycle, not per batch: spawning a worker (a fresh interpreter importing
@@ -97,9 +130,7 @@ def start_workers(workers: int | None = None) -> ProcessPoolExecutor | None:
         return None
     if _POOL is None or _POOL_WORKERS != workers:
         shutdown_workers()
-        # spawn, not fork: the parent runs Prefect's threads and event loop, which fork would copy half-alive
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                    initializer=_warm_worker)
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_warm_worker)
         _POOL_WORKERS = workers
         for _ in range(workers):   # start every worker now, not when the first chunk comes
             _POOL.submit(_nothing)
@@ -123,7 +154,8 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     if workers <= 1 or len(fetched) < PARALLEL_MIN_ITEMS:
         return [process_one(f, profile, fetched_on) for f in fetched]
     size = max(1, len(fetched) // (workers * 4))
-    chunks = [(list(fetched[i:i + size]), profile, fetched_on) for i in range(0, len(fetched), size)]
+    pickled = pickle.dumps(profile)
+    chunks = [(list(fetched[i:i + size]), pickled, fetched_on) for i in range(0, len(fetched), size)]
     try:
         pool = start_workers(workers)
         return [outcome for part in pool.map(_process_chunk, chunks) for outcome in part]
@@ -133,34 +165,97 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
         return [process_one(f, profile, fetched_on) for f in fetched]
 
 
-async def process_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | FetchError]],
-                                 items: Sequence[tuple[FeedItem, bool]], profile: Profile, fetched_on: date,
-                                 workers: int | None = None) -> list[ItemOutcome]:
-    """Fetch (item, last_attempt) pairs with `fetch` (all at once: the fetcher's own limits pace them) and
-    extract and judge them, in order; a chunk goes to the worker pool as soon as its pages are in, so the
-    workers extract while the rest of the batch is still being fetched. The same outcomes as fetching
-    everything, then process()."""
+CHUNK_MAX = 20   # pages per worker job: small, so that stores follow extraction closely and the pool drains
+                 # quickly at a batch's end; a job's own cost (pickling, a pipe round trip) is ~1% of its pages'
+
+
+STORE_EVERY = 200  # outcomes per store: a store costs ~60 ms whatever its size (a DuckDB connection, its
+                   # checkpoint, ~10 statements); 200 keeps that ~1% of the work, and a crash loses at most ~2 of them
+
+
+def _chunk_size(items: int, workers: int) -> int:
+    return max(1, min(CHUNK_MAX, items // (workers * 4)))
+
+
+async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | FetchError]],
+                                items: Sequence[tuple[FeedItem, bool]], profile: Profile, fetched_on: date,
+                                workers: int | None = None) -> AsyncIterator[list[ItemOutcome]]:
+    """Fetch (item, last_attempt) pairs with `fetch` (all at once: the fetcher's own limits pace them), extract
+    and judge them; yields the outcomes in input order, a stretch at a time, as soon as each is ready. A stretch
+    goes to the worker pool as soon as its pages are in, so the workers extract while the rest is fetched. The
+    same outcomes as fetching everything, then process()."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     tasks = [asyncio.ensure_future(fetch(item)) for item, _ in items]
-    if workers <= 1 or len(items) < PARALLEL_MIN_ITEMS:
-        results = await asyncio.gather(*tasks)
-        return process([Fetched(item, r, last) for (item, last), r in zip(items, results, strict=True)],
-                       profile, fetched_on, workers)
-    size = max(1, len(items) // (workers * 4))
-    loop = asyncio.get_running_loop()
-    fetched: list[Fetched] = []
-    futures = []
+    size = _chunk_size(len(items), workers)
+
+    async def fetched(start: int) -> list[Fetched]:
+        results = await asyncio.gather(*tasks[start:start + size])
+        return [Fetched(item, r, last) for (item, last), r in zip(items[start:start + size], results, strict=True)]
+
     try:
-        pool = start_workers(workers)
+        pool = None
+        if workers > 1 and len(items) >= PARALLEL_MIN_ITEMS:
+            try:
+                pool = start_workers(workers)
+            except OSError as e:
+                log.warning("no worker processes (%s); judging in this process", e)
+        loop = asyncio.get_running_loop()
+        pickled = pickle.dumps(profile)
+        jobs: deque[tuple[list[Fetched], asyncio.Future | None]] = deque()
         for start in range(0, len(items), size):
-            results = await asyncio.gather(*tasks[start:start + size])
-            chunk = [Fetched(item, r, last) for (item, last), r in zip(items[start:start + size], results, strict=True)]
-            fetched += chunk
-            futures.append(loop.run_in_executor(pool, _process_chunk, (chunk, profile, fetched_on)))
-        return [outcome for part in await asyncio.gather(*futures) for outcome in part]
-    except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
-        shutdown_workers()
-        log.warning("worker processes failed (%s); judging this batch in one process", e)
-        results = await asyncio.gather(*tasks)
-        return [process_one(Fetched(item, r, last), profile, fetched_on)
-                for (item, last), r in zip(items, results, strict=True)]
+            chunk = await fetched(start)
+            jobs.append((chunk, loop.run_in_executor(pool, _process_chunk, (chunk, pickled, fetched_on))
+                         if pool is not None else None))
+            while jobs and (jobs[0][1] is None or jobs[0][1].done()):
+                chunk, job = jobs.popleft()
+                outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+                yield outcomes
+        while jobs:
+            chunk, job = jobs.popleft()
+            outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+            yield outcomes
+    finally:
+        for t in tasks:   # the consumer stopped early (an error): no fetch goes on alone
+            t.cancel()
+
+
+async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, profile: Profile,
+                    fetched_on: date) -> tuple[list[ItemOutcome], ProcessPoolExecutor | None]:
+    """A chunk's outcomes from its worker job (None: judged here); when the pool broke, judged here, and the
+    pool is gone for the rest of the batch."""
+    if job is not None:
+        try:
+            return await job, _POOL
+        except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
+            shutdown_workers()
+            log.warning("worker processes failed (%s); judging the rest of this batch in one process", e)
+    return _process_chunk((chunk, profile, fetched_on)), None
+
+
+async def judge_and_store(fetch: Callable[[FeedItem], Awaitable[Page | FetchError]],
+                          items: Sequence[tuple[FeedItem, bool]], profile: Profile, fetched_on: date,
+                          store: Callable[[list[ItemOutcome]], T], workers: int | None = None) -> list[T]:
+    """judged_while_fetching, with the outcomes stored as they come: `store` runs in a thread (the warehouse
+    blocks) while the rest is fetched and judged, one store at a time, in input order, each of at least
+    STORE_EVERY outcomes (all that became ready meanwhile) but the last. A crash loses only what was not stored yet: those items stay
+    queued for the next cycle. The results of `store`, in order."""
+    stored: list[T] = []
+    ready: list[ItemOutcome] = []
+    writing: asyncio.Future | None = None
+    try:
+        async for outcomes in judged_while_fetching(fetch, items, profile, fetched_on, workers):
+            ready += outcomes
+            if writing is not None and writing.done():
+                stored.append(writing.result())
+                writing = None
+            if writing is None and len(ready) >= STORE_EVERY:
+                writing, ready = asyncio.ensure_future(asyncio.to_thread(store, ready)), []
+        if writing is not None:
+            stored.append(await writing)
+            writing = None
+        if ready:
+            stored.append(await asyncio.to_thread(store, ready))
+    finally:
+        if writing is not None and not writing.done():
+            await asyncio.wait([writing])   # never leave a transaction half-way when judging failed
+    return stored

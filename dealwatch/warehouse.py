@@ -116,6 +116,17 @@ class StoreResult:
     alerts_new: list[Alert] = field(default_factory=list)
     facts: list[tuple[str, str, str, str]] = field(default_factory=list)  # (article_url, kind, value, evidence)
 
+    @classmethod
+    def combined(cls, results: Sequence[StoreResult]) -> StoreResult:
+        """The sum of several stores' results (a batch stored a stretch at a time)."""
+        total = cls()
+        for r in results:
+            for name in ("articles_new", "relevant_new", "facts_new", "duplicates", "retry_later", "parked"):
+                setattr(total, name, getattr(total, name) + getattr(r, name))
+            total.alerts_new += r.alerts_new
+            total.facts += r.facts
+        return total
+
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff: base, 2 base, 4 base, ... at most cap."""

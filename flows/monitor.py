@@ -24,13 +24,13 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
-from dealwatch.cycle import PARALLEL_MIN_ITEMS, process_while_fetching, shutdown_workers, start_workers
+from dealwatch.cycle import PARALLEL_MIN_ITEMS, judge_and_store, shutdown_workers, start_workers
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
 from dealwatch.model import Alert
 from dealwatch.profile import Profile, load_profile
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 
-BATCH_SIZE = 200
+BATCH_SIZE = 1000   # items per task run; within a batch, outcomes are stored a stretch at a time as they come
 
 
 @dataclass
@@ -134,26 +134,26 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
 @task(name="fetch, judge and store a batch", cache_policy=NONE)
 def fetch_judge_store(db: str, batch: list, fetch_options: dict, profile_path: str | None, run_id: str,
                       max_attempts: int) -> StoreResult:
-    """Fetch a batch of pages, extract and judge them, store the outcomes in one transaction."""
+    """Fetch a batch of pages, extract and judge them, and store the outcomes as they come (a transaction
+    per stretch, while the rest of the batch is still fetched and judged)."""
     settings = FetchSettings.from_options(fetch_options)
+    warehouse = Warehouse(db)
 
-    async def fetch_and_process():
-        # one client for the batch (as fetch_pages); pages are extracted while the rest are fetched
-        async with new_client(settings) as client:
+    async def fetch_judge_and_store():
+        async with new_client(settings) as client:  # one client for the batch (as fetch_pages)
             async def fetch(item):
                 try:
                     return await fetch_page(client, item)
                 except FetchError as exc:
                     return exc
-            return await process_while_fetching(
+            return await judge_and_store(
                 fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch],
-                _profile(profile_path), date.today())
+                _profile(profile_path), date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id))
 
-    outcomes = asyncio.run(fetch_and_process())
-    stored = Warehouse(db).store_outcomes(outcomes, run_id=run_id)
+    stored = StoreResult.combined(asyncio.run(fetch_judge_and_store()))
     _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
-                          len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
-                          len(stored.alerts_new), stored.retry_later)
+                   len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
+                   len(stored.alerts_new), stored.retry_later)
     return stored
 
 
