@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import pickle
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -132,9 +133,18 @@ def start_workers(workers: int | None = None) -> ProcessPoolExecutor | None:
         shutdown_workers()
         _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_warm_worker)
         _POOL_WORKERS = workers
-        for _ in range(workers):   # start every worker now, not when the first chunk comes
-            _POOL.submit(_nothing)
+        # every worker now, not when the first chunk comes; from a thread, since starting one blocks until
+        # the fork server has imported everything (~1.5 s the first time), and the caller goes on fetching
+        threading.Thread(target=_spawn_all, args=(_POOL, workers), name="dealwatch-workers", daemon=True).start()
     return _POOL
+
+
+def _spawn_all(pool: ProcessPoolExecutor, workers: int) -> None:
+    try:
+        for _ in range(workers):
+            pool.submit(_nothing)
+    except (RuntimeError, BrokenProcessPool, OSError) as e:   # shut down meanwhile, or no processes here:
+        log.debug("worker pool not started: %s", e)              # the chunks' own submissions say so
 
 
 def shutdown_workers() -> None:
@@ -204,8 +214,15 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
         jobs: deque[tuple[list[Fetched], asyncio.Future | None]] = deque()
         for start in range(0, len(items), size):
             chunk = await fetched(start)
-            jobs.append((chunk, loop.run_in_executor(pool, _process_chunk, (chunk, pickled, fetched_on))
-                         if pool is not None else None))
+            job = None
+            if pool is not None:
+                try:
+                    job = await _submit(pool, (chunk, pickled, fetched_on))
+                except (BrokenProcessPool, RuntimeError, OSError) as e:  # slower, but the same result
+                    shutdown_workers()
+                    log.warning("worker processes failed (%s); judging the rest of this batch in one process", e)
+                    pool = None
+            jobs.append((chunk, job))
             while jobs and (jobs[0][1] is None or jobs[0][1].done()):
                 chunk, job = jobs.popleft()
                 outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
@@ -217,6 +234,12 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
     finally:
         for t in tasks:   # the consumer stopped early (an error): no fetch goes on alone
             t.cancel()
+
+
+async def _submit(pool: ProcessPoolExecutor, job: tuple) -> asyncio.Future:
+    """A chunk handed to the pool; submitting from a thread, since it blocks while workers start, and the
+    event loop meanwhile goes on fetching."""
+    return asyncio.wrap_future(await asyncio.to_thread(pool.submit, _process_chunk, job))
 
 
 async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, profile: Profile,

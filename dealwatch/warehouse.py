@@ -201,13 +201,22 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction, committed when the block ends, rolled back on an error. A transaction opened
+        inside another (of this Warehouse object) joins it: many small writes, one commit."""
+        outer = getattr(self, "_transaction", None)
+        if outer is not None:
+            yield outer
+            return
         with self.connect() as con:
             con.execute("BEGIN TRANSACTION")
+            self._transaction = con
             try:
                 yield con
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            finally:
+                self._transaction = None
             con.execute("COMMIT")
 
     def _ensure_folder(self) -> None:
@@ -301,17 +310,16 @@ class Warehouse:
         with self.transaction() as con:
             new = 0
             if items:
-                before = con.execute("SELECT count(*) FROM feed_items").fetchone()[0]
                 unique = list({i.link: i for i in reversed(items)}.values())[::-1]  # first of each link
                 # one statement over the entries as columns: executemany runs one insert per row (~1.5 k/s)
                 con.execute(
                     "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, first_seen_at) "
                     "SELECT * FROM (SELECT unnest(?::VARCHAR[]), ?::VARCHAR, unnest(?::VARCHAR[]), "
                     "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), ?::TIMESTAMP) "
-                    "ON CONFLICT DO NOTHING",
+                    "ON CONFLICT DO NOTHING RETURNING link",
                     [[i.link for i in unique], feed_url, [i.title for i in unique], [i.summary for i in unique],
                      [_naive_utc(i.published) for i in unique], [i.guid for i in unique], now])
-                new = con.execute("SELECT count(*) FROM feed_items").fetchone()[0] - before
+                new = len(con.fetchall())
             if ok:
                 validators = "" if status == 304 else ", etag = ?, last_modified = ?"
                 params = [] if status == 304 else [etag, last_modified]
