@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
+from itertools import accumulate
 
 try:  # numpy comes with matplotlib (the report's chart); without it, the same result in pure Python
     import numpy as _np
@@ -43,28 +45,51 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def normalize_text(text: str) -> str:
     """NFKC, casefolded, punctuation dropped, whitespace collapsed: the words only."""
-    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return _normalized(text or "")
+
+
+@lru_cache(maxsize=8)
+def _normalized(text: str) -> str:
+    # cached: a worker hashes each article twice (content_hash, then text_fingerprint), and the
+    # normalisation is a third of the cost of both; a str caches its own hash, so the lookup is cheap
+    text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_WORD.findall(text))
 
 
-def _hash64(feature: str) -> int:
-    return int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+def _shingle_digests(words_text: str, shingle_words: int) -> list[bytes]:
+    """The 8-byte BLAKE2b digest of every shingle of a normalised text, in order.
+
+    The shingles are slices of the text's UTF-8 bytes (words are separated by exactly one space there),
+    so each is hashed without building a string: the same digests as hashing " ".join(words[i:i + n]).
+    """
+    data = words_text.encode("utf-8")
+    words = data.split(b" ")
+    n = min(shingle_words, len(words))
+    starts = [0, *accumulate(len(w) + 1 for w in words)]   # byte offset of each word, then the end + 1
+    blake2b = hashlib.blake2b
+    return [blake2b(data[starts[i]:starts[i + n] - 1], digest_size=8).digest() for i in range(len(words) - n + 1)]
 
 
 def text_fingerprint(text: str, shingle_words: int = SHINGLE_WORDS) -> int:
-    """64-bit SimHash of the text's word shingles (0 for a text without words)."""
-    words = normalize_text(text).split()
-    if not words:
+    """64-bit SimHash of the text's word shingles (0 for a text without words).
+
+    The values are stored in the warehouse and compared with those of earlier runs: the features, the
+    hash (BLAKE2b, 8 bytes, big-endian) and the majority rule must never change.
+    """
+    words_text = normalize_text(text)
+    if not words_text:
         return 0
-    n = min(shingle_words, len(words))
-    hashes = [_hash64(" ".join(words[i:i + n])) for i in range(len(words) - n + 1)]
+    if shingle_words < 1:
+        raise ValueError("a shingle has at least one word")
+    digests = _shingle_digests(words_text, shingle_words)
     if _np is not None:
-        # the same sums, column-wise in numpy: ~4x faster than the bit loop below (which it equals bit for bit)
-        bits = _np.unpackbits(_np.array(hashes, dtype=">u8").view(_np.uint8).reshape(-1, 8), axis=1)
-        keep = 2 * bits.sum(axis=0, dtype=_np.int64) > len(hashes)   # bit 63 first
-        return int.from_bytes(_np.packbits(keep).tobytes(), "big") & _MASK
+        # the same sums, column-wise in numpy (equal bit for bit to the loop below): bit 63 first
+        bits = _np.unpackbits(_np.frombuffer(b"".join(digests), dtype=_np.uint8).reshape(-1, 8), axis=1)
+        keep = 2 * bits.sum(axis=0, dtype=_np.int64) > len(digests)
+        return int.from_bytes(_np.packbits(keep).tobytes(), "big")
     sums = [0] * 64
-    for h in hashes:
+    for digest in digests:
+        h = int.from_bytes(digest, "big")
         for bit in range(64):
             sums[bit] += 1 if (h >> bit) & 1 else -1
     fingerprint = 0

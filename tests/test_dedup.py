@@ -111,3 +111,28 @@ def test_fingerprint_is_stable_64_bit_and_handles_edge_cases():
     assert text_fingerprint("one two") != 0           # shorter than a shingle still has a fingerprint
     assert hamming(fp, fp) == 0 and hamming(0, 2 ** 64 - 1) == 64
     assert normalize_text("Ｔｉｋ-Tok’s  DEAL!") == "tik tok s deal"
+
+
+def test_fingerprints_and_hashes_keep_their_stored_values():
+    """The warehouse keeps both and compares new pages with stored ones: a faster implementation must give
+    the same values bit for bit (these were computed by the first, plain one: blake2b of " ".join(shingle))."""
+    assert text_fingerprint(ORIGINAL) == 0xCACFD7F2126778E5
+    assert text_fingerprint(AGENCY_COPY) == 0xEACFD7B202677CE5
+    assert text_fingerprint("one two") == 0x07CB8D1AE909EC5D
+    assert text_fingerprint("Tik Tok deal, Oracle bid", 1) == 0x3EA9B755844640F1
+    assert content_hash(ORIGINAL) == "0566ba202b0cd9d48de98793feaa0487934ae5226f92c7a81c30112975127dd7"
+
+
+def test_fingerprint_without_numpy_is_the_same(monkeypatch):
+    import dealwatch.dedup as dedup
+    texts = [ORIGINAL, AGENCY_COPY, "\n\n".join(MNUCHIN), "one two", "ünïcödé straße ß"]
+    with_numpy = [text_fingerprint(t) for t in texts]
+    monkeypatch.setattr(dedup, "_np", None)
+    assert [text_fingerprint(t) for t in texts] == with_numpy
+
+
+def test_normalisation_cache_returns_what_the_text_gives():
+    assert normalize_text("Oracle BID!") == "oracle bid"
+    assert normalize_text("Walmart bid.") == "walmart bid"
+    assert normalize_text("Oracle BID!") == "oracle bid"   # cached: still the value of this text
+    assert content_hash(None) == content_hash("")
