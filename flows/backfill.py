@@ -32,7 +32,7 @@ from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_worke
 from dealwatch.model import FeedItem, Page
 from dealwatch.urls import canonical_url
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
-from flows.monitor import (BATCH_SIZE, CycleReport, _profile, cycle_markdown, deliver_alerts, fetch_judge_store,
+from flows.monitor import (BATCH_SIZE, Batch, CycleReport, _profile, cycle_markdown, deliver_alerts, fetch_judge_store,
                            from_config)
 
 PAGE_SUFFIXES = (".html", ".htm")
@@ -125,7 +125,7 @@ def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None 
                 if src.kind == "pages":
                     stored = read_judge_store(db, batch, p["profile"], run_id)
                 else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
-                    stored = fetch_judge_store(db, [(item, 0) for item in batch], fetch_options, p["profile"],
+                    stored = fetch_judge_store(db, Batch((item, 0) for item in batch), fetch_options, p["profile"],
                                                run_id, 2)
                 report.add(stored)
         finally:
