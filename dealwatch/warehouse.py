@@ -602,6 +602,13 @@ class Warehouse:
             con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         [run_id, now or utcnow()])
 
+    def last_run_articles(self) -> int | None:
+        """How many articles the last finished cycle stored; None before the first."""
+        with self.connect() as con:
+            row = con.execute("SELECT articles_new FROM runs WHERE finished_at IS NOT NULL "
+                              "ORDER BY finished_at DESC LIMIT 1").fetchone()
+        return None if row is None else (row[0] or 0)
+
     def finish_run(self, run_id: str, status: str, figures: dict[str, int], now: datetime | None = None) -> None:
         columns = ("feeds_polled", "feeds_failed", "articles_new", "relevant_new", "facts_new", "alerts_new",
                    "alerts_sent", "alerts_failed")

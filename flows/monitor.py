@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
-from dealwatch.cycle import PARALLEL_MIN_ITEMS, judge_and_store, shutdown_workers, start_workers
+from dealwatch.cycle import PARALLEL_MIN_ITEMS, judge_and_store, prepare_workers, shutdown_workers, start_workers
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
 from dealwatch.model import Alert, FeedItem
 from dealwatch.profile import Profile, load_profile
@@ -257,9 +257,13 @@ def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notif
     poll, batch_task, deliver = ((poll_and_queue, fetch_judge_store, deliver_alerts) if engine else
                                  (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
     db = str(warehouse.path)
-    warehouse.migrate()
     run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
-    warehouse.start_run(run_id)
+    with warehouse.session():
+        warehouse.migrate()
+        warehouse.start_run(run_id)
+        last = warehouse.last_run_articles()
+    if last is None or last >= PARALLEL_MIN_ITEMS:  # a first cycle, or a busy one: workers will likely be needed
+        prepare_workers()
     _profile(profile)  # a broken profile fails the cycle before any network work
     report = poll(db, feeds, fetch_options)
     report.run_id = run_id
