@@ -59,14 +59,14 @@ def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[
         return 0.0, []
     for vocab in _vocabularies(profile, lang):
         other = vocab.rx("other_deal")
-        if other and other.search(sentence):
+        if other and other.all(sentence):
             return 0.0, []
         for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
                             ("sale_weak", rel["weak_weight"])):
             rx = vocab.rx(key)
             if rx is None:
                 continue
-            found = [m.group(0) for m in rx.finditer(sentence)]
+            found = [m.group(0) for m in rx.all(sentence)]
             if found:
                 terms.extend(found)
                 best = max(best, weight)

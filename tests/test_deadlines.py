@@ -420,3 +420,9 @@ GENERALISATION_3 = [
                          ids=[c[0] for c in GENERALISATION_3])
 def test_generalisation_forms_3(lang, published, text, expected):
     assert set(deadlines(text, published, lang)) == expected
+
+
+def test_weekday_spelled_with_a_dotless_i_is_skipped_not_a_crash():
+    # re's IGNORECASE matches "frıday" (Turkish dotless ı) to the weekday pattern; the lookup must not KeyError
+    text = "ByteDance must agree to the sale of TikTok by frıday, the administration said. It must sell by Friday."
+    assert set(deadlines(text, date(2025, 1, 6))) == {"2025-01-10"}

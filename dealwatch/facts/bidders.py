@@ -47,7 +47,7 @@ from functools import lru_cache
 
 from dealwatch.facts.text import about_other_deal, article_sentences, mask_past_roles
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Party, Profile, Vocabulary
+from dealwatch.profile import Party, Profile, Vocabulary, prefiltered
 
 WORD = re.compile(r"[\w'&.-]+")
 CLAUSE_BREAK = re.compile(r"[;:–—]|,\s+(?:which|who|while|whereas|but|although|though|and\s+(?:the|a)\s|"
@@ -77,7 +77,7 @@ PERSON_DESC = (r"(?:[A-Za-z][\w-]*\s+){0,3}?(?:mogul|tycoon|billionaire|investor
 ROLE_PREFIX = (r"(?:(?:[Ff]ormer|[Ee]x-|[Oo]netime|[Ee]hemalige[rn]?)\s*(?:[A-Z][\w&.-]*\s+){0,2}"
                r"(?:chief(?:\s+executive)?|CEO|boss|head|executive|founder|chairman|president|Chef|Vorstandschef|Gründer)\s+)")
 ADVERBS_DE = r"(?:(?:ebenfalls|auch|nun|jetzt|offenbar|angeblich|Insidern\s+zufolge|nach\s+eigenen\s+Angaben)\s+){0,3}"
-UNKNOWN_FRAMES = [re.compile(p) for p in (
+UNKNOWN_FRAMES = [prefiltered(p) for p in (
     # "Granite Peak Partners has held early talks with ByteDance about acquiring TikTok's U.S. business"
     rf"^(?:the\s+)?{_NAME}(?:,[^,]{{3,90}},)?\s+(?:has\s+|have\s+|had\s+|is\s+|was\s+|are\s+)?(?:also\s+|reportedly\s+)?"
     rf"(?:held|holding|in)\s+(?:\w+\s+)?(?:talks|discussions|negotiations)\s+(?:with\s+\S+\s+)?(?:about|on|over|to)\s+"
@@ -153,7 +153,7 @@ UNKNOWN_FRAMES = [re.compile(p) for p in (
     rf"(?:is|are|was)\s+(?:also\s+|now\s+)?(?:weighing|considering|mulling|preparing|exploring)\s+(?:a|an)\s+(?:\w+\s+)?"
     rf"(?:bid|offer))",
 )]
-DESCRIPTOR_APPOSITION = re.compile(
+DESCRIPTOR_APPOSITION = prefiltered(
     rf"(?:(?:\b(?:the|a|an)\s+)?(?:[\w-]+\s+)?(?:{DESCRIPTOR_EN})|\b(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE}))"
     rf"\s+{_NAME}")
 LIST_CONTINUATION = re.compile(
@@ -234,11 +234,27 @@ def _words_between(text: str) -> int:
     return len(WORD.findall(text))
 
 
+# the known mentions of the recent sentences: extract_bidders asks for those of a sentence up to three times
+_MENTIONS: dict[tuple[str, object], tuple[Mention, ...]] = {}
+
+
 def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
     """The profile's parties named in a sentence (longest alias first, no overlaps)."""
-    found: list[Mention] = []
     if profile.parties_rx is None:
-        return found
+        return []
+    key = (sentence, profile.parties_rx)  # parties_rx is built from profile.parties: it stands for them
+    found = _MENTIONS.get(key)
+    if found is None:
+        if len(_MENTIONS) >= 1024:
+            _MENTIONS.clear()
+        found = _MENTIONS[key] = _known_mentions(sentence, profile)
+    return list(found)
+
+
+def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
+    found: list[Mention] = []
+    # only the parties with an alias that may match in the sentence can give a longer match below
+    named = [profile.parties[i] for i in profile.parties_rx.live(sentence)]
     pos = 0
     while pos < len(sentence):
         m = profile.parties_rx.search(sentence, pos)
@@ -247,13 +263,13 @@ def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
         # the alternation takes the first party whose alias matches here; prefer the longest match at this spot
         party = profile.parties[int(m.lastgroup[1:])]
         best = m
-        for candidate in profile.parties:
+        for candidate in named:
             other = candidate.pattern.match(sentence, m.start())
             if other and other.end() > best.end():
                 best, party = other, candidate
         found.append(Mention(party.name, best.group(0), best.start(), best.end(), party))
         pos = max(best.end(), m.start() + 1)
-    return found
+    return tuple(found)
 
 
 def _vocabs(profile: Profile, lang: str | None) -> list[Vocabulary]:
@@ -266,7 +282,7 @@ def _all(vocabs: list[Vocabulary], key: str, sentence: str) -> list[re.Match]:
     for v in vocabs:
         rx = v.rx(key)
         if rx is not None:
-            out.extend(rx.finditer(sentence))
+            out.extend(rx.all(sentence))
     return out
 
 
@@ -481,21 +497,26 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders an article reports, one Fact per mention found (judge() deduplicates)."""
     vocabs = _vocabs(profile, article.lang)
     sentences = article_sentences(article.title, article.text)
-    denied = _denied_parties(sentences, profile, vocabs)
+    denials: list[set[str]] = []  # the parties the article reports denying any bid, read when first needed
+
+    def denied() -> set[str]:
+        if not denials:
+            denials.append(_denied_parties(sentences, profile, vocabs))
+        return denials[0]
+
+    def candidates(i: int) -> list[Mention]:
+        return [m for m in known_mentions(sentences[i], profile) if m.party is not None and m.party.role == "candidate"]
+
     facts: list[Fact] = []
     found: set[str] = set()
     partner_sentences: list[tuple[str, list[Mention]]] = []
-
-    recent: list[list[Mention]] = []  # candidates named in the two sentences before, for definite descriptions
-    for sentence in sentences:
-        before_here, recent = recent, (recent + [[m for m in known_mentions(sentence, profile)
-                                                  if m.party is not None and m.party.role == "candidate"]])[-2:]
-        masked = mask_past_roles(sentence)
-        if _all(vocabs, "other_deal", masked) or about_other_deal(masked, profile):
-            continue
+    for i, sentence in enumerate(sentences):
         cues = _all(vocabs, "bid", sentence)
         partners = _all(vocabs, "partner", sentence)
         if not cues and not partners:
+            continue
+        masked = mask_past_roles(sentence)
+        if _all(vocabs, "other_deal", masked) or about_other_deal(masked, profile):
             continue
         mentions = known_mentions(sentence, profile)
         live = [c for c in cues if not _cue_negated(sentence, c, vocabs)]
@@ -504,12 +525,14 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
         if not live:
             continue
         mentions = mentions + unknown_mentions(sentence, profile, mentions, strong_sentence=True)
+        # candidates named in the two sentences before, for a definite description as the subject
+        before_here = [candidates(j) for j in range(max(0, i - 2), i)] if DEFINITE_SUBJECT.match(sentence) else []
         described = _described_subject(sentence, before_here, live)
         if described is not None and all(m.name != described.name for m in mentions):
             mentions.append(described)
         named_here: set[str] = set()
         for mention in mentions:
-            if mention.name in named_here or mention.name in denied or not _may_bid(sentence, mention, live, vocabs):
+            if mention.name in named_here or mention.name in denied() or not _may_bid(sentence, mention, live, vocabs):
                 continue
             named_here.add(mention.name)
             role = "bidder"
@@ -528,7 +551,7 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
             continue
         partners = _all(vocabs, "partner", sentence)
         for mention in mentions:
-            if mention.name in found or mention.name in denied:
+            if mention.name in found or mention.name in denied():
                 continue
             if mention.party is None or _near(sentence, mention, partners, max_words=6) is None:
                 continue

@@ -36,10 +36,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
-from dealwatch.facts.text import vocab_matches, article_sentences, mention_strength
+from dealwatch.facts.text import article_sentences, mention_strength, vocab_holds, vocab_matches
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Profile, Vocabulary
+from dealwatch.profile import HEADS, Profile, Vocabulary, fold_case, prefiltered, text_index
 
 MONTHS = {}
 for _n, _names in enumerate([
@@ -64,7 +65,7 @@ UNITS = {"day": 1, "days": 1, "tag": 1, "tage": 1, "tagen": 1, "tägige": 1, "t�
 
 _DAY = r"(?P<day>\d{1,2})"
 _YEAR = r"(?P<year>\d{4})"
-ABSOLUTE = [re.compile(p, re.I) for p in (
+ABSOLUTE = [prefiltered(p, re.I) for p in (
     rf"(?<!\d)(?P<year>\d{{4}})-(?P<mnum>\d{{1,2}})-{_DAY}(?!\d)",
     rf"(?<![\d.]){_DAY}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
     rf"(?<![\d.]){_DAY}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{_YEAR}(?!\d))?",
@@ -72,14 +73,14 @@ ABSOLUTE = [re.compile(p, re.I) for p in (
     rf"(?<![\w])(?:may)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",
     rf"(?<![\d/])(?P<mnum>\d{{1,2}})/{_DAY}/(?P<year>\d{{4}})(?![\d/])",
 )]
-VAGUE = re.compile(
+VAGUE = prefiltered(
     rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
     rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
     rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
-WEEKDAY = re.compile(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|morgigen|gestrigen|vergangenen|last|"
+WEEKDAY = prefiltered(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|morgigen|gestrigen|vergangenen|last|"
                      rf"letzten)\s+)?{_WD}(?:'s|s)?(?![\w])", re.I)
-TODAY = re.compile(r"(?<![\w])(?:today|heute)(?![\w])", re.I)
-DURATION = re.compile(
+TODAY = prefiltered(r"(?<![\w])(?:today|heute)(?![\w])", re.I)
+DURATION = prefiltered(
     r"(?<![\w.])(?P<num>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|forty-five|"
     r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
     r"a|an|another|weitere)\s*(?:more\s+|further\s+|additional\s+|weitere\s+|weiteren\s+)?[-\s]?"
@@ -100,11 +101,11 @@ ANCHOR_AFTER = re.compile(r"^\s*(?:,\s*)?(?:executive\s+)?(?:order|orders|Anordn
                           r"election|Wahl|letter)\b", re.I)
 ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
 FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
-EVENT_VERBS = re.compile(
+EVENT_VERBS = prefiltered(
     r"\b(?:signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
     r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
     r"erklärt|sagte|gebilligt|verabschiedet|eingereicht)\b", re.I)
-SIGN_VERBS = re.compile(r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+SIGN_VERBS = prefiltered(r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
                         r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b", re.I)
 MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
                              r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
@@ -122,15 +123,15 @@ FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends
                             r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
-    ("extension", re.compile(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
+    ("extension", prefiltered(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
                              r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
                              r"enforcement", re.I)),
-    ("talks", re.compile(r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", re.I)),
-    ("ban", re.compile(r"\bban\w*|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|take[sn]?\s+effect|"
+    ("talks", prefiltered(r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", re.I)),
+    ("ban", prefiltered(r"\bban\w*|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|take[sn]?\s+effect|"
                        r"took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|app\s+stores?|App-Stores", re.I)),
-    ("sale", re.compile(r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", re.I)),
+    ("sale", prefiltered(r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", re.I)),
 ]
-REPLACE_CUES = re.compile(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
+REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
 
 
@@ -141,20 +142,50 @@ DURATION_FROM = re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)
                            r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I)
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
-TOPIC_DEADLINE = re.compile(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
+TOPIC_DEADLINE = prefiltered(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
                             r"Frist\w*|\w+frist|Aufschub|Verlängerung|verlängert|Schonfrist|Anordnung|Dekret|Verfügung|"
                             r"Gesetz\w*|Verbot\w*)\b", re.I)
-WEEK_END = re.compile(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+of\s+(?P<en>next|this|the\s+coming)\s+week|"
+WEEK_END = prefiltered(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+of\s+(?P<en>next|this|the\s+coming)\s+week|"
                       r"Ende\s+(?:der\s+)?(?P<de>kommende[nr]?|nächste[nr]?|diese[nr]?)\s+Woche)(?![\w])", re.I)
-MONTH_END = re.compile(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
+MONTH_END = prefiltered(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
                        r"Ende\s+(?:des|dieses)\s+Monats)(?![\w])", re.I)
-SPECIFIC_DEADLINE = re.compile(
+SPECIFIC_DEADLINE = prefiltered(
     r"\bban\w*|prohibit\w*|take[sn]?\s+effect|kicks?\s+in|divest\w*|\bsell\b|\bsold\b|deadline|extension|reprieve|"
     r"expire\w*|shut\w*|Verbot\w*|verbiete\w*|in\s+Kraft|veräußer\w*|verkaufen|Verkauf\w*|Frist\w*|Verlängerung|"
     r"Schonfrist|abl(?:au|äu)f\w*|trennen|untersag\w*", re.I)
-QUICK_DATE = re.compile(r"\d|" + "|".join(WEEKDAYS) + r"|mid|early|late|end\b|start|Mitte|Anfang|Ende|Beginn|heute|today|"
-                        r"Monatsende|days|Tage|weeks|Wochen|months|Monate",
-                        re.I)
+# The sentences read for dates: those with a digit or one of these words ("end" only at a word end).
+_DIGIT = re.compile(r"\d")
+_DATE_WORDS = tuple(fold_case(w) for w in (*WEEKDAYS, "mid", "early", "late", "start", "Mitte", "Anfang", "Ende",
+                                           "Beginn", "heute", "today", "Monatsende", "days", "Tage", "weeks", "Wochen",
+                                           "months", "Monate"))
+_END = re.compile(r"end\b", re.I)
+
+
+def may_hold_date(sentence: str) -> bool:
+    """Whether the sentence is read for dates: it holds a digit or one of the date words."""
+    if _DIGIT.search(sentence):
+        return True
+    # a case-insensitive match of these words (ASCII letters) is their case-folded substring
+    folded = text_index(sentence).folded
+    return any(map(folded.__contains__, _DATE_WORDS)) or ("end" in folded and bool(_END.search(sentence)))
+
+
+# What every date form above needs (ABSOLUTE, VAGUE, WEEKDAY, TODAY, DURATION, WEEK_END, MONTH_END): a digit before
+# "-", "." or "/", a word beginning with a month, a weekday or today/heute, or a unit of time. Other sentences can
+# give no date, no signing day and no duration: the extractor skips them.
+_DATE_MARK = re.compile(r"\d[-./]")
+_MONTH_START = re.compile(r"(?<!\w)(?:jan|jän|feb|mar|mär|mae|apr|may|mai|jun|jul|aug|sep|oct|okt|nov|dec|dez)")
+_DAY_HEADS = frozenset(fold_case(w)[:HEADS[-1]] for w in (*WEEKDAYS, "today", "heute"))
+_UNITS = ("day", "tag", "tägig", "week", "woche", "month", "monat")
+
+
+def may_give_date(sentence: str) -> bool:
+    """False when no date form can match in the sentence."""
+    if _DATE_MARK.search(sentence):
+        return True
+    index = text_index(sentence)
+    return (not _DAY_HEADS.isdisjoint(index.heads()) or any(map(index.folded.__contains__, _UNITS))
+            or bool(_MONTH_START.search(index.folded)))
 
 
 @dataclass
@@ -256,6 +287,7 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)  # asked once per date found in a sentence, and only then
 def _kind(sentence: str) -> str:
     for name, rx in KINDS:
         if rx.search(sentence):
@@ -265,6 +297,8 @@ def _kind(sentence: str) -> str:
 
 def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
     out, taken = [], []
+    if not _DIGIT.search(sentence):
+        return out  # every form has a day number
     for rx in ABSOLUTE:
         for m in rx.finditer(sentence):
             if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
@@ -348,7 +382,9 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
                 r",?\s*(?:dem|den|the)?\s*\d", after):
             continue  # "Sunday, Jan. 19": the date itself is read
         pre = (m.group("pre") or "").strip().lower()
-        wd = WEEKDAYS[m.group("wd").lower()]
+        wd = WEEKDAYS.get(m.group("wd").lower())
+        if wd is None:   # matched only through re's case folding ("FRİDAY", "frıday"): not a weekday we read
+            continue
         if pre == "heutigen":
             d = published
         elif pre == "morgigen":  # "am morgigen Samstag": tomorrow
@@ -422,22 +458,22 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                                                    if v is not profile.vocabulary(article.lang)]
     candidates: list[Candidate] = []
     last_signing: date | None = None
-    previous_on_topic = False
-    for sentence in article_sentences(article.title, article.text):
-        if DATELINE.match(sentence):
-            sentence = DATELINE.sub("", sentence, count=1)
-        if vocab_matches(vocabs, "other_deal", sentence):
-            previous_on_topic = False
+    sentences = [DATELINE.sub("", s, count=1) if DATELINE.match(s) else s
+                 for s in article_sentences(article.title, article.text)]
+
+    # a date is the deal's only in a sentence about it: naming the target (or the seller, an anaphor), with
+    # sale/ban vocabulary, or right after such a sentence ("It must be sold by ..."); a roundup's other items
+    # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not. A sentence about
+    # another deal is neither. Asked only of the sentences that may hold a date, and of the sentence before.
+    def on_topic(sentence: str) -> bool:
+        return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
+            vocab_holds(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+
+    for i, sentence in enumerate(sentences):
+        if not (may_give_date(sentence) and may_hold_date(sentence)) or vocab_holds(vocabs, "other_deal", sentence):
             continue
-        # a date is the deal's only in a sentence about it: naming the target (or the seller, an anaphor), with
-        # sale/ban vocabulary, or right after such a sentence ("It must be sold by ..."); a roundup's other items
-        # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not
-        on_topic = mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
-            vocab_matches(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
-        follows_topic, previous_on_topic = previous_on_topic, on_topic
-        if not QUICK_DATE.search(sentence):
-            continue
-        if not on_topic and not follows_topic:
+        if not on_topic(sentence) and not (i > 0 and not vocab_holds(vocabs, "other_deal", sentences[i - 1])
+                                           and on_topic(sentences[i - 1])):
             continue
         has_deadline_words = bool(vocab_matches(vocabs, "deadline", sentence))
         absolute = _absolute_dates(sentence, published)
@@ -445,7 +481,6 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
         spans = [(a, b) for a, b, _, _ in absolute]
         weekdays = _weekday_dates(sentence, published, spans)
         anchors: list[date] = []
-        kind = _kind(sentence)
         found_here: list[Candidate] = []
         for start, end, d, expr in absolute:
             if _is_anchor(sentence, start, end):
@@ -453,7 +488,7 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                 continue
             if not has_deadline_words or _excluded(sentence, start, end, vocabs):
                 continue
-            found_here.append(Candidate(d, expr, 0, "explicit", sentence, kind))
+            found_here.append(Candidate(d, expr, 0, "explicit", sentence, _kind(sentence)))
         for start, end, d, expr in vague:
             if any(a <= start < b for a, b in spans):
                 continue
@@ -467,16 +502,16 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                      or re.search(r"(?:deadline|Frist\w*)\s+(?:\w+\s+){0,3}$", before, re.I))
             if not tight or _excluded(sentence, start, end, vocabs):
                 continue
-            found_here.append(Candidate(d, expr, 5, "vague", sentence, kind))
+            found_here.append(Candidate(d, expr, 5, "vague", sentence, _kind(sentence)))
         for m_week in WEEK_END.finditer(sentence):
             which = (m_week.group("en") or m_week.group("de") or "").lower()
             friday = published + timedelta(days=(4 - published.weekday()) % 7)
             if not which.startswith(("this", "dies")):
                 friday += timedelta(days=7)  # the end of next week: the Friday after this one
-            found_here.append(Candidate(friday, m_week.group(0), 2, "vague", sentence, kind))
+            found_here.append(Candidate(friday, m_week.group(0), 2, "vague", sentence, _kind(sentence)))
         for m_end in MONTH_END.finditer(sentence):
             nxt = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
-            found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, kind))
+            found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, _kind(sentence)))
         for start, end, d, expr, is_deadline in weekdays:
             if not is_deadline:
                 if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or re.match(
@@ -485,7 +520,7 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                 continue
             if _excluded(sentence, start, end, vocabs):
                 continue
-            found_here.append(Candidate(d, expr, 0, "weekday", sentence, kind))
+            found_here.append(Candidate(d, expr, 0, "weekday", sentence, _kind(sentence)))
         if TODAY.search(sentence) and SIGN_VERBS.search(sentence):
             anchors.append(published)
         # durations count from this sentence's event date, else the last signing reported before
@@ -514,7 +549,7 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                 continue
             extra = {"from": base.isoformat(), "days": days}
             found_here.append(Candidate(base + timedelta(days=days), expr, 1, "computed", sentence,
-                                        "extension" if kind == "deadline" else kind, extra))
+                                        "extension" if _kind(sentence) == "deadline" else _kind(sentence), extra))
         if anchors and SIGN_VERBS.search(sentence):
             last_signing = anchors[0]
         # an extension that moves one date to another

@@ -22,7 +22,7 @@ import re
 
 from dealwatch.facts.text import vocab_matches, about_other_deal, article_sentences, mention_strength
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Profile
+from dealwatch.profile import Profile, prefiltered, text_index
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
         r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|ein|eine|einer|zwei|drei|vier|fünf|sechs|sieben|acht|"
@@ -39,14 +39,14 @@ WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven"
          "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60}
 
 # "$20 billion to $30 billion", "$20-30 billion", "20 bis 30 Milliarden Dollar", "$20 billion"
-RANGE_BEFORE = re.compile(
+RANGE_BEFORE = prefiltered(
     rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})?\s*(?:to|-|–|and|or|bis)\s*(?:{_CUR_BEFORE})?\s?(?P<b>{_NUM})"
     rf"\s?(?P<sb>{_SCALE})(?![\w])", re.I)
-SINGLE_BEFORE = re.compile(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})(?![\w])", re.I)
-RANGE_AFTER = re.compile(
+SINGLE_BEFORE = prefiltered(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})(?![\w])", re.I)
+RANGE_AFTER = prefiltered(
     rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})?\s*(?:bis|to|-|–|und|and|oder)\s*(?P<b>{_NUM})\s*(?P<sb>{_SCALE})\s*"
     rf"(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)
-SINGLE_AFTER = re.compile(rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})\s*(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)
+SINGLE_AFTER = prefiltered(rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})\s*(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)
 BOUGHT_IN_YEAR = re.compile(r"\b(?:bought|acquired|purchased|paid|gekauft|übernommen|erworben|kaufte|übernahm)\b", re.I)
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 MIN_USD = 100_000_000
@@ -85,9 +85,16 @@ def _scale(word: str | None, german: bool) -> float:
     return 1.0
 
 
+# every amount pattern needs one of these (case-folded): a sentence without any holds no amount
+_CURRENCY_MARKS = ("$", "usd", "dollar", "€", "eur")
+
+
 def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, str, str]]:
     """(start, end, low, high, currency, expression) of the money amounts in a sentence."""
     out, taken = [], []
+    folded = text_index(sentence).folded
+    if not any(map(folded.__contains__, _CURRENCY_MARKS)):
+        return out
     for rx, cur_before in ((RANGE_BEFORE, True), (RANGE_AFTER, False), (SINGLE_BEFORE, True), (SINGLE_AFTER, False)):
         for m in rx.finditer(sentence):
             if any(a < m.end() and m.start() < b for a, b in taken):
