@@ -126,8 +126,8 @@ def prepare_workers() -> None:
                          daemon=True).start()
 
 
-# One pool of worker processes per cycle, not per batch: spawning a worker (a fresh interpreter importing
-# trafilatura, lxml, py3langid, the judgment) costs ~1-2 s of CPU, once per cycle instead of once per batch.
+# One pool of worker processes per cycle, not per batch: even forked from the fork server, a worker
+# unpickles the profile and warms its caches once; idle between cycles, it would hold ~100 MB.
 _POOL: ProcessPoolExecutor | None = None
 _POOL_WORKERS = 0
 

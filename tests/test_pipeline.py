@@ -1,0 +1,99 @@
+"""The cycle's pipeline (dealwatch.cycle.judge_and_store): pages judged in real worker processes while the
+rest are fetched, outcomes stored as they come. The fetch function is the seam: here it serves the bundled
+sample pages from memory, so the test is about the pipeline, not the network (tests/test_cycle.py runs it
+whole over loopback HTTP)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dealwatch import cycle
+from dealwatch.fetch import HTTPStatusError
+from dealwatch.model import FeedItem, Page
+from dealwatch.profile import load_profile
+
+ARTICLES = Path(__file__).resolve().parent.parent / "dealwatch" / "demo_data" / "articles"
+TODAY = date(2025, 3, 1)
+
+
+def _queue() -> list[tuple[FeedItem, bool]]:
+    pages = sorted(ARTICLES.glob("*.html"))
+    assert len(pages) >= 40
+    items = [FeedItem(feed_url="http://127.0.0.1:9/feed.xml", link=f"http://127.0.0.1:9/{p.stem}", title="",
+                      summary=f"Summary of {p.stem}.") for p in pages]
+    items.append(FeedItem(feed_url="http://127.0.0.1:9/feed.xml", link="http://127.0.0.1:9/gone",
+                          title="Gone", summary="A page that answers 404."))
+    return [(item, False) for item in items]
+
+
+async def _fetch(item: FeedItem):
+    await asyncio.sleep(0)
+    if item.link.endswith("/gone"):
+        return HTTPStatusError(item.link, "404 Not Found", status=404, transient=False)
+    body = (ARTICLES / (item.link.rsplit("/", 1)[1] + ".html")).read_bytes()
+    return Page(url=item.link, final_url=item.link, status=200, content_type="text/html; charset=utf-8",
+                body=body, encoding="utf-8")
+
+
+def _summary(outcome) -> tuple:
+    judgment = outcome.judgment
+    return (outcome.item.link, outcome.fetch_error, outcome.article.text_source if outcome.article else None,
+            judgment.relevance.relevant if judgment else None,
+            tuple((f.kind, f.value) for f in judgment.facts) if judgment else ())
+
+
+@pytest.fixture
+def small_stores(monkeypatch):
+    monkeypatch.setattr(cycle, "STORE_EVERY", 10)
+    yield
+    cycle.shutdown_workers()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_outcomes_are_stored_in_order_one_store_at_a_time(small_stores, workers):
+    queue, profile = _queue(), load_profile(None)
+    stores: list[list] = []
+    active, overlapped = [0], [False]
+    lock = threading.Lock()
+
+    def store(outcomes):
+        with lock:
+            active[0] += 1
+            overlapped[0] |= active[0] > 1
+        try:
+            stores.append(list(outcomes))
+            return len(outcomes)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    results = asyncio.run(cycle.judge_and_store(_fetch, queue, profile, TODAY, store, workers=workers))
+
+    assert results == [len(s) for s in stores]
+    assert not overlapped[0]
+    assert all(len(s) >= 10 for s in stores[:-1]) and len(stores) >= 2
+    stored = [o for s in stores for o in s]
+    assert [o.item.link for o in stored] == [item.link for item, _ in queue]   # every item once, in order
+    expected = cycle.process([cycle.Fetched(item, asyncio.run(_fetch(item)), last) for item, last in queue],
+                             profile, TODAY, workers=1)
+    assert [_summary(o) for o in stored] == [_summary(o) for o in expected]
+    gone = stored[-1]
+    assert gone.article.text_source == "feed" and "404" in gone.fetch_error
+    assert sum(1 for o in stored if o.judgment and o.judgment.relevance.relevant) >= 20
+
+
+def test_a_failing_store_stops_the_batch_with_its_error(small_stores):
+    queue, profile = _queue(), load_profile(None)
+    calls = []
+
+    def store(outcomes):
+        calls.append(len(outcomes))
+        raise RuntimeError("the warehouse is locked")
+
+    with pytest.raises(RuntimeError, match="locked"):
+        asyncio.run(cycle.judge_and_store(_fetch, queue, profile, TODAY, store, workers=2))
+    assert calls and calls[0] >= 10
