@@ -49,6 +49,7 @@ import asyncio
 import contextvars
 import functools
 import importlib.metadata
+import logging
 import ssl
 import weakref
 import zlib
@@ -64,6 +65,7 @@ from urllib.robotparser import RobotFileParser
 import httpcore
 import httpx
 import stamina
+import stamina.instrumentation
 
 from dealwatch.feeds import parse_feed
 from dealwatch.model import FeedItem, Page
@@ -80,6 +82,17 @@ try:
     __version__ = importlib.metadata.version("dealwatch")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0"
+
+log = logging.getLogger(__name__)
+
+
+def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    # stamina's default hook warns "stamina.retry_scheduled" on stderr, without the URL: an in-cycle retry is
+    # routine (a flaky feed, a Retry-After), so it goes to dealwatch's own log, at INFO, with what failed
+    log.info("retry %d of %s in %.1f s: %s", details.retry_num, details.name, details.wait_for, details.caused_by)
+
+
+stamina.instrumentation.set_on_retry_hooks([_log_retry])
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
                "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")

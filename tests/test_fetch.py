@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -158,6 +159,17 @@ def test_flaky_feed_succeeds_in_the_same_cycle_honouring_retry_after(loopback):
     assert time.monotonic() - start >= 0.95                      # it waited as asked
     times = [r.time for r in loopback.requests_to("/flaky.xml")]
     assert times[1] - times[0] >= 0.95
+
+
+def test_an_in_cycle_retry_is_logged_by_dealwatch_with_its_cause(loopback, caplog):
+    loopback.route("/again.xml", Route(status=503, body=b"busy", content_type="text/plain"),
+                   Route(body=feed_body("https://ex.org/g1"), content_type=RSS))
+    with caplog.at_level(logging.INFO, logger="dealwatch.fetch"):
+        result = poll(loopback, "/again.xml")
+    assert result.ok and result.attempts == 2
+    retries = [r for r in caplog.records if r.name == "dealwatch.fetch" and r.getMessage().startswith("retry 1 of")]
+    assert len(retries) == 1 and "503" in retries[0].getMessage() and retries[0].levelno == logging.INFO
+    assert not [r for r in caplog.records if "stamina" in r.name]   # not stamina's own warning on stderr
 
 
 def test_transient_feed_failures_are_retried_a_little_then_reported(loopback):
