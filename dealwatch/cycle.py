@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 import multiprocessing
+import multiprocessing.forkserver
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import TypeVar
@@ -121,7 +122,6 @@ def prepare_workers() -> None:
     workers: its imports (~1.5 s of CPU, once per process) then overlap with the feeds' polling, on the
     core the poll leaves idle, instead of delaying the first worker."""
     if (os.cpu_count() or 1) > 1 and _worker_context().get_start_method() == "forkserver":
-        import multiprocessing.forkserver
         threading.Thread(target=multiprocessing.forkserver.ensure_running, name="dealwatch-forkserver",
                          daemon=True).start()
 
@@ -219,7 +219,6 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
                 pool = start_workers(workers)
             except OSError as e:
                 log.warning("no worker processes (%s); judging in this process", e)
-        loop = asyncio.get_running_loop()
         pickled = pickle.dumps(profile)
         jobs: deque[tuple[list[Fetched], asyncio.Future | None]] = deque()
         for start in range(0, len(items), size):
@@ -228,9 +227,8 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
             if pool is not None:
                 try:
                     job = await _submit(pool, (chunk, pickled, fetched_on))
-                except (BrokenProcessPool, RuntimeError, OSError) as e:  # slower, but the same result
-                    shutdown_workers()
-                    log.warning("worker processes failed (%s); judging the rest of this batch in one process", e)
+                except (BrokenProcessPool, RuntimeError, OSError) as e:
+                    _pool_failed(e)
                     pool = None
             jobs.append((chunk, job))
             while jobs and (jobs[0][1] is None or jobs[0][1].done()):
@@ -259,10 +257,15 @@ async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, profile: P
     if job is not None:
         try:
             return await job, _POOL
-        except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
-            shutdown_workers()
-            log.warning("worker processes failed (%s); judging the rest of this batch in one process", e)
+        except (BrokenProcessPool, OSError) as e:
+            _pool_failed(e)
     return _process_chunk((chunk, profile, fetched_on)), None
+
+
+def _pool_failed(error: Exception) -> None:
+    """No worker processes to be had: the rest of the batch is judged here, slower but the same result."""
+    shutdown_workers()
+    log.warning("worker processes failed (%s); judging the rest of this batch in one process", error)
 
 
 async def judge_and_store(fetch: Callable[[FeedItem], Awaitable[Page | FetchError]],

@@ -116,12 +116,14 @@ class StoreResult:
     alerts_new: list[Alert] = field(default_factory=list)
     facts: list[tuple[str, str, str, str]] = field(default_factory=list)  # (article_url, kind, value, evidence)
 
+    COUNTS = ("articles_new", "relevant_new", "facts_new", "duplicates", "retry_later", "parked")
+
     @classmethod
     def combined(cls, results: Sequence[StoreResult]) -> StoreResult:
         """The sum of several stores' results (a batch stored a stretch at a time)."""
         total = cls()
         for r in results:
-            for name in ("articles_new", "relevant_new", "facts_new", "duplicates", "retry_later", "parked"):
+            for name in cls.COUNTS:
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.alerts_new += r.alerts_new
             total.facts += r.facts

@@ -56,7 +56,7 @@ class CycleReport:
     new_items: list[str] = field(default_factory=list)   # "bidder Amazon", "deadline 2025-04-05"
 
     def add(self, stored: StoreResult) -> None:
-        for name in ("articles_new", "relevant_new", "facts_new", "duplicates", "retry_later", "parked"):
+        for name in StoreResult.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(stored, name))
         self.alerts_new += len(stored.alerts_new)
         self.new_items += [f"{a.kind} {a.value}" for a in stored.alerts_new]
@@ -115,9 +115,9 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
     polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options)))
-    # one connection and one transaction for all the feeds (each feed's entries and validators together, as
-    # record_poll keeps them): a DuckDB commit costs more than a feed's writes
-    with warehouse.session(), warehouse.transaction():
+    # one transaction (and connection) for all the feeds, each feed's entries and validators together as
+    # record_poll keeps them: a DuckDB commit costs more than a feed's writes
+    with warehouse.transaction():
         for poll in polls:
             report.items_new += warehouse.record_poll(
                 poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
