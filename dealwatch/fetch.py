@@ -570,6 +570,10 @@ class FeedPoll:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
+
 
 async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None = None,
                     last_modified: str | None = None, *, settings: FetchSettings | None = None) -> FeedPoll:

@@ -553,22 +553,34 @@ class Alternation:
         self.alternatives, self.prefix, self.suffix, self.flags = alternatives, prefix, suffix, flags
         self.frequent = frequent
         self.pattern = f"{prefix}(?:{'|'.join(alternatives)}){suffix}"
-        self.full = _compiled(self.pattern, flags)
-        key = (alternatives, prefix, suffix, flags, frequent)
+        self.full = _compiled(self.pattern, flags)   # now: load_profile reports a pattern that does not compile
+        self._merged_at_most = max(2, len(alternatives) // 10)
+        self._short = len(alternatives) <= _SHORT_ALTERNATION
+        self._singles: list[re.Pattern | None] = [None] * len(alternatives)
+        self._live: dict[str, tuple[int, ...]] = {}
+        self._all: dict[str, tuple[re.Match, ...]] = {}
+
+    # Read on first use, not when the profile is loaded (~0.3 s for the bundled one): the process that loads
+    # a profile for a cycle only checks it and sends it to the worker processes, which judge.
+    _NEEDLES_READ_ON_FIRST_USE = frozenset({"_everywhere", "_first", "_second", "_confirmed", "_word_clause"})
+
+    def __getattr__(self, name: str):
+        if name not in Alternation._NEEDLES_READ_ON_FIRST_USE:
+            raise AttributeError(name)
+        self._prepare_needles()
+        return object.__getattribute__(self, name)
+
+    def _prepare_needles(self) -> None:
+        key = (self.alternatives, self.prefix, self.suffix, self.flags, self.frequent)
         if key not in _NEEDLES:
             _NEEDLES[key] = self._read_needles()
         self._everywhere, self._first, self._second = _NEEDLES[key]
         self._confirmed = sum(1 << i for i in self._second)  # alternatives with a second clause
-        self._merged_at_most = max(2, len(alternatives) // 10)
-        self._short = len(alternatives) <= _SHORT_ALTERNATION
         # the clause number whose absence from an index means no match, when the first clauses have only words
         # and heads (looked up by the index) and every alternative has needles
         first = self._first
         self._word_clause = (first.number if first.number >= 0 and not first.text_list and not first.exact_list
                              and not self._everywhere else None)
-        self._singles: list[re.Pattern | None] = [None] * len(alternatives)
-        self._live: dict[str, tuple[int, ...]] = {}
-        self._all: dict[str, tuple[re.Match, ...]] = {}
 
     def _read_needles(self) -> tuple:
         starts_word, ends_word = self.prefix in _WORD_BEFORE, self.suffix == r"(?![\w])"
@@ -818,7 +830,14 @@ def load_profile(path: str | Path | None = None) -> Profile:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ProfileError(f"{path}: not valid TOML: {e}") from e
+    try:
+        return _profile_from(data, path)
+    except re.error as e:   # each pattern compiles alone (_strings), but not joined with the others
+        raise ProfileError(f"{path}: the patterns do not work together ({e}); an inline flag such as (?i) "
+                           f"must be scoped, e.g. (?i:...)") from e
 
+
+def _profile_from(data: dict, path: Path) -> Profile:
     def table(key: str) -> dict:
         value = data.get(key)
         if not isinstance(value, dict):

@@ -6,7 +6,7 @@ transaction on a connection opened for it and closed after; opening retries whil
 holds the file, and gives up with WarehouseLocked after `lock_timeout` seconds.
 
 Crash safety comes from the order of transactions, not from luck:
-  1. record_poll: a feed's new entries go into feed_items together with its new validators, in one
+  1. record_polls: the feeds' new entries go into feed_items together with their new validators, in one
      transaction. A crash before it: the next poll sends the old validators and gets the entries again.
   2. store_outcomes: articles, facts, the outbox rows they raise, and the entries' queue status, in one
      transaction. A crash before it: the entries are still pending and are fetched again.
@@ -133,6 +133,23 @@ class StoreResult:
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff: base, 2 base, 4 base, ... at most cap."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What record_polls needs of a feed's poll (dealwatch.fetch.FeedPoll has the same fields)."""
+
+    feed_url: str
+    ok: bool
+    status: int | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    items: Sequence[FeedItem] = ()
+    error: str | None = None
+    transient: bool = False
+    retry_after: float | None = None
+    rate_limited: bool = False   # a 429: counted, never parks the feed
 
 
 class Warehouse:
@@ -303,44 +320,75 @@ class Warehouse:
                     items: Sequence[FeedItem] = (), error: str | None = None, transient: bool = False,
                     retry_after: float | None = None, rate_limited: bool = False,
                     now: datetime | None = None) -> int:
-        """Queue a feed's new entries and save its validators, in one transaction; how many entries were new.
+        """record_polls for one feed; how many of its entries were new."""
+        poll = PollRecord(feed_url, ok=ok, status=status, title=title, etag=etag, last_modified=last_modified,
+                          items=tuple(items), error=error, transient=transient, retry_after=retry_after,
+                          rate_limited=rate_limited)
+        return self.record_polls([poll], now=now)[feed_url]
+
+    def record_polls(self, polls: Sequence[PollRecord], now: datetime | None = None) -> dict[str, int]:
+        """Queue the feeds' new entries and save their validators, all in one transaction; how many entries
+        of each feed were new (an entry listed by two feeds is queued for the first of them).
 
         ok with status 304: nothing changed. ok with items: validators as the server sent them.
         Not ok: the failure counts toward parking the feed, except a 429 (rate limits never park a feed).
+        Set-at-a-time: three statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
         """
         now = now or utcnow()
+        new = {p.feed_url: 0 for p in polls}
+        entries: dict[str, tuple[str, FeedItem]] = {}   # link -> (feed, entry): the first feed's, first entry
+        for poll in polls:
+            for item in poll.items:
+                entries.setdefault(item.link, (poll.feed_url, item))
         with self.transaction() as con:
-            new = 0
-            if items:
-                unique = list({i.link: i for i in reversed(items)}.values())[::-1]  # first of each link
-                # one statement over the entries as columns: executemany runs one insert per row (~1.5 k/s)
+            if entries:
+                feeds, items = zip(*entries.values())
                 con.execute(
                     "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, first_seen_at) "
-                    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), ?::VARCHAR, unnest(?::VARCHAR[]), "
+                    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
                     "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), ?::TIMESTAMP) "
-                    "ON CONFLICT DO NOTHING RETURNING link",
-                    [[i.link for i in unique], feed_url, [i.title for i in unique], [i.summary for i in unique],
-                     [_naive_utc(i.published) for i in unique], [i.guid for i in unique], now])
-                new = len(con.fetchall())
-            if ok:
-                validators = "" if status == 304 else ", etag = ?, last_modified = ?"
-                params = [] if status == 304 else [etag, last_modified]
+                    "ON CONFLICT DO NOTHING RETURNING feed_url",
+                    [list(entries), list(feeds), [i.title for i in items], [i.summary for i in items],
+                     [_naive_utc(i.published) for i in items], [i.guid for i in items], now])
+                for (feed,) in con.fetchall():
+                    new[feed] += 1
+            done = [p for p in polls if p.ok]
+            if done:
+                changed = [p.status != 304 for p in done]
                 con.execute(
-                    f"UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = ?, last_error = NULL, "
-                    f"consecutive_failures = 0, next_poll_at = NULL, title = coalesce(?, title), "
-                    f"items_seen = items_seen + ?{validators} WHERE url = ?",
-                    [now, now, status, title, new, *params, feed_url])
-            else:
-                failures = con.execute("SELECT consecutive_failures FROM feeds WHERE url = ?",
-                                       [feed_url]).fetchone()[0] + (0 if rate_limited else 1)
-                wait = backoff(failures, self.retry_base, self.retry_cap) if transient or rate_limited else None
-                if retry_after:
-                    wait = max(wait or timedelta(0), timedelta(seconds=retry_after))
-                parked = failures >= self.feed_max_failures
+                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = v.status, "
+                    "last_error = NULL, consecutive_failures = 0, next_poll_at = NULL, "
+                    "title = coalesce(v.title, feeds.title), items_seen = items_seen + v.new, "
+                    "etag = CASE WHEN v.changed THEN v.etag ELSE feeds.etag END, "
+                    "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END "
+                    "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
+                    "unnest(?::VARCHAR[]) AS title, unnest(?::INTEGER[]) AS new, unnest(?::BOOLEAN[]) AS changed, "
+                    "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified) AS v "
+                    "WHERE feeds.url = v.url",
+                    [now, now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
+                     [new[p.feed_url] for p in done], changed, [p.etag for p in done],
+                     [p.last_modified for p in done]])
+            failed = [p for p in polls if not p.ok]
+            if failed:
+                known = dict(con.execute("SELECT url, consecutive_failures FROM feeds WHERE url IN (SELECT unnest(?))",
+                                         [[p.feed_url for p in failed]]).fetchall())
+                rows = []
+                for p in failed:
+                    failures = known[p.feed_url] + (0 if p.rate_limited else 1)
+                    wait = backoff(failures, self.retry_base, self.retry_cap) if p.transient or p.rate_limited else None
+                    if p.retry_after:
+                        wait = max(wait or timedelta(0), timedelta(seconds=p.retry_after))
+                    rows.append((p.feed_url, p.status, p.error, failures, now + wait if wait else None,
+                                 failures >= self.feed_max_failures))
+                url, status, error, failures, next_poll, parked = (list(c) for c in zip(*rows))
                 con.execute(
-                    "UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?, consecutive_failures = ?, "
-                    "next_poll_at = ?, parked = ? WHERE url = ?",
-                    [now, status, error, failures, now + wait if wait else None, parked, feed_url])
+                    "UPDATE feeds SET last_polled_at = ?, last_status = v.status, last_error = v.error, "
+                    "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked "
+                    "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
+                    "unnest(?::VARCHAR[]) AS error, unnest(?::INTEGER[]) AS failures, "
+                    "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::BOOLEAN[]) AS parked) AS v "
+                    "WHERE feeds.url = v.url",
+                    [now, url, status, error, failures, next_poll, parked])
         return new
 
     def unpark_feeds(self, urls: Sequence[str] | None = None) -> int:

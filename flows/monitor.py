@@ -115,18 +115,13 @@ def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleRepor
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
     polls = asyncio.run(poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options)))
-    # one transaction (and connection) for all the feeds, each feed's entries and validators together as
-    # record_poll keeps them: a DuckDB commit costs more than a feed's writes
-    with warehouse.transaction():
-        for poll in polls:
-            report.items_new += warehouse.record_poll(
-                poll.feed_url, ok=poll.ok, status=poll.status, title=poll.title, etag=poll.etag,
-                last_modified=poll.last_modified, items=poll.items, error=poll.error, transient=poll.transient,
-                retry_after=poll.retry_after, rate_limited=poll.status == 429)
-            if not poll.ok or poll.error:
-                report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
-                logger.warning("feed %s: %s", poll.feed_url, poll.error)
-            report.feeds_failed += not poll.ok
+    new = warehouse.record_polls(polls)   # one transaction: each feed's entries with its validators
+    report.items_new = sum(new.values())
+    for poll in polls:
+        if not poll.ok or poll.error:
+            report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
+            logger.warning("feed %s: %s", poll.feed_url, poll.error)
+        report.feeds_failed += not poll.ok
     report.feeds_polled = len(due)
     logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",
                 len(due), report.feeds_failed, len(skipped), report.items_new)

@@ -71,6 +71,15 @@ def test_bad_regex_is_named(tmp_path: Path):
         load_profile(path)
 
 
+def test_patterns_that_compile_alone_but_not_joined_are_a_profile_error(tmp_path: Path):
+    # a global inline flag is fine at the start of one pattern, and an error inside the joined alternation
+    text = BUNDLED.read_text(encoding="utf-8").replace("names = ['Tik\\s?Tok\\w*'", "names = ['(?i)tiktok', 'Tik\\s?Tok\\w*'")
+    path = tmp_path / "flags.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"flags\.toml: the patterns do not work together .*global flags"):
+        load_profile(path)
+
+
 def test_unknown_role_is_rejected(tmp_path: Path):
     path = tmp_path / "role.toml"
     path.write_text(BUNDLED.read_text(encoding="utf-8") + '\n[[party]]\nname = "X"\naliases = ["X"]\nrole = "boss"\n',

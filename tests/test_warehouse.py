@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dealwatch.model import Article, Fact, FeedItem, Judgment, Relevance
-from dealwatch.warehouse import ItemOutcome, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
+from dealwatch.warehouse import ItemOutcome, PollRecord, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
 
 FEED = "http://news.test/feed.xml"
 
@@ -93,6 +93,43 @@ def test_poll_queues_new_items_once_and_keeps_validators(warehouse):
     state = warehouse.feeds_to_poll([FEED])[0][0]
     assert state.etag == '"v2"'  # a 304 keeps them
     assert [i.link for i, _ in warehouse.due_items()] == [item(n).link for n in (1, 2, 3)]
+
+
+def test_polls_of_many_feeds_recorded_at_once_as_one_by_one(tmp_path):
+    """record_polls over several feeds (new entries, a 304, a failure, an entry two feeds list) leaves the
+    warehouse as record_poll feed by feed, in the same order, does."""
+    other, broken, quiet = "http://news.test/other.xml", "http://news.test/broken.xml", "http://news.test/quiet.xml"
+    polls = [PollRecord(FEED, ok=True, status=200, title="News", etag='"a"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT",
+                        items=(item(1), item(2), item(1))),
+             PollRecord(other, ok=True, status=200, title="Other", etag='"b"', items=(item(2, other), item(3, other))),
+             PollRecord(quiet, ok=True, status=304),
+             PollRecord(broken, ok=False, status=503, error="503 Service Unavailable", transient=True, retry_after=30)]
+    feeds = "SELECT url, title, etag, last_modified, last_status, last_error, consecutive_failures, items_seen, parked, " \
+            "next_poll_at IS NULL FROM feeds ORDER BY url"
+    entries = "SELECT link, feed_url, title, summary, published_at FROM feed_items ORDER BY link"
+    results = []
+    for at_once in (True, False):
+        w = Warehouse(tmp_path / f"{at_once}.duckdb")
+        w.migrate()
+        w.feeds_to_poll([FEED, other, quiet, broken])
+        w.record_poll(quiet, ok=True, status=200, title="Quiet", etag='"q"', items=[item(9, quiet)])
+        now = utcnow()
+        if at_once:
+            new = w.record_polls(polls, now=now)
+        else:
+            new = {p.feed_url: w.record_poll(p.feed_url, ok=p.ok, status=p.status, title=p.title, etag=p.etag,
+                                             last_modified=p.last_modified, items=p.items, error=p.error,
+                                             transient=p.transient, retry_after=p.retry_after, now=now)
+                   for p in polls}
+        results.append((new, w.query(feeds)[1], w.query(entries)[1]))
+    assert results[0] == results[1]
+    new, feed_rows, entry_rows = results[0]
+    assert new == {FEED: 2, other: 1, quiet: 0, broken: 0}
+    assert [(link, feed) for link, feed, *_ in entry_rows] == [
+        (item(1).link, FEED), (item(2).link, FEED), (item(3, other).link, other), (item(9, quiet).link, quiet)]
+    by_url = {row[0]: row for row in feed_rows}
+    assert by_url[quiet][2] == '"q"' and by_url[FEED][2:4] == ('"a"', "Mon, 01 Jan 2024 00:00:00 GMT")
+    assert by_url[broken][4:7] == (503, "503 Service Unavailable", 1) and by_url[broken][9] is False
 
 
 def test_failing_feed_backs_off_then_parks_but_429_never_parks(tmp_path):
