@@ -222,10 +222,11 @@ def stage_costs(pages: list[bytes], entries: list) -> dict:
     costs = {"floor: trafilatura.extract (defaults)": timed(trafilatura.extract, [(b,) for b in pages])}
     costs["parse the page (once, lxml)"] = timed(ex.parse_html, [(b, "utf-8") for b in pages])
     trees = timed.last
-    costs["<article> text from the tree"] = timed(ex.story_element_text, [(t,) for t in trees])
+    nodes = [ex.story_element(t) for t in trees]
+    costs["<article> text from the tree"] = timed(lambda n: ex.element_text(n) if n is not None else "", [(n,) for n in nodes])
     stories = timed.last
-    costs["main text: trafilatura fast mode (full when poor)"] = timed(
-        ex.main_text, [(t, None, st) for t, st in zip(trees, stories)])
+    costs["main text: trafilatura on the <article> (fast, full when poor)"] = timed(
+        ex.main_text, [(t, None, st, n) for t, st, n in zip(trees, stories, nodes)])
     costs["extract_article (all of extract.py)"] = timed(ex.extract_article, [(f.result, f.item, today) for f in fetched])
     articles = timed.last
     costs["  of which language id (py3langid)"] = timed(ex.detect_language, [(a.text,) for a in articles])

@@ -122,20 +122,60 @@ def test_clean_text_keeps_lines_the_article_holds_whatever_the_spacing():
     assert "A comment from outside" not in kept and "Second paragraph, with a tab." in kept
 
 
-def test_fast_extraction_unless_the_result_looks_poor(monkeypatch):
-    modes = []
+def _passes(monkeypatch) -> list[tuple[str, bool]]:
+    """The extraction passes a page gets: ("story", fast) on the story element alone, ("page", fast) on the page."""
+    passes = []
     real = extract._trafilatura
 
     def spy(tree, url, fast):
-        modes.append(fast)
+        alone = len(tree) == 1 and tree[0].tag == "body" and len(tree[0]) == 1 and tree[0][0].tag == "article"
+        passes.append(("story" if alone else "page", fast))
         return real(tree, url, fast)
     monkeypatch.setattr(extract, "_trafilatura", spy)
+    return passes
+
+
+def test_fast_extraction_of_the_story_element_unless_the_result_looks_poor(monkeypatch):
+    passes = _passes(monkeypatch)
     text_of(page_html().encode())
-    assert modes == [True]                     # a full article page: the fast pass only
-    modes.clear()
+    assert passes == [("story", True)]           # a full article page: the fast pass over its <article> only
+    passes.clear()
     short = page_html(paragraphs=PARAGRAPHS[:3])   # under FULL_EXTRACTION_BELOW_CHARS: the full pass decides
     assert PARAGRAPHS[1] in text_of(short.encode())
-    assert modes == [True, False]
+    assert passes == [("story", True), ("story", False)]
+    passes.clear()
+    # an element that is mostly what trafilatura leaves out (here: an <aside>): the whole page after all
+    hidden = page_html(paragraphs=PARAGRAPHS[:3], article_extra="<aside>" + " ".join(PARAGRAPHS * 2) + "</aside>")
+    text_of(hidden.encode())
+    assert passes == [("story", True), ("story", False), ("page", True), ("page", False)]
+
+
+def test_the_whole_page_when_the_story_element_holds_under_half_of_its_paragraphs(monkeypatch):
+    passes = _passes(monkeypatch)
+    teaser = page_html(paragraphs=PARAGRAPHS[:2], after="<div>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:]) + "</div>")
+    text = text_of(teaser.encode())
+    assert passes == [("page", True)] and PARAGRAPHS[0] in text
+
+
+def test_the_story_element_alone_gives_the_text_the_whole_page_gives(monkeypatch):
+    """On every page of our corpora with a story element: the same text as the whole page's extraction."""
+    passes = _passes(monkeypatch)
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    pages = [*sorted((root / "dealwatch" / "demo_data" / "articles").glob("*.html")),
+             *sorted((root / "tests" / "fixtures" / "heldout").rglob("*.html"))]
+    compared = 0
+    for path in pages:
+        tree = parse_html(path.read_bytes(), None)
+        node = extract.story_element(tree)
+        if node is None:
+            continue
+        story = extract.element_text(node)
+        whole = clean_text(extract.main_text(tree, None, story), story)   # no node: the whole page
+        passes.clear()
+        assert clean_text(extract.main_text(tree, None, story, node), story) == whole, path.name
+        compared += passes[0] == ("story", True) and ("page", True) not in passes
+    assert compared >= 100   # pages whose text came from the story element alone
 
 
 def test_metadata_from_the_feed_item_and_og_site_name_without_trafilatura_metadata(monkeypatch):
