@@ -1,6 +1,6 @@
 """dealwatch against the physical floor of its work (extracting text from HTML), side by side in ONE run.
 
-    uv run python benchmarks/run.py [--articles N] [--feeds F] [--json OUT] [--no-10x]
+    uv run python benchmarks/run.py [--articles N] [--feeds F] [--repeat K] [--json OUT] [--no-10x]
 
 N realistic article pages (benchmarks/corpus.py) are served over loopback HTTP across F RSS feeds with
 ETag / Last-Modified / 304 by benchmarks/server.py, in its own process. Each measurement runs in a fresh
@@ -18,6 +18,9 @@ measured cleanly and nothing leaks from one into the next:
              on a fresh warehouse: the difference is what the Prefect engine costs
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N (the longest part:
              ~2 min at the default N=1000 on 2 cores; at N=10000 it is 100,000 pages, ~20 min; --no-10x skips it)
+floor, flow and plain run K times (--repeat, default 3), interleaved, each time in a fresh process; each
+figure is the best of its K runs, all K shown: the speed of a shared 2-core VM drifts by tens of percent
+within a minute, and a ratio of two single runs taken a minute apart says as much about the drift.
 Peak memory: each cycle process reads its own peak RSS (resource.getrusage RUSAGE_SELF), and its worker
 processes' (RUSAGE_CHILDREN) once they have exited.
 """
@@ -145,6 +148,13 @@ def feed_urls(base: str, set_name: str, feeds: int) -> list[str]:
     return [f"{base}/{set_name}/feeds/{k}.xml" for k in range(feeds)]
 
 
+def fresh_warehouse(db: Path) -> Path:
+    """db, with whatever an earlier run of the phase left there removed: every cycle measured starts empty."""
+    for leftover in db.parent.glob(db.name + "*"):
+        leftover.unlink()
+    return db
+
+
 def warehouse_size(db: Path) -> dict:
     import duckdb
     con = duckdb.connect(str(db))
@@ -254,7 +264,7 @@ def phase_flow(a) -> dict:
     started = time.perf_counter()
     warm_up()
     startup = time.perf_counter() - started
-    db = Path(a.workdir) / f"flow-{a.set}.duckdb"
+    db = fresh_warehouse(Path(a.workdir) / f"flow-{a.set}.duckdb")
     out = {"prefect_startup_s": round(startup, 1)}
     before, cpu0, prefect0, watch = stats(a.base), cpu_now(), live_children_cpu(), WorkerWatch()
     started = time.perf_counter()
@@ -283,7 +293,7 @@ def phase_plain(a) -> dict:
     os.environ.update(QUIET)
     from flows.monitor import cycle
     from dealwatch.warehouse import Warehouse
-    db = Path(a.workdir) / f"plain-{a.set}.duckdb"
+    db = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb")
     kw = _flow_kwargs(a, db)
     warehouse = Warehouse(db)
     before, cpu0, watch = stats(a.base), cpu_now(), WorkerWatch()
@@ -372,6 +382,17 @@ def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (),
     return result
 
 
+def speed(phase: str, result: dict) -> float:
+    return result["cycle"]["pages_per_s"] if phase == "flow" else result["pages_per_s"]
+
+
+def best_of(results: list[dict], key) -> dict:
+    """The fastest run's figures; the first run's figures it lacks (the floor's information lines, taken in
+    the first run only) filled in from it."""
+    best = max(results, key=key)
+    return {**results[0], **best}
+
+
 def orchestrate(a) -> dict:
     n, f = a.articles, a.feeds
     big = n * 10
@@ -390,10 +411,19 @@ def orchestrate(a) -> dict:
         a.base = f"http://127.0.0.1:{ready[1]}"
         print(f"news server up at {a.base} in {time.perf_counter() - started:.1f} s "
               f"({n}{'' if a.no_10x else f' + {big}'} pages, {f} feeds)", file=sys.stderr, flush=True)
-        res: dict = {"machine": machine(), "articles": n, "feeds": f}
-        res["floor"] = run_phase("floor", a, f"n{n}", n, ["--meta-floor"])
-        res["flow"] = run_phase("flow", a, f"n{n}", n, ["--repoll"])
-        res["plain"] = run_phase("plain", a, f"n{n}", n)
+        res: dict = {"machine": machine(), "articles": n, "feeds": f, "repeat": a.repeat}
+        # the three measurements interleaved, a.repeat times, each in a fresh process: this machine's speed
+        # drifts by tens of percent within a minute, so each figure is the best of its runs (as timeit
+        # reports), all of them kept, and the ratio compares bests taken over the same stretch of time
+        runs: dict[str, list[dict]] = {"floor": [], "flow": [], "plain": []}
+        for i in range(a.repeat):
+            runs["floor"].append(run_phase("floor", a, f"n{n}", n, ["--meta-floor"] if i == 0 else []))
+            runs["flow"].append(run_phase("flow", a, f"n{n}", n, ["--repoll"]))
+            runs["plain"].append(run_phase("plain", a, f"n{n}", n))
+        res["floor"] = best_of(runs["floor"], lambda r: r["pages_per_s"])
+        res["flow"] = best_of(runs["flow"], lambda r: r["cycle"]["pages_per_s"])
+        res["plain"] = best_of(runs["plain"], lambda r: r["pages_per_s"])
+        res["runs"] = {name: [speed(name, r) for r in rs] for name, rs in runs.items()}
         if not a.no_10x:
             res["flow10x"] = run_phase("flow", a, f"n{big}", big, timeout=3600)
         res["server_total"] = stats(a.base)
@@ -407,6 +437,11 @@ def orchestrate(a) -> dict:
             shutil.rmtree(a.workdir, ignore_errors=True)
     res["total_s"] = round(time.perf_counter() - started, 1)
     return res
+
+
+def _runs(res: dict, phase: str) -> str:
+    speeds = res.get("runs", {}).get(phase, [])
+    return f"; best of {len(speeds)}: {', '.join(f'{x:.0f}' for x in speeds)}" if len(speeds) > 1 else ""
 
 
 def render(res: dict) -> tuple[str, str]:
@@ -424,10 +459,11 @@ def render(res: dict) -> tuple[str, str]:
         ("software", f"Python {m['python']}, trafilatura {m['trafilatura']}, lxml {m['lxml']}, prefect {m['prefect']}, "
                      f"duckdb {m['duckdb']}, httpx {m['httpx']}"),
         ("corpus", f"{n} pages ({fl['mean_page_kb']} KB mean), {res['feeds']} feeds, loopback HTTP"),
-        ("1 floor: trafilatura.extract, 1 process", f"{fl['pages_per_s']:.1f} pages/s ({fl['seconds']} s)"),
+        ("1 floor: trafilatura.extract, 1 process", f"{fl['pages_per_s']:.1f} pages/s ({fl['seconds']} s){_runs(res, 'floor')}"),
         ("  (extract with_metadata, for information)", f"{fl.get('meta_pages_per_s', '-')} pages/s"),
         ("  (extract fast=True, as dealwatch extracts first, for information)", f"{fl.get('fast_pages_per_s', '-')} pages/s"),
-        ("2 flow cycle end to end (monitor)", f"{cyc['pages_per_s']:.1f} pages/s ({cyc['seconds']} s for {n} pages)"),
+        ("2 flow cycle end to end (monitor)", f"{cyc['pages_per_s']:.1f} pages/s ({cyc['seconds']} s for {n} pages)"
+                                              f"{_runs(res, 'flow')}"),
         ("  e2e / floor", f"{ratio:.2f}"),
         ("  articles stored / duplicates / relevant / facts",
          f"{cyc['report']['articles_new']} / {cyc['report']['duplicates']} / {cyc['report']['relevant_new']} / "
@@ -460,7 +496,7 @@ def render(res: dict) -> tuple[str, str]:
     engine = cyc["seconds"] - pl["seconds"]
     engine_cpu = (cyc["cpu_main_s"] + cyc["cpu_prefect_server_s"]) - pl["cpu_main_s"]
     rows += [("5 same cycle without a flow run", f"{pl['pages_per_s']:.1f} pages/s ({pl['seconds']} s; CPU main "
-                                                 f"{pl['cpu_main_s']} s, workers {pl['cpu_workers_s']} s)"),
+                                                 f"{pl['cpu_main_s']} s, workers {pl['cpu_workers_s']} s){_runs(res, 'plain')}"),
              ("  Prefect engine cost (flow - plain)", f"{engine:+.1f} s wall, {engine_cpu:+.1f} s CPU (main process + "
                                                       f"Prefect server); plus {fw['prefect_startup_s']} s to start "
                                                       f"its temporary server (once per process)"),
@@ -491,6 +527,9 @@ def main(argv=None) -> int:
     p.add_argument("--feeds", type=int, default=100, help="F feeds (default 100)")
     p.add_argument("--json", metavar="OUT", help="write every figure as JSON here")
     p.add_argument("--no-10x", action="store_true", help="skip the 10 x N memory run")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of the floor, the flow cycle and the plain cycle, interleaved; each figure is the "
+                        "best of its runs (default 3)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workdir", help="where the warehouses go (default: a temporary folder, removed)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -509,6 +548,8 @@ def main(argv=None) -> int:
         return 0
     if not 1 <= a.articles <= 100_000 or not 1 <= a.feeds <= a.articles:
         p.error("--articles must be 1..100000 and --feeds 1..articles")
+    if a.repeat < 1:
+        p.error("--repeat must be at least 1")
     res = orchestrate(a)
     table, summary = render(res)
     res["summary"] = summary
