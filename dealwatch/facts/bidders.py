@@ -346,6 +346,24 @@ def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> b
     return False
 
 
+# the unknown mentions of the recent bid sentences: the frames below cost ~0.1 ms a sentence, and a sentence recurs
+# across articles (wire copy, updated stories); the answer depends only on the sentence, the spans of the known
+# mentions (a function of the sentence) and the profile's patterns named in the key
+_UNKNOWN: dict[tuple, tuple[Mention, ...]] = {}
+
+
+def _unknown_mentions_memo(sentence: str, profile: Profile, known: list[Mention]) -> list[Mention]:
+    """unknown_mentions(sentence, profile, known, strong_sentence=True), kept for the recent sentences."""
+    key = (sentence, tuple((k.start, k.end) for k in known), profile.target_rx, profile.seller_rx,
+           profile.not_target_rx, *profile.vocab.values())
+    found = _UNKNOWN.get(key)
+    if found is None:
+        if len(_UNKNOWN) >= 1024:
+            _UNKNOWN.clear()
+        found = _UNKNOWN[key] = tuple(unknown_mentions(sentence, profile, known, strong_sentence=True))
+    return list(found)
+
+
 def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], strong_sentence: bool) -> list[Mention]:
     """Organisations not in the profile, in the tight frames of a bid."""
     frames = list(UNKNOWN_FRAMES)
@@ -524,7 +542,7 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
             partner_sentences.append((sentence, mentions))
         if not live:
             continue
-        mentions = mentions + unknown_mentions(sentence, profile, mentions, strong_sentence=True)
+        mentions = mentions + _unknown_mentions_memo(sentence, profile, mentions)
         # candidates named in the two sentences before, for a definite description as the subject
         before_here = [candidates(j) for j in range(max(0, i - 2), i)] if DEFINITE_SUBJECT.match(sentence) else []
         described = _described_subject(sentence, before_here, live)
