@@ -263,6 +263,8 @@ def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notif
     report = poll(db, feeds, fetch_options)
     report.run_id = run_id
     tried: set[str] = set()
+    if notify or notify_configs:
+        alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
     try:
         while True:
             # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
