@@ -455,12 +455,13 @@ class _NeedleReader:
 
 
 def needles(pattern: str, starts_word: bool = False, ends_word: bool = False, ignore_case: bool = True,
-            frequent: frozenset[str] = frozenset()) -> tuple[Clause, ...]:
+            frequent: frozenset[str] = frozenset(), confirm: bool = False) -> tuple[Clause, ...]:
     """The rarest clauses the reader finds in a pattern (one, and a second if it is cheap to test): every
     match of the pattern holds a needle of each; none when it finds none (then the pattern may match any text).
     starts_word / ends_word: every match begins / ends at a word boundary (the pattern is wrapped in
     (?<![\\w]) / (?![\\w])); ignore_case: the pattern is compiled with re.IGNORECASE; frequent: words of nearly
-    every text searched (the target's name), poor needles."""
+    every text searched (the target's name), poor needles. confirm: after the first clause, every other one that
+    is cheap to test and filters (an alternative of an Alternation, tested only where its first clause holds)."""
     try:
         alternatives, end = _NeedleReader(pattern).alternatives(0, starts_word, ends_word, not ignore_case)
     except (_Unreadable, IndexError, ValueError):
@@ -472,6 +473,13 @@ def needles(pattern: str, starts_word: bool = False, ends_word: bool = False, ig
     if not clauses:
         return ()
     best = clauses[0]
+    if confirm:
+        # every clause the first does not imply, if it is cheap to test and filters: "in talks" besides "talks",
+        # "talks with" besides "talks"; the many alternatives of a list that a word makes live ("talks", "offer")
+        # are then searched only where their other words are too
+        return (best, *(c for c in clauses[1:] if _clause_score(c, frequent)[0] > 2
+                        and (all(kind in ("word", "head") for kind, _ in c) or len(c) <= 4)
+                        and not all(any(_implies(n, m) for m in c) for n in best)))
     # a second clause about other words than the first ("buy" besides "tiktok"), if it is cheap to test: words
     # and word heads (looked up in the index), or a few substrings
     seen = [text for _, text in best]
@@ -487,6 +495,14 @@ def _holds(index: TextIndex, needles: tuple[Needle, ...]) -> bool:
                 else text in index.folded if kind == "text" else text in index.string):
             return True
     return False
+
+
+def _holds_all(index: TextIndex, clauses: tuple[tuple[Needle, ...], ...]) -> bool:
+    """Whether the indexed string holds a needle of every clause."""
+    for needles in clauses:
+        if not _holds(index, needles):
+            return False
+    return True
 
 
 class _Needles:
@@ -575,7 +591,7 @@ class Alternation:
         if key not in _NEEDLES:
             _NEEDLES[key] = self._read_needles()
         self._everywhere, self._first, self._second = _NEEDLES[key]
-        self._confirmed = sum(1 << i for i in self._second)  # alternatives with a second clause
+        self._confirmed = sum(1 << i for i in self._second)  # alternatives with clauses that confirm the first
         # the clause number whose absence from an index means no match, when the first clauses have only words
         # and heads (looked up by the index) and every alternative has needles
         first = self._first
@@ -589,13 +605,13 @@ class Alternation:
         everywhere, first, second = 0, {}, {}
         for i, alternative in enumerate(self.alternatives):
             clauses = needles(alternative, starts_word, ends_word, bool(self.flags & re.IGNORECASE),
-                              self.frequent) if narrowable else ()
+                              self.frequent, confirm=True) if narrowable else ()
             if not clauses:
                 everywhere |= 1 << i  # may match in any string
                 continue
             first[i] = clauses[0]
             if len(clauses) > 1:
-                second[i] = tuple(clauses[1])
+                second[i] = tuple(tuple(c) for c in clauses[1:])  # the clauses that confirm the first
         return everywhere, _Needles(first), second
 
     def __reduce__(self):  # pickled as its definition: the regexes are compiled once per process
@@ -616,7 +632,7 @@ class Alternation:
                 while bits:
                     low = bits & -bits
                     i = low.bit_length() - 1
-                    if not low & confirmed or _holds(index, second[i]):
+                    if not low & confirmed or _holds_all(index, second[i]):
                         found.append(i)
                     bits ^= low
             if self._everywhere:
@@ -632,8 +648,10 @@ class Alternation:
         found = self._all.get(string)
         if found is None:
             index = _INDEXES.get(string)
-            if index is not None and self._word_clause is not None and self._word_clause not in index.found():
-                found = ()  # (the quick way to the common answer)
+            if index is not None and not self._everywhere and (
+                    self._word_clause not in index.found() if self._word_clause is not None
+                    else not self._first.found(index)):
+                found = ()  # (the quick way to the common answer: no alternative's first clause holds)
             else:
                 found = tuple(self.finditer(string))
             if len(self._all) >= _RECENT:

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 
-from dealwatch.facts.text import (about_other_deal, article_sentences, mask_past_roles, mention_strength, normalize,
-                                  target_spans)
+from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mask_past_roles,
+                                  mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
 
@@ -50,8 +50,26 @@ def _vocabularies(profile: Profile, lang: str | None):
     return list(profile.vocab.values())
 
 
+# The weights of the recent sentences: a sentence recurs across articles (wire copy, an updated story). The key holds
+# everything _sentence_weight reads: the sentence, the language, the weights and the profile's patterns.
+_WEIGHTS: dict[tuple, tuple[float, tuple[str, ...]]] = {}
+
+
 def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, list[str]]:
     """Weight of the strongest sale vocabulary in a sentence, and the terms found."""
+    rel = profile.relevance
+    key = (sentence, lang, rel["strong_weight"], rel["medium_weight"], rel["weak_weight"], profile.target_rx,
+           profile.not_target_rx, profile.seller_rx, profile.reference_rx, profile.parties_rx, *profile.vocab.values())
+    found = _WEIGHTS.get(key)
+    if found is None:
+        if len(_WEIGHTS) >= RECENT_SENTENCES:
+            _WEIGHTS.clear()
+        best, terms = _sentence_weight(sentence, profile, lang)
+        found = _WEIGHTS[key] = (best, tuple(terms))
+    return found[0], list(found[1])
+
+
+def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, list[str]]:
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from dealwatch.facts.text import article_sentences, mention_strength, vocab_holds, vocab_matches
+from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, mention_strength, vocab_holds,
+                                  vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.profile import HEADS, Profile, Vocabulary, fold_case, prefiltered, text_index
 
@@ -251,6 +252,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
     return False
 
 
+@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
 def _is_anchor(sentence: str, start: int, end: int) -> bool:
     """A date that names an event (an order's date, a signing) rather than a deadline."""
     before = sentence[max(0, start - 50):start]
@@ -295,14 +297,19 @@ def _kind(sentence: str) -> str:
     return "deadline"
 
 
-def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
-    out, taken = [], []
+# A sentence is read once (the dates it writes, its weekdays and durations: regular expressions over the sentence),
+# then resolved against each article's publication date: a sentence recurs across articles (wire copy, an updated
+# story) with another publication date. The readings are kept for the recent sentences.
+
+@lru_cache(maxsize=RECENT_SENTENCES)
+def _written_dates(sentence: str) -> tuple[tuple[int, int, int, int, int | None, bool, str], ...]:
+    """(start, end, month, day, year or None, next_year, expression) of every date the sentence writes out, in the
+    order the ABSOLUTE forms read them; next_year: "next year" follows a date without a year."""
+    out = []
     if not _DIGIT.search(sentence):
-        return out  # every form has a day number
+        return ()  # every form has a day number
     for rx in ABSOLUTE:
         for m in rx.finditer(sentence):
-            if any(a <= m.start() < b or m.start() <= a < m.end() for a, b in taken):
-                continue
             gd = m.groupdict()
             month = int(gd["mnum"]) if gd.get("mnum") else MONTHS.get((gd.get("month") or "may").lower().rstrip("."), 5)
             day = int(gd["day"])
@@ -312,25 +319,53 @@ def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date
             if gd.get("mnum") and not year and not re.search(r"(?:am|zum|bis|vom|den|dem)\s*$",
                                                                 sentence[max(0, m.start() - 8):m.start()], re.I):
                 continue  # "1.500", "3.4" without a year and context: not a date
+            if year:
+                y = int(year)
+                out.append((m.start(), m.end(), month, day, y + 2000 if y < 100 else y, False, m.group(0)))
+            else:
+                next_year = bool(re.match(r"\s*(?:next\s+year|nächsten\s+Jahres|kommenden\s+Jahres)",
+                                          sentence[m.end():], re.I))
+                out.append((m.start(), m.end(), month, day, None, next_year, m.group(0)))
+    return tuple(out)
+
+
+def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
+    out, taken = [], []
+    for start, end, month, day, year, next_year, expression in _written_dates(sentence):
+        if any(a <= start < b or start <= a < end for a, b in taken):
+            continue  # a date read by an earlier form
+        if year is not None:
             try:
-                if year:
-                    y = int(year)
-                    y = y + 2000 if y < 100 else y
-                    d = date(y, month, day)
-                else:
-                    next_year = bool(re.match(r"\s*(?:next\s+year|nächsten\s+Jahres|kommenden\s+Jahres)",
-                                              sentence[m.end():], re.I))
-                    d = resolve_year(month, day, published, next_year)
+                d = date(year, month, day)
             except ValueError:
                 continue
-            if d is None:
-                continue
-            taken.append((m.start(), m.end()))
-            out.append((m.start(), m.end(), d, m.group(0)))
+        else:
+            d = resolve_year(month, day, published, next_year)
+        if d is None:
+            continue
+        taken.append((start, end))
+        out.append((start, end, d, expression))
     return out
 
 
 def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
+    out = []
+    for start, end, day, month, year, expression in _written_vague_dates(sentence):
+        if month is None:  # "early next month"
+            first = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
+            d = date(first.year, first.month, day)
+        elif year is not None:
+            d = date(year, month, day)
+        else:
+            d = resolve_year(month, day, published)
+        if d is not None:
+            out.append((start, end, d, expression))
+    return out
+
+
+@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None, int | None, str], ...]:
+    """(start, end, day, month or None for "next month", year or None, expression) of the vague dates."""
     out = []
     for m in VAGUE.finditer(sentence):
         pos = m.group("pos").lower()
@@ -339,18 +374,12 @@ def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, s
         if "end" in pos or pos in ("ende", "ausgang"):
             day = 28
         if m.group("next"):
-            first = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
-            month, year = first.month, first.year
-            d = date(year, month, day)
+            out.append((m.start(), m.end(), day, None, None, m.group(0)))
         else:
             month = MONTHS[m.group("month").lower().rstrip(".")]
-            if m.group("year"):
-                d = date(int(m.group("year")), month, day)
-            else:
-                d = resolve_year(month, day, published)
-        if d is not None:
-            out.append((m.start(), m.end(), d, m.group(0)))
-    return out
+            year = int(m.group("year")) if m.group("year") else None
+            out.append((m.start(), m.end(), day, month, year, m.group(0)))
+    return tuple(out)
 
 
 def _weekday_direction(sentence: str, start: int, end: int) -> str:
@@ -376,6 +405,28 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
 def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple[int, int, date, str, bool]]:
     """(start, end, date, expression, is_deadline) of weekdays; anchors (signing days) have is_deadline False."""
     out = []
+    for start, end, expression, wd, when, is_deadline in _written_weekdays(sentence, tuple(absolute_spans)):
+        if when == "today":
+            d = published
+        elif when == "tomorrow":
+            d = published + timedelta(days=1)
+        elif when == "yesterday":
+            d = published - timedelta(days=1)
+        elif when == "next":
+            d = weekday_date(wd, published + timedelta(days=1), "future")
+        elif when == "last":
+            d = weekday_date(wd, published - timedelta(days=1), "past")
+        else:
+            d = weekday_date(wd, published, when)  # "past", "future" or "nearest"
+        out.append((start, end, d, expression, is_deadline))
+    return out
+
+
+@lru_cache(maxsize=RECENT_SENTENCES)
+def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, int, str, int, str, bool], ...]:
+    """(start, end, expression, weekday, when, is_deadline) of the weekdays in a sentence, outside the dates it
+    writes out (absolute_spans); when: how the day follows from the publication date."""
+    out = []
     for m in WEEKDAY.finditer(sentence):
         after = sentence[m.end():m.end() + 22]
         if any(a - m.end() <= 8 and a >= m.end() for a, _b in absolute_spans) or re.match(
@@ -386,20 +437,19 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
         if wd is None:   # matched only through re's case folding ("FRİDAY", "frıday"): not a weekday we read
             continue
         if pre == "heutigen":
-            d = published
+            when = "today"
         elif pre == "morgigen":  # "am morgigen Samstag": tomorrow
-            d = published + timedelta(days=1)
+            when = "tomorrow"
         elif pre == "gestrigen":
-            d = published - timedelta(days=1)
+            when = "yesterday"
         elif pre in ("next", "coming", "kommenden", "nächsten"):
-            d = weekday_date(wd, published + timedelta(days=1), "future")
+            when = "next"
         elif pre in ("vergangenen", "last", "letzten"):
-            d = weekday_date(wd, published - timedelta(days=1), "past")
+            when = "last"
         else:
-            direction = _weekday_direction(sentence, m.start(), m.end())
+            when = _weekday_direction(sentence, m.start(), m.end())
             if WD_ADJACENT.search(sentence[max(0, m.start() - 30):m.start()]) and not IRREALIS.search(sentence):
-                direction = "future"
-            d = weekday_date(wd, published, direction)
+                when = "future"
         before = sentence[max(0, m.start() - 30):m.start()]
         window_after = " ".join(_words(sentence[m.end():m.end() + 60])[:5])
         window_before = " ".join(_words(before)[-5:])
@@ -414,18 +464,19 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
               and not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", window_before, re.I)):
             is_deadline = False
         if re.match(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[m.end():], re.I):
-            out.append((m.start(), m.end(), weekday_date(wd, published, "past"), m.group(0), False))
+            out.append((m.start(), m.end(), m.group(0), wd, "past", False))  # the day an order was signed
             continue
         signing = SIGN_VERBS.search(sentence[max(0, m.start() - 60):m.end() + 80])
         if signing and not WD_ADJACENT.search(before) and not re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I):
             if not re.search(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft",
                              sentence[max(0, m.start() - 40):m.end() + 40], re.I):
                 is_deadline = False
-        out.append((m.start(), m.end(), d, m.group(0), is_deadline))
-    return out
+        out.append((m.start(), m.end(), m.group(0), wd, when, is_deadline))
+    return tuple(out)
 
 
-def _durations(sentence: str) -> list[tuple[int, int, int, str]]:
+@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
     out = []
     for m in DURATION.finditer(sentence):
         num = m.group("num").lower()
@@ -446,7 +497,39 @@ def _durations(sentence: str) -> list[tuple[int, int, int, str]]:
                      sentence[max(0, m.start() - 25):m.start()], re.I):
             continue
         out.append((m.start(), m.end(), days, m.group(0)))
-    return out
+    return tuple(out)
+
+
+def _may_date(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+    """Whether the sentence is read for deadlines: it may hold a date and is not about another deal."""
+    return may_give_date(sentence) and may_hold_date(sentence) and not vocab_holds(vocabs, "other_deal", sentence)
+
+
+def _on_topic(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+    return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
+        vocab_holds(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+
+
+def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+    return vocab_holds(vocabs, "deadline", sentence)
+
+
+# The answers of _may_date, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article
+# is asked, and a sentence recurs across articles (wire copy, an updated story). The key holds the sentence, the
+# vocabularies and the profile's patterns that mention_strength reads.
+_MAY_DATE: dict[tuple, bool] = {}
+_ON_TOPIC: dict[tuple, bool] = {}
+_DEADLINE_WORDS: dict[tuple, bool] = {}
+
+
+def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
+    key = (sentence, *vocabs, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
+    answer = memo.get(key)
+    if answer is None:
+        if len(memo) >= RECENT_SENTENCES:
+            memo.clear()
+        answer = memo[key] = question(sentence, profile, vocabs)
+    return answer
 
 
 def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
@@ -466,16 +549,15 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
     # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not. A sentence about
     # another deal is neither. Asked only of the sentences that may hold a date, and of the sentence before.
     def on_topic(sentence: str) -> bool:
-        return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
-            vocab_holds(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+        return _memo(_ON_TOPIC, sentence, profile, vocabs, _on_topic)
 
     for i, sentence in enumerate(sentences):
-        if not (may_give_date(sentence) and may_hold_date(sentence)) or vocab_holds(vocabs, "other_deal", sentence):
+        if not _memo(_MAY_DATE, sentence, profile, vocabs, _may_date):
             continue
         if not on_topic(sentence) and not (i > 0 and not vocab_holds(vocabs, "other_deal", sentences[i - 1])
                                            and on_topic(sentences[i - 1])):
             continue
-        has_deadline_words = bool(vocab_matches(vocabs, "deadline", sentence))
+        has_deadline_words = _memo(_DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
         absolute = _absolute_dates(sentence, published)
         vague = _vague_dates(sentence, published)
         spans = [(a, b) for a, b, _, _ in absolute]

@@ -19,10 +19,12 @@ year ("bought ... in 2017"), and not under 100 million dollars.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from dealwatch.facts.text import vocab_matches, about_other_deal, article_sentences, mention_strength
+from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mention_strength,
+                                  vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Profile, prefiltered, text_index
+from dealwatch.profile import Profile, fold_case, prefiltered
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
         r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|ein|eine|einer|zwei|drei|vier|fünf|sechs|sieben|acht|"
@@ -91,10 +93,15 @@ _CURRENCY_MARKS = ("$", "usd", "dollar", "€", "eur")
 
 def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, str, str]]:
     """(start, end, low, high, currency, expression) of the money amounts in a sentence."""
+    return list(_amounts(sentence, german))
+
+
+@lru_cache(maxsize=RECENT_SENTENCES)  # every sentence of an article is read; a sentence recurs across articles
+def _amounts(sentence: str, german: bool) -> tuple[tuple[int, int, float, float, str, str], ...]:
     out, taken = [], []
-    folded = text_index(sentence).folded
+    folded = fold_case(sentence)  # (not its index: a sentence without a currency is common, and needs none)
     if not any(map(folded.__contains__, _CURRENCY_MARKS)):
-        return out
+        return ()
     for rx, cur_before in ((RANGE_BEFORE, True), (RANGE_AFTER, False), (SINGLE_BEFORE, True), (SINGLE_AFTER, False)):
         for m in rx.finditer(sentence):
             if any(a < m.end() and m.start() < b for a, b in taken):
@@ -117,7 +124,7 @@ def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, s
                 low, high = high, low
             taken.append((m.start(), m.end()))
             out.append((m.start(), m.end(), low, high, cur, m.group(0)))
-    return out
+    return tuple(out)
 
 
 def _seller_valuation(sentence: str, profile: Profile) -> bool:

@@ -78,6 +78,10 @@ def _ends_sentence(left: str) -> bool:
     return True
 
 
+# The per-sentence memos of the judgment keep this many sentences (~50 articles; all of them together hold ~4 MB
+# then): a sentence recurs across articles (wire copy on several sites, an updated story, a paragraph quoted again),
+# not only within one. Each memo's key holds the sentence and everything of the profile its answer depends on.
+RECENT_SENTENCES = 2048
 MAX_TEXT_CHARS = 60_000     # the judgment reads at most this much of a text (a long article is ~15,000)
 MAX_SENTENCE_CHARS = 600   # longer "sentences" (lists, junk without punctuation) are cut into pieces
 
@@ -107,22 +111,29 @@ def split_sentences(text: str) -> tuple[str, ...]:
     text = text[:MAX_TEXT_CHARS]
     out: list[str] = []
     for para in normalize(text).split("\n"):
-        para = DATELINE.sub("", para.strip(), count=1)  # "WASHINGTON, April 4 (Reuters) - "
-        if not para:
+        out.extend(_paragraph_sentences(para))
+    return tuple(out)
+
+
+@lru_cache(maxsize=RECENT_SENTENCES // 4)  # a paragraph recurs across articles too (wire copy, an updated story)
+def _paragraph_sentences(para: str) -> tuple[str, ...]:
+    out: list[str] = []
+    para = DATELINE.sub("", para.strip(), count=1)  # "WASHINGTON, April 4 (Reuters) - "
+    if not para:
+        return ()
+    start = 0
+    for m in _BOUNDARY.finditer(para):
+        end = m.start() + 1  # after the mark
+        left = para[start:end]
+        if not _ends_sentence(left):
             continue
-        start = 0
-        for m in _BOUNDARY.finditer(para):
-            end = m.start() + 1  # after the mark
-            left = para[start:end]
-            if not _ends_sentence(left):
-                continue
-            piece = left.strip()
-            if piece:
-                out.extend(_cut_long(piece))
-            start = m.end()
-        rest = para[start:].strip()
-        if rest:
-            out.extend(_cut_long(rest))
+        piece = left.strip()
+        if piece:
+            out.extend(_cut_long(piece))
+        start = m.end()
+    rest = para[start:].strip()
+    if rest:
+        out.extend(_cut_long(rest))
     return tuple(out)
 
 
@@ -143,7 +154,7 @@ def target_spans(sentence: str, profile) -> tuple[tuple[int, int], ...]:
     return _target_spans(sentence, profile.target_rx, profile.not_target_rx)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=RECENT_SENTENCES)
 def _target_spans(sentence: str, target_rx, not_target_rx) -> tuple[tuple[int, int], ...]:
     names = target_rx.all(sentence)
     if not names:
@@ -158,7 +169,7 @@ def mention_strength(sentence: str, profile) -> float:
                              profile.seller_rx)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=RECENT_SENTENCES)
 def _mention_strength(sentence: str, target_rx, not_target_rx, reference_rx, seller_rx) -> float:
     if _target_spans(sentence, target_rx, not_target_rx):
         return 1.0
@@ -202,7 +213,7 @@ def about_other_deal(sentence: str, profile) -> bool:
                              profile.reference_rx, profile.parties_rx)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=RECENT_SENTENCES)
 def _about_other_deal(sentence: str, target_rx, not_target_rx, seller_rx, reference_rx, parties_rx) -> bool:
     other = target = False
     for m in _DEAL_OBJECT.finditer(sentence):
