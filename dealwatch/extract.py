@@ -124,12 +124,6 @@ def element_text(node: lxml.html.HtmlElement) -> str:
     return " ".join(text.split())
 
 
-def story_element_text(tree: lxml.html.HtmlElement) -> str:
-    """The text of the page's story element (story_element); '' when there is none."""
-    node = story_element(tree)
-    return element_text(node) if node is not None else ""
-
-
 # -- the main text --------------------------------------------------------------------------------------
 
 # Lines that are navigation inside an article body: teasers to other stories, share/newsletter prompts.
@@ -176,8 +170,13 @@ def _needs_full_extraction(document, story: str, tree: lxml.html.HtmlElement) ->
     if len(text) < FULL_EXTRACTION_BELOW_CHARS or not document.body.xpath(".//p//text()"):
         return True
     if story:
-        return len(" ".join(text.split())) < FULL_EXTRACTION_STORY_SHARE * len(story)
+        return not _covers_story(text, story)
     return len(text) < FULL_EXTRACTION_PAGE_SHARE * _paragraph_chars(tree)
+
+
+def _covers_story(text: str, story: str) -> bool:
+    """Whether an extracted text holds at least FULL_EXTRACTION_STORY_SHARE of the story element's text."""
+    return len(" ".join(text.split())) >= FULL_EXTRACTION_STORY_SHARE * len(story)
 
 
 def _paragraph_chars(node: lxml.html.HtmlElement) -> int:
@@ -202,7 +201,7 @@ def main_text(tree: lxml.html.HtmlElement, url: str | None, story: str = "",
     under half of the element's own text, the whole page."""
     if story_node is not None and story and _paragraph_chars(story_node) >= STORY_ONLY_PARAGRAPH_SHARE * _paragraph_chars(tree):
         text = _fast_then_full(_alone(story_node), url, story, tree)
-        if len(" ".join(text.split())) >= FULL_EXTRACTION_STORY_SHARE * len(story):
+        if _covers_story(text, story):
             return text
     return _fast_then_full(tree, url, story, tree)
 
@@ -217,7 +216,7 @@ def _fast_then_full(tree: lxml.html.HtmlElement, url: str | None, story: str, pa
 def clean_text(text: str, article_text: str = "") -> str:
     """Drop teaser/navigation lines and a readers' comment section the extractor kept (everything after a
     "Comments"/"Kommentare" heading in the second half of the text); when the page has one <article> that
-    holds most of the text (article_text: its text, story_element_text), drop lines found only outside it
+    holds most of the text (article_text: its text, element_text of story_element), drop lines found only outside it
     ("most read" boxes, comments)."""
     lines = [line for line in text.split("\n") if line.strip() and not TEASER_LINE.match(line)]
     for i, line in enumerate(lines):

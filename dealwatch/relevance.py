@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 
-from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mask_past_roles,
+from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
                                   mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
@@ -52,7 +52,7 @@ def _vocabularies(profile: Profile, lang: str | None):
 
 # The weights of the recent sentences: a sentence recurs across articles (wire copy, an updated story). The key holds
 # everything _sentence_weight reads: the sentence, the language, the weights and the profile's patterns.
-_WEIGHTS: dict[tuple, tuple[float, tuple[str, ...]]] = {}
+_WEIGHTS = SentenceMemo()
 
 
 def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, list[str]]:
@@ -60,25 +60,20 @@ def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[
     rel = profile.relevance
     key = (sentence, lang, rel["strong_weight"], rel["medium_weight"], rel["weak_weight"], profile.target_rx,
            profile.not_target_rx, profile.seller_rx, profile.reference_rx, profile.parties_rx, *profile.vocab.values())
-    found = _WEIGHTS.get(key)
-    if found is None:
-        if len(_WEIGHTS) >= RECENT_SENTENCES:
-            _WEIGHTS.clear()
-        best, terms = _sentence_weight(sentence, profile, lang)
-        found = _WEIGHTS[key] = (best, tuple(terms))
-    return found[0], list(found[1])
+    best, terms = _WEIGHTS.read(key, lambda: _sentence_weight(sentence, profile, lang))
+    return best, list(terms)
 
 
-def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, list[str]]:
+def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, tuple[str, ...]]:
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)
     if about_other_deal(sentence, profile):
-        return 0.0, []
+        return 0.0, ()
     for vocab in _vocabularies(profile, lang):
         other = vocab.rx("other_deal")
         if other and other.all(sentence):
-            return 0.0, []
+            return 0.0, ()
         for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
                             ("sale_weak", rel["weak_weight"])):
             rx = vocab.rx(key)
@@ -88,7 +83,7 @@ def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple
             if found:
                 terms.extend(found)
                 best = max(best, weight)
-    return best, terms
+    return best, tuple(terms)
 
 
 def _beyond_timing(terms: list[str], profile: Profile) -> bool:

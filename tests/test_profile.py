@@ -63,20 +63,16 @@ def test_missing_table_is_named(tmp_path: Path):
         load_profile(path)
 
 
-def test_bad_regex_is_named(tmp_path: Path):
-    text = BUNDLED.read_text(encoding="utf-8").replace("names = ['Tik\\s?Tok\\w*'", "names = ['Tik(Tok'")
+@pytest.mark.parametrize("names, error", [
+    ("['Tik(Tok'", r"regex\.toml: \[target\] names: bad pattern"),
+    # a global inline flag is fine at the start of one pattern, and an error inside the joined alternation
+    ("['(?i)tiktok', 'Tik\\s?Tok\\w*'", r"regex\.toml: the patterns do not work together .*global flags"),
+])
+def test_bad_regex_is_named(tmp_path: Path, names: str, error: str):
+    text = BUNDLED.read_text(encoding="utf-8").replace("names = ['Tik\\s?Tok\\w*'", f"names = {names}")
     path = tmp_path / "regex.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ProfileError, match=r"regex\.toml: \[target\] names: bad pattern"):
-        load_profile(path)
-
-
-def test_patterns_that_compile_alone_but_not_joined_are_a_profile_error(tmp_path: Path):
-    # a global inline flag is fine at the start of one pattern, and an error inside the joined alternation
-    text = BUNDLED.read_text(encoding="utf-8").replace("names = ['Tik\\s?Tok\\w*'", "names = ['(?i)tiktok', 'Tik\\s?Tok\\w*'")
-    path = tmp_path / "flags.toml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ProfileError, match=r"flags\.toml: the patterns do not work together .*global flags"):
+    with pytest.raises(ProfileError, match=error):
         load_profile(path)
 
 

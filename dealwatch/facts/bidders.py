@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dealwatch.facts.text import RECENT_SENTENCES, about_other_deal, article_sentences, mask_past_roles
+from dealwatch.facts.text import RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Party, Profile, Vocabulary, prefiltered
 
@@ -242,7 +242,7 @@ def _words_between(text: str) -> int:
 
 
 # the known mentions of the recent sentences: extract_bidders asks for those of a sentence up to three times
-_MENTIONS: dict[tuple[str, object], tuple[Mention, ...]] = {}
+_MENTIONS = SentenceMemo()
 
 
 def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
@@ -250,12 +250,7 @@ def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
     if profile.parties_rx is None:
         return []
     key = (sentence, profile.parties_rx)  # parties_rx is built from profile.parties: it stands for them
-    found = _MENTIONS.get(key)
-    if found is None:
-        if len(_MENTIONS) >= RECENT_SENTENCES:
-            _MENTIONS.clear()
-        found = _MENTIONS[key] = _known_mentions(sentence, profile)
-    return list(found)
+    return list(_MENTIONS.read(key, lambda: _known_mentions(sentence, profile)))
 
 
 def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
@@ -454,17 +449,12 @@ def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> se
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
-_DENIALS: dict[tuple, tuple[str, ...]] = {}
+_DENIALS = SentenceMemo()
 
 
 def _denied_in(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> tuple[str, ...]:
-    key = (sentence, *vocabs, profile.parties_rx)
-    names = _DENIALS.get(key)
-    if names is None:
-        if len(_DENIALS) >= RECENT_SENTENCES:
-            _DENIALS.clear()
-        names = _DENIALS[key] = tuple(_read_denials(sentence, profile, vocabs))
-    return names
+    return _DENIALS.read((sentence, *vocabs, profile.parties_rx),
+                         lambda: tuple(_read_denials(sentence, profile, vocabs)))
 
 
 def _read_denials(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> list[str]:
@@ -533,8 +523,7 @@ class _BidSentence:
 # The readings of the recent sentences. A sentence recurs across articles (wire copy, an updated story, a paragraph
 # quoted again); reading it costs ~10 µs when it holds no cue, ~0.1 ms when it does (the frames of unknown parties).
 # The key holds the sentence, the vocabularies in the article's order and the profile's patterns the reading uses.
-_SENTENCES: dict[tuple, _BidSentence | None] = {}
-_UNREAD = object()
+_SENTENCES = SentenceMemo()
 
 
 def _read_sentence(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSentence | None:
@@ -542,12 +531,7 @@ def _read_sentence(sentence: str, profile: Profile, vocabs: list[Vocabulary]) ->
     word, or is about another deal."""
     key = (sentence, *vocabs, profile.parties_rx, profile.target_rx, profile.not_target_rx, profile.seller_rx,
            profile.reference_rx)
-    reading = _SENTENCES.get(key, _UNREAD)
-    if reading is _UNREAD:
-        if len(_SENTENCES) >= RECENT_SENTENCES:
-            _SENTENCES.clear()
-        reading = _SENTENCES[key] = _read(sentence, profile, vocabs)
-    return reading
+    return _SENTENCES.read(key, lambda: _read(sentence, profile, vocabs))
 
 
 def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSentence | None:

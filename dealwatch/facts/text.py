@@ -82,6 +82,22 @@ def _ends_sentence(left: str) -> bool:
 # then): a sentence recurs across articles (wire copy on several sites, an updated story, a paragraph quoted again),
 # not only within one. Each memo's key holds the sentence and everything of the profile its answer depends on.
 RECENT_SENTENCES = 2048
+
+
+class SentenceMemo(dict):
+    """A memo of what the recent sentences gave (key: the sentence and what of the profile the answer reads),
+    emptied when it holds RECENT_SENTENCES. For answers lru_cache cannot key (lists, profiles' parts)."""
+
+    _MISSING = object()
+
+    def read(self, key, compute):
+        """The remembered answer for key, else compute() remembered."""
+        value = self.get(key, self._MISSING)
+        if value is self._MISSING:
+            if len(self) >= RECENT_SENTENCES:
+                self.clear()
+            value = self[key] = compute()
+        return value
 MAX_TEXT_CHARS = 60_000     # the judgment reads at most this much of a text (a long article is ~15,000)
 MAX_SENTENCE_CHARS = 600   # longer "sentences" (lists, junk without punctuation) are cut into pieces
 
