@@ -27,6 +27,7 @@ processes' (RUSAGE_CHILDREN) once they have exited.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -272,7 +273,7 @@ def phase_flow(a) -> dict:
     out = {"prefect_startup_s": round(startup, 1)}
     before, cpu0, prefect0, watch = stats(a.base), cpu_now(), live_children_cpu(), WorkerWatch()
     started = time.perf_counter()
-    report = monitor(**_flow_kwargs(a, db))
+    report = asyncio.run(monitor(**_flow_kwargs(a, db)))
     wall = time.perf_counter() - started
     after, cpu1, prefect1 = stats(a.base), cpu_now(), live_children_cpu()
     out["cycle"] = {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
@@ -282,7 +283,7 @@ def phase_flow(a) -> dict:
     if a.repoll:
         before = stats(a.base)
         started = time.perf_counter()
-        report = monitor(**_flow_kwargs(a, db))
+        report = asyncio.run(monitor(**_flow_kwargs(a, db)))
         wall = time.perf_counter() - started
         after = stats(a.base)
         out["repoll"] = {"seconds": round(wall, 2), "server": delta(after, before), "report": _brief(report)}
@@ -303,7 +304,7 @@ def phase_plain(a) -> dict:
     before, cpu0, watch = stats(a.base), cpu_now(), WorkerWatch()
     started = time.perf_counter()
     with warehouse.cycle_lock():
-        report = cycle(warehouse, kw["feeds"], kw["notify"], [], None, {}, 10, engine=False)
+        report = asyncio.run(cycle(warehouse, kw["feeds"], kw["notify"], [], None, {}, 10, engine=False))
     wall = time.perf_counter() - started
     after, cpu1 = stats(a.base), cpu_now()
     return {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),

@@ -7,6 +7,7 @@ and exit status 1 (`--debug` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
@@ -77,10 +78,10 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     warehouse.migrate()
     with warehouse.cycle_lock():
         pass
-    return monitor(db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
-                   notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
-                   fetch_options=fetch_options, digest_threshold=digest_threshold,
-                   notify_min_interval=notify_min_interval)
+    return asyncio.run(monitor(
+        db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
+        notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
+        fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval))
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
@@ -157,7 +158,6 @@ def cmd_demo(args) -> int:
 # -- explain --------------------------------------------------------------------------------------
 
 def cmd_explain(args) -> int:
-    import asyncio
     from datetime import date
 
     from dealwatch.config import load_config
@@ -292,8 +292,6 @@ def cmd_feeds(args) -> int:
         print(f"unparked {count} feed(s)")
         return 0
     if args.check:
-        import asyncio
-
         from dealwatch.fetch import FetchSettings, poll_feeds
         feeds = args.feed or list(config.feeds)
         check_feed_urls(feeds)
@@ -343,9 +341,9 @@ def cmd_backfill(args) -> int:
         from dealwatch.alerts import Notifier
         Notifier(notify, configs)  # a malformed URL fails before any work
     started = time.monotonic()
-    r = backfill(source=str(source.path), db=str(db), notify=[SecretStr(u) for u in notify], notify_configs=configs,
-                 profile=str(config.profile) if config.profile else None, fetch_options=config.fetch,
-                 notify_min_interval=config.notify_min_interval)
+    r = asyncio.run(backfill(source=str(source.path), db=str(db), notify=[SecretStr(u) for u in notify],
+                             notify_configs=configs, profile=str(config.profile) if config.profile else None,
+                             fetch_options=config.fetch, notify_min_interval=config.notify_min_interval))
     what = "URLs" if r["kind"] == "urls" else "saved pages"
     print(f"dealwatch: backfill of {r['items']} {what} from {r['source']} completed in "
           f"{time.monotonic() - started:.1f} s")

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from pydantic import SecretStr
@@ -97,12 +97,13 @@ def _run_name() -> str:
 
 
 @flow(name="dealwatch-backfill", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
-def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None = None,
-             notify_configs: list[str] | None = None, profile: str | None = None,
-             fetch_options: dict | None = None, notify_min_interval: float | None = None,
-             config: str | None = None) -> dict:
+async def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None = None,
+                   notify_configs: list[str] | None = None, profile: str | None = None,
+                   fetch_options: dict | None = None, notify_min_interval: float | None = None,
+                   config: str | None = None) -> dict:
     """Backfill `source` (a URL list or a folder of saved pages) into the warehouse `db`, then deliver the
-    outbox as one digest. Parameters left None come from the config file `config`, read at run time."""
+    outbox as one digest. Parameters left None come from the config file `config`, read at run time.
+    Async, as the monitor flow (flows/monitor.py says why): from synchronous code, asyncio.run(backfill(...))."""
     p = from_config(config, db=db, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, notify_min_interval=notify_min_interval)
     src = read_source(source)
@@ -125,8 +126,8 @@ def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None 
                 if src.kind == "pages":
                     stored = read_judge_store(db, batch, p["profile"], run_id)
                 else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
-                    stored = fetch_judge_store(db, Batch((item, 0) for item in batch), fetch_options, p["profile"],
-                                               run_id, 2)
+                    stored = await fetch_judge_store(db, Batch((item, 0) for item in batch), fetch_options,
+                                                     p["profile"], run_id, 2)
                 report.add(stored)
         finally:
             shutdown_workers()
@@ -138,7 +139,7 @@ def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None 
     get_run_logger().info("backfill of %d %s from %s: %d new articles, %d relevant, %d facts, %d alerts",
                           len(items), src.kind, src.path, report.articles_new, report.relevant_new,
                           report.facts_new, report.alerts_new)
-    create_markdown_artifact(key="dealwatch-backfill",
-                             markdown=cycle_markdown(report).replace("# dealwatch cycle", "# dealwatch backfill", 1),
-                             description=f"What the backfill of {src.path} found")
+    await acreate_markdown_artifact(
+        key="dealwatch-backfill", markdown=cycle_markdown(report).replace("# dealwatch cycle", "# dealwatch backfill", 1),
+        description=f"What the backfill of {src.path} found")
     return {**asdict(report), "source": str(src.path), "kind": src.kind, "items": len(items)}

@@ -1,10 +1,10 @@
 """deliver-alerts: send the outbox's due alerts now, outside a cycle.
 
-Deployed with a trigger on the dealwatch.bidder.new / dealwatch.deadline.new events a cycle emits as soon
-as a batch is stored (deployments/), so alerts go out while the cycle is still fetching. The cycle
-delivers the outbox itself at its end too; the outbox's claims (Warehouse.claim_alerts, with a lease)
-make sure the two never send the same alert, so users get every alert exactly once either way, with or
-without a Prefect server that runs automations.
+Deployed with a trigger on the dealwatch.bidder.new / dealwatch.deadline.new events a cycle emits for a
+stored batch as soon as another batch follows (deployments/), so alerts go out while the cycle is still
+fetching; the last batch's events follow the cycle's own delivery of the outbox at its end. The outbox's
+claims (Warehouse.claim_alerts, with a lease) make sure the two never send the same alert, so users get
+every alert exactly once either way, with or without a Prefect server that runs automations.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ sample news site over HTTP on loopback go through fetch/read -> extract -> judge
 DuckDB file; every alert they raise reaches the webhook in ONE digest."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -45,7 +46,7 @@ def saved_pages(tmp_path) -> Path:
 
 def test_folder_of_saved_pages_one_digest_and_idempotent(prefect_engine, saved_pages, sample_news, tmp_path):
     db = tmp_path / "w.duckdb"
-    report = backfill(source=str(saved_pages), db=str(db), notify=[SecretStr(sample_news.notify_url)])
+    report = asyncio.run(backfill(source=str(saved_pages), db=str(db), notify=[SecretStr(sample_news.notify_url)]))
     assert (report["kind"], report["items"], report["articles_new"]) == ("pages", len(PAGES), len(PAGES))
     stored = rows(db, "SELECT url, feed_url, published_at, text_source FROM articles ORDER BY url")
     assert {Path(url.removeprefix("file://")).stem for url, *_ in stored} == set(PAGES)
@@ -61,7 +62,7 @@ def test_folder_of_saved_pages_one_digest_and_idempotent(prefect_engine, saved_p
     assert rows(db, "SELECT count(*) FROM alerts WHERE status <> 'sent'") == [(0,)]
     assert rows(db, "SELECT count(*) FROM runs WHERE status = 'completed'") == [(1,)]
 
-    again = backfill(source=str(saved_pages), db=str(db), notify=[SecretStr(sample_news.notify_url)])
+    again = asyncio.run(backfill(source=str(saved_pages), db=str(db), notify=[SecretStr(sample_news.notify_url)]))
     assert (again["articles_new"], again["facts_new"], again["alerts_new"], again["alerts_sent"]) == (0, 0, 0, 0)
     assert len(sample_news.notifications) == 1
 

@@ -2,8 +2,10 @@
 DuckDB file, alerts through apprise to a real webhook. Then the same command line a user types."""
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -27,7 +29,7 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
     gold = {a["id"]: a for a in sample_news.articles}
     phase1 = [a for a in gold.values() if a.get("phase", 1) == 1]
 
-    first = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    first = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url]))
     assert first["feeds_polled"] == len(sample_news.feeds) and first["feeds_failed"] == 0
     assert first["articles_new"] == len(phase1) == article_gets(sample_news)
     stored = dict(rows(db, "SELECT url, relevant FROM articles"))
@@ -41,7 +43,7 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
               rows(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM facts), "
                        "(SELECT count(*) FROM alerts)"))
     sample_news.statuses.clear()
-    again = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    again = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url]))
     assert (again["articles_new"], again["facts_new"], again["alerts_new"], again["alerts_sent"]) == (0, 0, 0, 0)
     assert {status for path, status in sample_news.statuses if path.startswith("/feeds/")} == {304}
     assert before == (article_gets(sample_news), len(sample_news.notifications),
@@ -53,7 +55,7 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
     known = set(rows(db, "SELECT kind, value FROM alerts"))
     gets = article_gets(sample_news)
     notes = len(sample_news.notifications)
-    third = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url])
+    third = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url]))
     assert third["articles_new"] == len(gold) - len(phase1) == article_gets(sample_news) - gets
     new_alerts = set(rows(db, "SELECT kind, value FROM alerts")) - known
     assert len(new_alerts) == third["alerts_new"]
@@ -62,6 +64,63 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
         assert any(value in note["title"] for _, value in new_alerts)
     assert rows(db, "SELECT count(*) - count(DISTINCT (kind, value)) FROM alerts") == [(0,)]
 
+
+
+def fact_events(since: datetime, timeout: float = 60) -> list:
+    """The dealwatch.*.new events the Prefect server has recorded since `since` (it stores them a moment
+    after they are sent, so asked until two answers agree)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+
+    deadline, last = time.monotonic() + timeout, None
+    wanted = EventFilter(event=EventNameFilter(prefix=["dealwatch."]), occurred=EventOccurredFilter(since=since))
+    while True:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(wanted, limit=50)
+            events = list(page.events)
+            while page.next_page:
+                page = client.read_events_page(page.next_page)
+                events += page.events
+        if (last is not None and len(events) == len(last) and events) or time.monotonic() > deadline:
+            return events
+        last = events
+        time.sleep(1.0)
+
+
+def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(prefect_engine, sample_news,
+                                                                               tmp_path, monkeypatch):
+    """Each new bidder / deadline is one dealwatch.<kind>.new event with the fact as payload. A batch's events
+    go out as soon as another batch follows (so an event-triggered deliver-alerts sends them meanwhile); the
+    last batch's after the cycle's own delivery has sent its alerts."""
+    import flows.monitor
+
+    monkeypatch.setattr(flows.monitor, "BATCH_SIZE", 6)   # several batches from the sample site
+    db = tmp_path / "w.duckdb"
+    started = datetime.now(UTC)
+    report = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[sample_news.notify_url]))
+    alerts = {(kind, value): (alert_id, created, sent) for alert_id, kind, value, created, sent in rows(
+        db, "SELECT id, kind, value, created_at, sent_at FROM alerts")}
+    assert report["alerts_new"] == len(alerts) > 0 and report["alerts_sent"] == len(alerts)
+
+    events = fact_events(started)
+    assert sorted(e.resource.id for e in events) == sorted(f"dealwatch.{k}.{v}" for k, v in alerts)  # once each
+    last_batch = max(created for _, created, _ in alerts.values())
+    before = after = 0
+    for event in events:
+        kind, value = event.payload["kind"], event.payload["value"]
+        assert event.event == f"dealwatch.{kind}.new" and event.resource["prefect.resource.name"] == value
+        alert_id, created, sent = alerts[(kind, value)]
+        assert event.payload["alert_id"] == alert_id and event.payload["evidence"] and event.payload["article_url"]
+        occurred = event.occurred.astimezone(UTC).replace(tzinfo=None)
+        if created < last_batch:
+            assert occurred < sent, "an earlier batch's event waited for the cycle's delivery"
+            before += 1
+        else:
+            assert occurred > sent, "the last batch's event went out before the cycle delivered its alerts"
+            after += 1
+    assert before and after, (before, after)
 
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "dealwatch", *args], capture_output=True, text=True,

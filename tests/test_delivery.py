@@ -2,6 +2,7 @@
 loopback): a channel that is down for a cycle gets each alert exactly once when it is back."""
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -28,8 +29,8 @@ def test_smtp_down_for_a_cycle_then_up_delivers_each_alert_once(prefect_engine, 
     db = tmp_path / "w.duckdb"
     mail = smtp.url(cto=1)
     smtp.stop()
-    first = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
-                    notify_min_interval=0)
+    first = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
+                                notify_min_interval=0))
     assert first["alerts_new"] > 0 and first["alerts_sent"] == 0 and first["alerts_failed"] == first["alerts_new"]
     assert rows(db, "SELECT DISTINCT status, attempts FROM alerts") == [("pending", 1)]
     errors = [e for (e,) in rows(db, "SELECT last_error FROM alerts")]
@@ -37,8 +38,8 @@ def test_smtp_down_for_a_cycle_then_up_delivers_each_alert_once(prefect_engine, 
 
     smtp.start()
     time_passes(db)
-    second = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
-                    notify_min_interval=0)
+    second = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
+                                notify_min_interval=0))
     assert second["alerts_new"] == 0 and second["alerts_sent"] == first["alerts_new"]
     subjects = [m["Subject"] for _, _, m in smtp.messages]
     assert len(subjects) == first["alerts_new"] == len(set(subjects))  # exactly one email per alert
@@ -46,8 +47,8 @@ def test_smtp_down_for_a_cycle_then_up_delivers_each_alert_once(prefect_engine, 
     assert all(sum(v in s for s in subjects) >= 1 for v in values)
 
     time_passes(db)
-    third = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
-                    notify_min_interval=0)
+    third = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[mail], digest_threshold=100,
+                                notify_min_interval=0))
     assert third["alerts_sent"] == 0 and len(smtp.messages) == len(subjects)  # nothing twice
 
 
@@ -55,11 +56,11 @@ def test_webhook_500_then_ok_delivers_the_digest_once(prefect_engine, sample_new
     db = tmp_path / "w.duckdb"
     hook = webhook.url("json")
     webhook.fail_next(1, 500)
-    first = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[hook])  # backlog: one digest
+    first = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[hook]))  # backlog: one digest
     assert first["alerts_failed"] == first["alerts_new"] > 10
     assert rows(db, "SELECT count(*) FROM alerts WHERE last_error LIKE '%500%'") == [(first["alerts_new"],)]
     time_passes(db)
-    second = monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[hook])
+    second = asyncio.run(monitor(db=str(db), feeds=sample_news.feed_urls(), notify=[hook]))
     assert second["alerts_sent"] == first["alerts_new"]
     delivered = [p for p in webhook.payloads if p]
     assert len(delivered) == 1 and delivered[0]["title"].startswith("dealwatch: ")
