@@ -66,27 +66,32 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
 
 
 
-def fact_events(since: datetime, timeout: float = 60) -> list:
-    """The dealwatch.*.new events the Prefect server has recorded since `since` (it stores them a moment
-    after they are sent, so asked until two answers agree)."""
+def fact_events(since: datetime, expected: int, timeout: float = 120) -> list:
+    """The dealwatch.*.new events the Prefect server has recorded since `since`: asked until there are
+    `expected` (the engine sends them from a background thread and the server stores them in batches, so
+    under the whole suite they arrive over seconds), then once more a moment later, so that one too many
+    shows too."""
     import time
 
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
-    deadline, last = time.monotonic() + timeout, None
     wanted = EventFilter(event=EventNameFilter(prefix=["dealwatch."]), occurred=EventOccurredFilter(since=since))
-    while True:
+
+    def recorded() -> list:
         with get_client(sync_client=True) as client:
             page = client.read_events(wanted, limit=50)
             events = list(page.events)
             while page.next_page:
                 page = client.read_events_page(page.next_page)
                 events += page.events
-        if (last is not None and len(events) == len(last) and events) or time.monotonic() > deadline:
-            return events
-        last = events
+        return events
+
+    deadline = time.monotonic() + timeout
+    while len(recorded()) < expected and time.monotonic() < deadline:
         time.sleep(1.0)
+    time.sleep(2.0)
+    return recorded()
 
 
 def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(prefect_engine, sample_news,
@@ -104,7 +109,7 @@ def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(p
         db, "SELECT id, kind, value, created_at, sent_at FROM alerts")}
     assert report["alerts_new"] == len(alerts) > 0 and report["alerts_sent"] == len(alerts)
 
-    events = fact_events(started)
+    events = fact_events(started, expected=len(alerts))
     assert sorted(e.resource.id for e in events) == sorted(f"dealwatch.{k}.{v}" for k, v in alerts)  # once each
     last_batch = max(created for _, created, _ in alerts.values())
     before = after = 0
