@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from flows.monitor import monitor
+from waiting import wait_for
 
 pytestmark = pytest.mark.prefect
 
@@ -65,12 +66,11 @@ def test_cycle_rerun_and_new_phase(prefect_engine, sample_news, tmp_path):
     assert rows(db, "SELECT count(*) - count(DISTINCT (kind, value)) FROM alerts") == [(0,)]
 
 
-
 def fact_events(since: datetime, expected: int, timeout: float = 120) -> list:
     """The dealwatch.*.new events the Prefect server has recorded since `since`: asked until there are
     `expected` (the engine sends them from a background thread and the server stores them in batches, so
     under the whole suite they arrive over seconds), then once more a moment later, so that one too many
-    shows too."""
+    shows too. AssertionError when they do not all arrive within `timeout` s."""
     import time
 
     from prefect.client.orchestration import get_client
@@ -87,9 +87,7 @@ def fact_events(since: datetime, expected: int, timeout: float = 120) -> list:
                 events += page.events
         return events
 
-    deadline = time.monotonic() + timeout
-    while len(recorded()) < expected and time.monotonic() < deadline:
-        time.sleep(1.0)
+    wait_for(f"{expected} dealwatch.*.new events on the Prefect server", lambda: len(recorded()) >= expected, timeout)
     time.sleep(2.0)
     return recorded()
 
@@ -126,6 +124,7 @@ def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(p
             assert occurred > sent, "the last batch's event went out before the cycle delivered its alerts"
             after += 1
     assert before and after, (before, after)
+
 
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "dealwatch", *args], capture_output=True, text=True,

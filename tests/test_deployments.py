@@ -28,6 +28,7 @@ import pytest
 
 from deployments.serve import (DEFAULT_CRON, DELIVER_EVENTS, build_deployments, check_schedule, local_prefect_server,
                                run_parameters, stop_process_group)
+from waiting import wait_for
 
 pytestmark = pytest.mark.prefect
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,23 +72,6 @@ def flow_runs(server, deployment_id: str) -> list[dict]:
                                                         "sort": "EXPECTED_START_TIME_ASC", "limit": 50})
     answer.raise_for_status()
     return answer.json()
-
-
-def wait_for(what: str, check, timeout: float, every: float = 1.0):
-    """check() until it gives something, for at most timeout seconds. A check whose request to the Prefect
-    server timed out is asked again (within the same deadline): under the whole suite on 2 cores, the SQLite
-    server once took over 15 s to answer a flow-run filter while `serve` ran cycles."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except httpx.TimeoutException as e:
-            last_error, found = e, None
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"waited {timeout:.0f} s for {what}" + (f" (last request: {last_error!r})" if last_error else ""))
 
 
 def emit(server, event: str, resource_id: str) -> None:
