@@ -66,9 +66,9 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     from pydantic import SecretStr
 
     from dealwatch.alerts import Notifier
+    from dealwatch.cycle import prepare_workers, workers_likely
     from dealwatch.profile import load_profile
     from dealwatch.warehouse import Warehouse
-    from flows.monitor import monitor
 
     # The user's mistakes surface here, in one line and before Prefect starts, not from inside a flow run
     if notify or notify_configs:
@@ -78,6 +78,9 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     warehouse.migrate()
     with warehouse.cycle_lock():
         pass
+    if workers_likely(warehouse.last_run_articles()):
+        prepare_workers()   # the workers' fork server starts on the other core while Prefect starts on this one
+    from flows.monitor import monitor
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
         notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,

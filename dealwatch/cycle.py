@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from dealwatch.dedup import content_hash, text_fingerprint
 from dealwatch.extract import ExtractionError, article_from_feed, extract_article
+from dealwatch.feeds import ParsedFeed, parse_feed
 from dealwatch.fetch import FetchError
 from dealwatch.judge import judge
 from dealwatch.model import Article, FeedItem, Page
@@ -119,48 +120,106 @@ def _worker_context() -> BaseContext:
 
 def prepare_workers() -> None:
     """Start the worker pool's fork server now, in the background, for a cycle that will likely need
-    workers: its imports (~1.5 s of CPU, once per process) then overlap with the feeds' polling, on the
-    core the poll leaves idle, instead of delaying the first worker."""
-    if (os.cpu_count() or 1) > 1 and _worker_context().get_start_method() == "forkserver":
-        threading.Thread(target=multiprocessing.forkserver.ensure_running, name="dealwatch-forkserver",
-                         daemon=True).start()
+    workers: its imports and models (~1 s of CPU, once per process) then take a core that is idle anyway
+    (the command line calls this first, while Prefect starts; a cycle calls it again, in case), instead of
+    delaying the first worker. fork_server_ready() tells when it is up."""
+    global _PREPARING
+    if (os.cpu_count() or 1) <= 1 or _worker_context().get_start_method() != "forkserver":
+        return
+    with _PREPARE_LOCK:
+        if _FORK_SERVER_UP.is_set() or (_PREPARING is not None and _PREPARING.is_alive()):
+            return
+        _PREPARING = threading.Thread(target=_start_fork_server, name="dealwatch-forkserver", daemon=True)
+        _PREPARING.start()
+
+
+_FORK_SERVER_UP = threading.Event()
+_PREPARE_LOCK = threading.Lock()
+_PREPARING: threading.Thread | None = None
+
+
+def _start_fork_server() -> None:
+    try:
+        probe = _worker_context().Process(target=_nothing, name="dealwatch-forkserver-probe", daemon=True)
+        probe.start()   # returns once the fork server has imported WORKER_PRELOAD and forked it
+        probe.join()
+        _FORK_SERVER_UP.set()
+    except (OSError, RuntimeError) as e:   # no processes here: the pool says so when a cycle needs it
+        log.debug("fork server not started: %s", e)
+
+
+def fork_server_ready() -> bool:
+    """Whether prepare_workers() has the fork server up: new workers then start in ~10 ms each."""
+    return _FORK_SERVER_UP.is_set()
+
+
+def workers_likely(last_run_articles: int | None) -> bool:
+    """Whether a cycle will likely need worker processes, from how many articles the last one stored (None: a
+    first cycle)."""
+    return last_run_articles is None or last_run_articles >= PARALLEL_MIN_ITEMS
 
 
 # One pool of worker processes per cycle, not per batch: even forked from the fork server, a worker
 # unpickles the profile and warms its caches once; idle between cycles, it would hold ~100 MB.
 _POOL: ProcessPoolExecutor | None = None
 _POOL_WORKERS = 0
+_POOL_STARTED: list = []   # a no-op job per worker, done once that worker is up
 
 
 def start_workers(workers: int | None = None) -> ProcessPoolExecutor | None:
     """The cycle's worker pool, started now if it is not running yet (its workers then start in the
     background while the caller goes on fetching); None when there is only one core."""
-    global _POOL, _POOL_WORKERS
+    global _POOL, _POOL_WORKERS, _POOL_STARTED
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers <= 1:
         return None
     if _POOL is None or _POOL_WORKERS != workers:
         shutdown_workers()
         _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_warm_worker)
-        _POOL_WORKERS = workers
+        _POOL_WORKERS, _POOL_STARTED = workers, []
         # every worker now, not when the first chunk comes; from a thread, since starting one blocks until
-        # the fork server has imported everything (~1.5 s the first time), and the caller goes on fetching
-        threading.Thread(target=_spawn_all, args=(_POOL, workers), name="dealwatch-workers", daemon=True).start()
+        # the fork server has imported everything (~1 s the first time), and the caller goes on fetching
+        threading.Thread(target=_spawn_all, args=(_POOL, workers, _POOL_STARTED), name="dealwatch-workers",
+                         daemon=True).start()
     return _POOL
 
 
-def _spawn_all(pool: ProcessPoolExecutor, workers: int) -> None:
+def _spawn_all(pool: ProcessPoolExecutor, workers: int, started: list) -> None:
     try:
         for _ in range(workers):
-            pool.submit(_nothing)
+            started.append(pool.submit(_nothing))
     except (RuntimeError, BrokenProcessPool, OSError) as e:   # shut down meanwhile, or no processes here:
         log.debug("worker pool not started: %s", e)              # the chunks' own submissions say so
 
 
+def _workers_up() -> ProcessPoolExecutor | None:
+    """The cycle's pool when all its workers are up and answering (a job then waits for none to start)."""
+    pool, started = _POOL, _POOL_STARTED
+    if pool is None or len(started) < _POOL_WORKERS:
+        return None
+    if all(f.done() and not f.cancelled() and f.exception() is None for f in started):
+        return pool
+    return None
+
+
+async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | None,
+                                base_url: str | None = None) -> ParsedFeed:
+    """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~8 ms of
+    CPU for a feed of ten entries, and a hundred feeds then parse on every core instead of one, while this
+    process goes on polling. The same ParsedFeed either way."""
+    pool = _workers_up()
+    if pool is not None:
+        try:
+            return await asyncio.wrap_future(pool.submit(parse_feed, feed_url, body, content_type, base_url=base_url))
+        except (BrokenProcessPool, RuntimeError) as e:   # RuntimeError: shut down meanwhile
+            log.debug("feed parsed here, the worker pool is gone: %s", e)
+    return parse_feed(feed_url, body, content_type, base_url=base_url)
+
+
 def shutdown_workers() -> None:
     """Stop the worker pool (at the end of a cycle: idle workers would hold ~100 MB each)."""
-    global _POOL, _POOL_WORKERS
-    pool, _POOL, _POOL_WORKERS = _POOL, None, 0
+    global _POOL, _POOL_WORKERS, _POOL_STARTED
+    pool, _POOL, _POOL_WORKERS, _POOL_STARTED = _POOL, None, 0, []
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -54,7 +54,7 @@ import ssl
 import weakref
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -67,7 +67,7 @@ import httpx
 import stamina
 import stamina.instrumentation
 
-from dealwatch.feeds import parse_feed
+from dealwatch.feeds import ParsedFeed, parse_feed
 from dealwatch.model import FeedItem, Page
 from dealwatch.urls import UnsafeURL, acheck_article_url, host_of, is_trusted_host, resolve_public
 
@@ -84,6 +84,9 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree th
     __version__ = "0"
 
 log = logging.getLogger(__name__)
+
+# parse_feed's signature, awaited: (feed_url, body, content_type, base_url=...) -> ParsedFeed
+FeedParser = Callable[..., Awaitable[ParsedFeed]]
 
 
 def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
@@ -576,8 +579,10 @@ class FeedPoll:
 
 
 async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None = None,
-                    last_modified: str | None = None, *, settings: FetchSettings | None = None) -> FeedPoll:
-    """Conditional GET of a feed, parsed into FeedItems. Never raises (except on cancellation)."""
+                    last_modified: str | None = None, *, settings: FetchSettings | None = None,
+                    parse: FeedParser | None = None) -> FeedPoll:
+    """Conditional GET of a feed, parsed into FeedItems (by `parse`, an async stand-in for parse_feed that
+    may parse elsewhere; parse_feed here when None). Never raises (except on cancellation)."""
     state = _state(client, settings)
     headers = {"Accept": FEED_ACCEPT}
     if etag:
@@ -607,7 +612,10 @@ async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None =
         return FeedPoll(feed_url, status=304, not_modified=True, etag=new_etag or etag,
                         last_modified=new_modified or last_modified, final_url=answer.final_url, attempts=tries)
     content_type = answer.headers.get("Content-Type")
-    parsed = parse_feed(feed_url, answer.body, content_type, base_url=answer.final_url)
+    if parse is None:
+        parsed = parse_feed(feed_url, answer.body, content_type, base_url=answer.final_url)
+    else:
+        parsed = await parse(feed_url, answer.body, content_type, base_url=answer.final_url)
     return FeedPoll(feed_url, status=answer.status, title=parsed.title, items=parsed.items,
                     etag=new_etag, last_modified=new_modified, final_url=answer.final_url,
                     error=parsed.error, transient=parsed.error is not None and not answer.body.strip(),
@@ -615,10 +623,11 @@ async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None =
 
 
 async def poll_feeds(feeds: Sequence[tuple[str, str | None, str | None]], settings: FetchSettings | None = None,
-                     *, transport: httpx.AsyncBaseTransport | None = None) -> list[FeedPoll]:
+                     *, transport: httpx.AsyncBaseTransport | None = None,
+                     parse: FeedParser | None = None) -> list[FeedPoll]:
     """Poll (feed_url, etag, last_modified) triples concurrently in one client; results in input order."""
     async with new_client(settings, transport=transport) as client:
-        return list(await asyncio.gather(*(poll_feed(client, url, etag, modified)
+        return list(await asyncio.gather(*(poll_feed(client, url, etag, modified, parse=parse)
                                            for url, etag, modified in feeds)))
 
 

@@ -29,7 +29,8 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
-from dealwatch.cycle import PARALLEL_MIN_ITEMS, judge_and_store, prepare_workers, shutdown_workers, start_workers
+from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
+                             prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
 from dealwatch.model import Alert, FeedItem
 from dealwatch.profile import Profile, load_profile
@@ -119,7 +120,8 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
     warehouse = Warehouse(db)
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
-    polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options))
+    polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options),
+                             parse=parse_feed_in_workers)
     new = warehouse.record_polls(polls)   # one transaction: each feed's entries with its validators
     report.items_new = sum(new.values())
     for poll in polls:
@@ -260,22 +262,24 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         warehouse.migrate()
         warehouse.start_run(run_id)
         last = warehouse.last_run_articles()
-    if last is None or last >= PARALLEL_MIN_ITEMS:  # a first cycle, or a busy one: workers will likely be needed
-        prepare_workers()
     _profile(profile)  # a broken profile fails the cycle before any network work
-    report = await poll(db, feeds, fetch_options)
-    report.run_id = run_id
+    if workers_likely(last):
+        prepare_workers()
+        if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the
+            start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
     tried: set[str] = set()
-    if notify or notify_configs:
-        alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
     unannounced: list[Alert] = []   # the last batch's new facts, not yet emitted as events
     try:
         try:
+            report = await poll(db, feeds, fetch_options)
+            report.run_id = run_id
+            if notify or notify_configs:
+                alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
             while True:
                 # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
                 # stops the loop anyway should one ever come back in the same cycle
-                batch = [(item, n) for item, n in warehouse.due_items(feeds=feeds, limit=BATCH_SIZE)
-                         if item.link not in tried]
+                due = warehouse.due_items(feeds=feeds, limit=BATCH_SIZE)
+                batch = [(item, n) for item, n in due if item.link not in tried]
                 if not batch:
                     break
                 if engine:   # another batch follows: the events now, so that the event-triggered deliver-alerts
@@ -288,6 +292,8 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                                           warehouse.item_max_attempts)
                 report.add(stored)
                 unannounced = stored.alerts_new
+                if len(due) < BATCH_SIZE:   # that was all of the queue: what it retries comes due in a later cycle
+                    break
         finally:
             shutdown_workers()
         for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():

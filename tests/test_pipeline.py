@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dealwatch import cycle
+from dealwatch.feeds import parse_feed
 from dealwatch.fetch import HTTPStatusError
 from dealwatch.model import FeedItem, Page
 from dealwatch.profile import load_profile
@@ -97,3 +98,48 @@ def test_a_failing_store_stops_the_batch_with_its_error(small_stores):
     with pytest.raises(RuntimeError, match="locked"):
         asyncio.run(cycle.judge_and_store(_fetch, queue, profile, TODAY, store, workers=2))
     assert calls and calls[0] >= 10
+
+
+# -- the feeds' parsing in the worker processes ------------------------------------------------------
+
+PARSED_HERE: list[str] = []
+
+
+def _parse_counted(feed_url, body, content_type, base_url=None):
+    """parse_feed, noting the call in the process that makes it: a worker's note never reaches this one."""
+    PARSED_HERE.append(feed_url)
+    return parse_feed(feed_url, body, content_type, base_url=base_url)
+
+
+def test_feeds_parse_in_the_workers_once_they_are_up_and_here_otherwise_with_the_same_items(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from loopback import rss_feed
+    from waiting import wait_for
+
+    feed = "http://news.example.org/feeds/world.xml"
+    body = rss_feed("World", [{"title": f"Oracle bid {i}", "link": f"/a/{i}.html", "description": f"<p>Story {i}</p>",
+                               "pubDate": "Mon, 14 Sep 2020 18:30:00 +0200"} for i in range(12)])
+    expected = parse_feed(feed, body, "application/rss+xml", base_url=feed)
+    assert len(expected.items) == 12
+    monkeypatch.setattr(cycle, "parse_feed", _parse_counted)
+    PARSED_HERE.clear()
+
+    def parsed():
+        return asyncio.run(cycle.parse_feed_in_workers(feed, body, "application/rss+xml", base_url=feed))
+
+    try:
+        assert parsed() == expected and PARSED_HERE == [feed]          # no pool: parsed in this process
+        cycle.prepare_workers()
+        wait_for("the fork server", cycle.fork_server_ready, timeout=120, every=0.05)
+        pool = cycle.start_workers(2)
+        wait_for("two workers up", lambda: cycle._workers_up() is pool, timeout=60, every=0.05)
+        assert parsed() == expected and PARSED_HERE == [feed]          # parsed in a worker: no call here
+
+        for process in list(pool._processes.values()):                 # the workers die: parsed here again
+            process.kill()
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(int).result(timeout=60)
+        assert parsed() == expected and PARSED_HERE == [feed, feed]
+    finally:
+        cycle.shutdown_workers()
