@@ -11,11 +11,14 @@ measured cleanly and nothing leaks from one into the next:
              (also `extract(..., with_metadata=True)`, for information)
   flow       the real Prefect flow `flows.monitor.monitor` on a fresh warehouse: poll, fetch, extract,
              judge, store, deliver; pages/s and its ratio to the floor. Prefect's temporary server is
-             started first by a trivial flow run, and its start-up is reported on its own line. Then the
+             started first by a trivial flow run, and its start-up is reported on its own line; so is the
+             worker pool's fork server, started at the phase's start as `dealwatch run` starts it (while
+             Prefect starts) and waited for before the cycle. Then the
              same flow again with nothing changed: the unchanged re-poll (wall time, requests, bytes,
              article fetches, statuses). Then CHECKPOINT and the warehouse's size per 1,000 articles.
   plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
-             on a fresh warehouse: the difference is what the Prefect engine costs
+             on a fresh warehouse (the fork server started and waited for as in flow): the difference is
+             what the Prefect engine costs
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N (the longest part:
              ~2 min at the default N=1000 on 2 cores; at N=10000 it is 100,000 pages, ~20 min; --no-10x skips it)
 floor, flow and plain run K times (--repeat, default 3), interleaved, each time in a fresh process; each

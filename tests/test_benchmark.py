@@ -30,7 +30,7 @@ def test_benchmark_reports_every_figure(tmp_path):
     table = "\n".join(lines[:-1])
     for label in ("1 floor", "2 flow cycle", "e2e / floor", "3 unchanged re-poll", "feeds answered 304",
                   "article fetches", "4 peak RSS", "10 x N", "5 same cycle without a flow run",
-                  "Prefect engine cost", "6 warehouse size", "machine", "software"):
+                  "Prefect engine cost", "the workers' fork server", "6 warehouse size", "machine", "software"):
         assert label in table, label
 
     assert table.count("best of 2:") == 3   # floor, flow and plain: each the best of two interleaved runs
@@ -54,6 +54,7 @@ def test_benchmark_reports_every_figure(tmp_path):
     assert res["flow10x"]["cycle"]["report"]["articles_new"] == 400
     assert res["flow10x"]["rss_peak_mb"] > 0 and res["flow"]["rss_peak_mb"] > 0
     assert res["flow"]["warehouse"]["articles"] == 40 and res["flow"]["warehouse"]["mb_per_1000"] > 0
+    assert res["flow"]["fork_server_cpu_s"] > 0   # started before the measured cycle, its cost reported apart
 
 
 def test_extracting_a_page_again_gives_the_same_text():
