@@ -11,13 +11,14 @@ measured cleanly and nothing leaks from one into the next:
              (also `extract(..., with_metadata=True)`, for information)
   flow       the real Prefect flow `flows.monitor.monitor` on a fresh warehouse: poll, fetch, extract,
              judge, store, deliver; pages/s and its ratio to the floor. Prefect's temporary server is
-             started first by a trivial flow run, and its start-up is reported on its own line; so is the
-             worker pool's fork server, started at the phase's start as `dealwatch run` starts it (while
-             Prefect starts) and waited for before the cycle. Then the
+             started first by a trivial flow run, and its start-up is reported on its own line; so is what
+             `dealwatch run` does before Prefect starts (dealwatch.cli.prepare_cycle: checks of the notify
+             URLs, profile and warehouse; the worker pool's fork server started), done at the phase's start
+             and the fork server waited for before the cycle. Then the
              same flow again with nothing changed: the unchanged re-poll (wall time, requests, bytes,
              article fetches, statuses). Then CHECKPOINT and the warehouse's size per 1,000 articles.
   plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
-             on a fresh warehouse (the fork server started and waited for as in flow): the difference is
+             on a fresh warehouse (after the same preamble as flow): the difference is
              what the Prefect engine costs
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N (the longest part:
              ~2 min at the default N=1000 on 2 cores; at N=10000 it is 100,000 pages, ~20 min; --no-10x skips it)
@@ -160,15 +161,17 @@ def settled_cpu(start: float, quiet: float = 0.02, every: float = 0.25, timeout:
     return last
 
 
-class ForkServerStart:
-    """The worker pool's fork server, started as `dealwatch run` starts it: at the phase's start, while Prefect
-    is imported and started (flow) or the cycle's modules are (plain); waited for before the measured cycle,
-    which then costs what a cycle of a running dealwatch costs. Its own start is a once-per-process cost,
-    reported on its own line, like Prefect's."""
+class Preamble:
+    """What `dealwatch run` does before Prefect starts (dealwatch.cli.prepare_cycle: the notify URLs, the
+    profile and the warehouse checked, the worker pool's fork server started), done at the phase's start, the
+    fork server waited for before the measured cycle: the cycle then costs what the flow run of `dealwatch
+    run` costs. Its own cost, once per process, is reported on its own line, like Prefect's start-up."""
 
-    def __init__(self):
-        from dealwatch.cycle import prepare_workers
-        prepare_workers()
+    def __init__(self, a, db: Path):
+        from dealwatch.cli import prepare_cycle
+        started, cpu = time.perf_counter(), time.process_time()
+        prepare_cycle(db, [u.get_secret_value() for u in _flow_kwargs(a, db)["notify"]], [], None)
+        self.seconds, self.cpu = time.perf_counter() - started, time.process_time() - cpu
 
     def wait(self, timeout: float = 120) -> dict:
         from dealwatch.cycle import fork_server_ready
@@ -177,7 +180,8 @@ class ForkServerStart:
             if time.monotonic() > deadline:
                 raise SystemExit(f"the workers' fork server did not start in {timeout:.0f} s")
             time.sleep(0.01)
-        return {"fork_server_cpu_s": round(cpu_now()[1], 2)}
+        return {"preamble_s": round(self.seconds, 2), "preamble_cpu_s": round(self.cpu, 2),
+                "fork_server_cpu_s": round(cpu_now()[1], 2)}
 
 
 def feed_urls(base: str, set_name: str, feeds: int) -> list[str]:
@@ -294,7 +298,8 @@ def _flow_kwargs(a, db: Path) -> dict:
 
 def phase_flow(a) -> dict:
     os.environ.update(QUIET)
-    fork_server = ForkServerStart()
+    db = fresh_warehouse(Path(a.workdir) / f"flow-{a.set}.duckdb")
+    preamble = Preamble(a, db)
     from prefect import flow
     from flows.monitor import monitor
 
@@ -305,8 +310,7 @@ def phase_flow(a) -> dict:
     started = time.perf_counter()
     warm_up()
     startup = time.perf_counter() - started
-    db = fresh_warehouse(Path(a.workdir) / f"flow-{a.set}.duckdb")
-    out = {"prefect_startup_s": round(startup, 1), **fork_server.wait()}
+    out = {"prefect_startup_s": round(startup, 1), **preamble.wait()}
     before, cpu0, prefect0, watch = stats(a.base), cpu_now(), live_children_cpu(), WorkerWatch()
     started = time.perf_counter()
     report = asyncio.run(monitor(**_flow_kwargs(a, db)))
@@ -335,13 +339,13 @@ def phase_flow(a) -> dict:
 
 def phase_plain(a) -> dict:
     os.environ.update(QUIET)
-    fork_server = ForkServerStart()
+    db = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb")
+    preamble = Preamble(a, db)
     from flows.monitor import cycle
     from dealwatch.warehouse import Warehouse
-    db = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb")
     kw = _flow_kwargs(a, db)
     warehouse = Warehouse(db)
-    fork_server.wait()
+    preamble.wait()
     before, cpu0, watch = stats(a.base), cpu_now(), WorkerWatch()
     started = time.perf_counter()
     with warehouse.cycle_lock():
@@ -548,9 +552,10 @@ def render(res: dict) -> tuple[str, str]:
              ("  Prefect engine cost (flow - plain)", f"{engine:+.1f} s wall, {engine_cpu:+.1f} s CPU (main process + "
                                                       f"Prefect server); plus {fw['prefect_startup_s']} s to start "
                                                       f"its temporary server (once per process)"),
-             ("  the workers' fork server (once per process, before the cycle)",
-              f"{fw.get('fork_server_cpu_s', '-')} s CPU: imports, language model, profile; `dealwatch run` starts "
-              f"it while Prefect starts"),
+             ("  dealwatch run's checks before Prefect starts (once per process, before the cycle)",
+              f"{fw.get('preamble_s', '-')} s ({fw.get('preamble_cpu_s', '-')} s CPU: notify URLs, profile, "
+              f"warehouse); then the workers' fork server, {fw.get('fork_server_cpu_s', '-')} s CPU on the other core "
+              f"(imports, language model, profile) while Prefect starts"),
              ("6 warehouse size", f"{fw['warehouse']['mb_per_1000']:.2f} MB per 1,000 articles "
                                   f"({fw['warehouse']['db_bytes'] / 1e6:.1f} MB for {fw['warehouse']['articles']})")]
     if big:

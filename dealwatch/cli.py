@@ -59,18 +59,15 @@ def check_feed_urls(urls: Sequence[str]) -> None:
             raise UsageError(f"--feed {url!r} is not an http(s) URL: give the feed's full address")
 
 
-def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
-              profile: Path | None, fetch_options: dict, digest_threshold: int,
-              notify_min_interval: float | None = None) -> dict:
-    """One cycle as a Prefect flow run; the CycleReport as a dict."""
-    from pydantic import SecretStr
-
+def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None) -> None:
+    """What `dealwatch run` does before Prefect starts: the user's mistakes (a notify URL, a profile, a
+    warehouse that cannot be opened or is locked) surface here, in one line, not from inside a flow run; and
+    the workers' fork server starts on the other core while Prefect starts on this one."""
     from dealwatch.alerts import Notifier
     from dealwatch.cycle import prepare_workers, workers_likely
     from dealwatch.profile import load_profile
     from dealwatch.warehouse import Warehouse
 
-    # The user's mistakes surface here, in one line and before Prefect starts, not from inside a flow run
     if notify or notify_configs:
         Notifier(list(notify), [str(p) for p in notify_configs])
     load_profile(profile)
@@ -79,7 +76,16 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     with warehouse.cycle_lock():
         pass
     if workers_likely(warehouse.last_run_articles()):
-        prepare_workers()   # the workers' fork server starts on the other core while Prefect starts on this one
+        prepare_workers()
+
+
+def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
+              profile: Path | None, fetch_options: dict, digest_threshold: int,
+              notify_min_interval: float | None = None) -> dict:
+    """One cycle as a Prefect flow run; the CycleReport as a dict."""
+    from pydantic import SecretStr
+
+    prepare_cycle(db, notify, notify_configs, profile)
     from flows.monitor import monitor
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],

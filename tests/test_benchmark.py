@@ -30,7 +30,8 @@ def test_benchmark_reports_every_figure(tmp_path):
     table = "\n".join(lines[:-1])
     for label in ("1 floor", "2 flow cycle", "e2e / floor", "3 unchanged re-poll", "feeds answered 304",
                   "article fetches", "4 peak RSS", "10 x N", "5 same cycle without a flow run",
-                  "Prefect engine cost", "the workers' fork server", "6 warehouse size", "machine", "software"):
+                  "Prefect engine cost", "dealwatch run's checks before Prefect starts", "6 warehouse size",
+                  "machine", "software"):
         assert label in table, label
 
     assert table.count("best of 2:") == 3   # floor, flow and plain: each the best of two interleaved runs
