@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 import multiprocessing
-import multiprocessing.forkserver
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import TypeVar
@@ -204,7 +203,7 @@ def _workers_up() -> ProcessPoolExecutor | None:
 
 async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | None,
                                 base_url: str | None = None) -> ParsedFeed:
-    """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~8 ms of
+    """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~4.5 ms of
     CPU for a feed of ten entries, and a hundred feeds then parse on every core instead of one, while this
     process goes on polling. The same ParsedFeed either way."""
     pool = _workers_up()

@@ -81,11 +81,6 @@ def _profile(path: str | None) -> Profile:
     return load_profile(path)
 
 
-def _run_name() -> str:
-    params = flow_run.parameters
-    return f"cycle-{len(params['feeds'])}-feeds" if params.get("feeds") else "cycle"
-
-
 def from_config(config: str | None, **given) -> dict:
     """Flow parameters: those given, and for each one left None the value of the dealwatch.toml `config`,
     read now, in the run's own process. Deployments pass the file's path, so the secrets in it (notify
@@ -225,12 +220,12 @@ def emit_fact_events(new_alerts: list[Alert]) -> None:
 _LAST_BATCH: dict[str, list[Alert]] = {}
 
 
-def announce_last_batch(flow, flow_run, state) -> None:
+def announce_last_batch(flow, run, state) -> None:
     """The flow run's hook on its final state (completed, failed, crashed or cancelled): the events of the
     cycle's last batch of new facts. Emitted before the final state, the ~2 ms each of the Prefect server's
     work of storing them delayed that state's API call, and with it the flow run's end, by 0.1-0.4 s
     (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest)."""
-    emit_fact_events(_LAST_BATCH.pop(str(flow_run.id), []))
+    emit_fact_events(_LAST_BATCH.pop(str(run.id), []))
 
 
 def cycle_markdown(report: CycleReport) -> str:
@@ -244,7 +239,9 @@ def cycle_markdown(report: CycleReport) -> str:
     return "\n".join(lines)
 
 
-@flow(name="dealwatch-monitor", flow_run_name=_run_name, log_prints=False, validate_parameters=True,
+# No flow_run_name: renaming a run costs an API call at its start (~40 ms measured), and Prefect's own names
+# tell runs apart where "cycle-100-feeds" (or "cycle", under a deployment) named them all alike.
+@flow(name="dealwatch-monitor", log_prints=False, validate_parameters=True,
       on_completion=[announce_last_batch], on_failure=[announce_last_batch], on_crashed=[announce_last_batch],
       on_cancellation=[announce_last_batch])
 async def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[SecretStr] | None = None,
