@@ -858,13 +858,29 @@ def _strings(data: Any, where: str, path: Path, required: bool = True) -> tuple[
     return tuple(data)
 
 
+_LOADED: dict[tuple[str, bytes], Profile] = {}   # (path, its bytes) -> the profile: read again, not rebuilt
+
+
 def load_profile(path: str | Path | None = None) -> Profile:
-    """Read and check a profile TOML file (None: the bundled tiktok.toml)."""
+    """Read and check a profile TOML file (None: the bundled tiktok.toml). The file is read every time; while
+    its bytes are the same, the same Profile comes back (building one costs ~40-90 ms: `dealwatch run` checks
+    the profile before Prefect starts, then its cycle and each batch use it)."""
     path = Path(path) if path is not None else BUNDLED
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ProfileError(f"{path}: cannot read the profile: {e.strerror or e}") from e
+    key = (str(path), raw)
+    profile = _LOADED.get(key)
+    if profile is None:
+        profile = _load(path, raw)
+        if len(_LOADED) >= 8:
+            _LOADED.clear()
+        _LOADED[key] = profile
+    return profile
+
+
+def _load(path: Path, raw: bytes) -> Profile:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -30,9 +30,10 @@ from pydantic import SecretStr
 
 from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_workers, start_workers
 from dealwatch.model import FeedItem, Page
+from dealwatch.profile import load_profile
 from dealwatch.urls import canonical_url
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
-from flows.monitor import (BATCH_SIZE, Batch, CycleReport, _profile, cycle_markdown, deliver_alerts, fetch_judge_store,
+from flows.monitor import (BATCH_SIZE, Batch, CycleReport, cycle_markdown, deliver_alerts, fetch_judge_store,
                            from_config)
 
 PAGE_SUFFIXES = (".html", ".htm")
@@ -88,7 +89,7 @@ def _saved_page(item: FeedItem) -> Page:
 @task(name="read, judge and store a batch of saved pages", cache_policy=NONE)
 def read_judge_store(db: str, items: list[FeedItem], profile_path: str | None, run_id: str) -> StoreResult:
     """The saved-pages twin of flows.monitor.fetch_judge_store: the page comes from a file, not the network."""
-    outcomes = process([Fetched(item, _saved_page(item)) for item in items], _profile(profile_path), date.today())
+    outcomes = process([Fetched(item, _saved_page(item)) for item in items], load_profile(profile_path), date.today())
     return Warehouse(db).store_outcomes(outcomes, run_id=run_id)
 
 
@@ -115,7 +116,7 @@ async def backfill(source: str, db: str | None = None, notify: list[SecretStr] |
         warehouse.migrate()
         run_id = str(flow_run.id or utcnow().isoformat())
         warehouse.start_run(run_id)
-        _profile(p["profile"])  # a broken profile fails before any work
+        load_profile(p["profile"])  # a broken profile fails before any work
         report = CycleReport(run_id=run_id)
         items = list(src.items)
         try:

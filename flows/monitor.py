@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import lru_cache
 
 from prefect import flow, get_run_logger, task
 from prefect.exceptions import MissingContextError
@@ -33,7 +32,7 @@ from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_st
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
 from dealwatch.model import Alert, FeedItem
-from dealwatch.profile import Profile, load_profile
+from dealwatch.profile import load_profile
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 
 BATCH_SIZE = 1000   # items per task run; within a batch, outcomes are stored a stretch at a time as they come
@@ -74,11 +73,6 @@ def _logger():
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("dealwatch.cycle")
-
-
-@lru_cache(maxsize=8)
-def _profile(path: str | None) -> Profile:
-    return load_profile(path)
 
 
 def from_config(config: str | None, **given) -> dict:
@@ -166,7 +160,7 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
                 return exc
         stored = StoreResult.combined(await judge_and_store(
             fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch],
-            _profile(profile_path), date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id)))
+            load_profile(profile_path), date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id)))
     _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
                    len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
                    len(stored.alerts_new), stored.retry_later)
@@ -274,7 +268,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         warehouse.migrate()
         warehouse.start_run(run_id)
         last = warehouse.last_run_articles()
-    _profile(profile)  # a broken profile fails the cycle before any network work
+    load_profile(profile)  # a broken profile fails the cycle before any network work
     if workers_likely(last):
         prepare_workers()
         if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.prefect   # runs real Prefect flows (each in its own pr
 def test_benchmark_reports_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--articles", "40", "--feeds", "4", "--repeat", "2",
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--articles", "40", "--feeds", "4", "--repeat", "2", "--repeat-10x", "1",
          "--json", str(out), "--prefect-home", str(tmp_path / "prefect")],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -38,7 +38,8 @@ def test_benchmark_reports_every_figure(tmp_path):
 
     res = json.loads(out.read_text())
     assert res["summary"] == summary
-    assert {name: len(speeds) for name, speeds in res["runs"].items()} == {"floor": 2, "flow": 2, "plain": 2}
+    assert {name: len(speeds) for name, speeds in res["runs"].items()} == {"floor": 2, "flow": 2, "plain": 2,
+                                                                          "flow10x": 1}
     assert res["flow"]["cycle"]["pages_per_s"] == max(res["runs"]["flow"])
     for key in ("cores", "cpu", "python", "trafilatura", "prefect", "duckdb"):
         assert res["machine"][key], key

@@ -257,3 +257,15 @@ def test_profile_pickles_as_its_definition():
     s = "Oracle and Walmart made a bid for TikTok's U.S. business by Sept. 15."
     for a, b in zip(_alternations(p), _alternations(q)):
         assert a.pattern == b.pattern and _spans(a.finditer(s)) == _spans(b.finditer(s))
+
+
+def test_a_profile_is_built_once_while_its_file_is_unchanged_and_again_when_it_changes(tmp_path: Path):
+    path = tmp_path / "p.toml"
+    text = BUNDLED.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_profile(path)
+    assert load_profile(path) is first
+    # the same size, other bytes, written at once: read again, not taken from the cache
+    path.write_text(text.replace('name = "Microsoft"', 'name = "Microsofu"'), encoding="utf-8")
+    changed = load_profile(path)
+    assert changed is not first and "Microsofu" in {p.name for p in changed.parties}
