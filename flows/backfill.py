@@ -34,7 +34,7 @@ from dealwatch.profile import load_profile
 from dealwatch.urls import canonical_url
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 from flows.monitor import (BATCH_SIZE, Batch, CycleReport, cycle_markdown, deliver_alerts, fetch_judge_store,
-                           from_config)
+                           from_config, record_failed_run)
 
 PAGE_SUFFIXES = (".html", ".htm")
 
@@ -116,27 +116,31 @@ async def backfill(source: str, db: str | None = None, notify: list[SecretStr] |
         warehouse.migrate()
         run_id = str(flow_run.id or utcnow().isoformat())
         warehouse.start_run(run_id)
-        load_profile(p["profile"])  # a broken profile fails before any work
         report = CycleReport(run_id=run_id)
         items = list(src.items)
         try:
-            for start in range(0, len(items), BATCH_SIZE):
-                batch = items[start:start + BATCH_SIZE]
-                if len(batch) >= PARALLEL_MIN_ITEMS:
-                    start_workers()  # one worker pool for the whole backfill (as a cycle does)
-                if src.kind == "pages":
-                    stored = read_judge_store(db, batch, p["profile"], run_id)
-                else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
-                    stored = await fetch_judge_store(db, Batch((item, 0) for item in batch), fetch_options,
-                                                     p["profile"], run_id, 2)
-                report.add(stored)
-        finally:
-            shutdown_workers()
-        # digest threshold 0: every alert of the backfill (and any other due one) in one digest
-        delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"])
-        for name, value in delivered.items():
-            setattr(report, name, value)
-        warehouse.finish_run(run_id, "completed", asdict(report))
+            load_profile(p["profile"])  # a broken profile fails before any work
+            try:
+                for start in range(0, len(items), BATCH_SIZE):
+                    batch = items[start:start + BATCH_SIZE]
+                    if len(batch) >= PARALLEL_MIN_ITEMS:
+                        start_workers()  # one worker pool for the whole backfill (as a cycle does)
+                    if src.kind == "pages":
+                        stored = read_judge_store(db, batch, p["profile"], run_id)
+                    else:  # max_attempts 2: a transient failure is not stored, a later backfill fetches it again
+                        stored = await fetch_judge_store(db, Batch((item, 0) for item in batch), fetch_options,
+                                                         p["profile"], run_id, 2)
+                    report.add(stored)
+            finally:
+                shutdown_workers()
+            # digest threshold 0: every alert of the backfill (and any other due one) in one digest
+            delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"])
+            for name, value in delivered.items():
+                setattr(report, name, value)
+            warehouse.finish_run(run_id, "completed", asdict(report))
+        except BaseException as exc:
+            record_failed_run(warehouse, run_id, report, exc)
+            raise
     get_run_logger().info("backfill of %d %s from %s: %d new articles, %d relevant, %d facts, %d alerts",
                           len(items), src.kind, src.path, report.articles_new, report.relevant_new,
                           report.facts_new, report.alerts_new)

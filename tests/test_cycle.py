@@ -194,6 +194,9 @@ def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news,
 
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr[-2000:]
+    # the killed cycle's run row: found 'running' by the next cycle, under the cycle lock, so its process is gone
+    assert rows(db, "SELECT status, finished_at IS NULL FROM runs ORDER BY started_at") == [
+        ("interrupted", True), ("completed", False)]
     phase1 = [a for a in sample_news.articles if a.get("phase", 1) == 1]
     assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(len(phase1), len(phase1))]
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
@@ -205,3 +208,21 @@ def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news,
     if len(named) == len(alerts):
         for _, value, _ in alerts:
             assert sum(value in title for title in named) == 1, value
+
+
+def test_a_cycle_that_stops_on_an_error_is_recorded_failed_with_its_figures_so_far(sample_news, tmp_path):
+    from dealwatch.profile import ProfileError
+    from dealwatch.warehouse import Warehouse
+    from flows.monitor import cycle
+
+    db = tmp_path / "w.duckdb"
+    warehouse = Warehouse(db)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[profile\nname = 'x'\n", encoding="utf-8")
+    with warehouse.cycle_lock(), pytest.raises(ProfileError, match="not valid TOML"):
+        asyncio.run(cycle(warehouse, sample_news.feed_urls(), [], [], str(broken), {}, 10, engine=False))
+    assert rows(db, "SELECT status, finished_at IS NOT NULL, articles_new FROM runs") == [("failed", True, 0)]
+    with warehouse.cycle_lock():   # the next cycle leaves a failed run as it is
+        report = asyncio.run(cycle(warehouse, sample_news.feed_urls(), [], [], None, {}, 10, engine=False))
+    assert report["articles_new"] > 0
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("failed",), ("completed",)]

@@ -76,7 +76,9 @@ def test_outcomes_are_stored_in_order_one_store_at_a_time(small_stores, workers)
 
     assert results == [len(s) for s in stores]
     assert not overlapped[0]
-    assert all(len(s) >= 10 for s in stores[:-1]) and len(stores) >= 2
+    # at least STORE_EVERY a store, but once fewer than half that are left to come: then as they come
+    left_after = [len(queue) - sum(map(len, stores[:k + 1])) for k in range(len(stores))]
+    assert all(len(s) >= 10 or left < 5 for s, left in zip(stores[:-1], left_after)) and len(stores) >= 2
     stored = [o for s in stores for o in s]
     assert [o.item.link for o in stored] == [item.link for item, _ in queue]   # every item once, in order
     expected = cycle.process([cycle.Fetched(item, asyncio.run(_fetch(item)), last) for item, last in queue],
@@ -85,6 +87,18 @@ def test_outcomes_are_stored_in_order_one_store_at_a_time(small_stores, workers)
     gone = stored[-1]
     assert gone.article.text_source == "feed" and "404" in gone.fetch_error
     assert sum(1 for o in stored if o.judgment and o.judgment.relevance.relevant) >= 20
+
+
+@pytest.mark.parametrize("items", [1, 2, 7, 49, 1000, 10_000])
+def test_worker_jobs_cover_the_batch_in_order_and_shrink_towards_its_end(items):
+    spans = cycle._chunk_spans(items, workers=2)
+    assert spans[0][0] == 0 and spans[-1][1] == items
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))          # contiguous: every item once, in order
+    sizes = [end - start for start, end in spans]
+    assert all(1 <= n <= cycle.CHUNK_MAX for n in sizes)
+    assert sizes == sorted(sizes, reverse=True)                         # never a larger job after a smaller one
+    if items >= 1000:   # full jobs while many remain, ~CHUNK_MIN pages at the very end
+        assert sizes[0] == cycle.CHUNK_MAX and sizes[-1] <= cycle.CHUNK_MIN
 
 
 def test_a_failing_store_stops_the_batch_with_its_error(small_stores):
