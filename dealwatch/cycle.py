@@ -22,9 +22,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+import io
 import multiprocessing
-from multiprocessing import get_context
-from multiprocessing.context import BaseContext
+from multiprocessing import forkserver, get_context, popen_forkserver, reduction, spawn
+from multiprocessing import util as mp_util
+from multiprocessing.context import BaseContext, ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import TypeVar
 
 from dealwatch.dedup import content_hash, text_fingerprint
@@ -104,16 +106,52 @@ def _nothing() -> None:
 WORKER_PRELOAD = "dealwatch._worker_preload"
 
 
+class _WorkerPopen(popen_forkserver.Popen):
+    """The fork server's Popen of Python 3.11 (pyproject pins it), but for one thing: the new process is not
+    told to run this process's main module again. Python 3.11's fork server never preloads __main__ (it
+    looks for a 'main_path' that spawn.get_preparation_data does not give), so every worker ran it as
+    __mp_main__: under a Prefect runner, whose main module is prefect.engine, that is all of Prefect,
+    ~1.1 s of CPU per worker per cycle, and the workers started a second late (measured). A worker's jobs
+    are dealwatch functions, found by module name: they need nothing from __main__."""
+
+    def _launch(self, process_obj):
+        prep_data = {key: value for key, value in spawn.get_preparation_data(process_obj._name).items()
+                     if key not in ("init_main_from_path", "init_main_from_name")}
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)   # the parent's sentinel for the child, as in popen_forkserver
+        self.finalizer = mp_util.Finalize(self, mp_util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _WorkerProcess(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _WorkerPopen(process_obj)
+
+
+class _WorkerContext(ForkServerContext):
+    Process = _WorkerProcess
+
+
 def _worker_context() -> BaseContext:
     """How worker processes start. Never fork from here: the parent runs Prefect's threads and event loop,
     which fork would copy half-alive. forkserver where there is one: a clean server process, started once
     in this process's life, imports the workers' modules and loads the language model once (WORKER_PRELOAD),
-    and every worker is forked from it ready, instead of a fresh interpreter (spawn) spending ~1.5 s of
-    CPU on the same imports in each worker of each cycle."""
+    and every worker is forked from it ready (_WorkerPopen), instead of a fresh interpreter (spawn) spending
+    ~1.5 s of CPU on the same imports in each worker of each cycle."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return get_context("spawn")
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["__main__", WORKER_PRELOAD])
+    context = _WorkerContext()
+    context.set_forkserver_preload([WORKER_PRELOAD])
     return context
 
 

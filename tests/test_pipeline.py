@@ -157,3 +157,33 @@ def test_feeds_parse_in_the_workers_once_they_are_up_and_here_otherwise_with_the
         assert parsed() == expected and PARSED_HERE == [feed, feed]
     finally:
         cycle.shutdown_workers()
+
+
+# -- how the workers start -----------------------------------------------------------------------------
+
+def test_workers_start_without_running_the_parents_main_module_again(tmp_path):
+    """Python 3.11's fork server would have each worker run the parent's main module again (under a Prefect
+    runner that module is prefect.engine: ~1 s of imports per worker per cycle, and late workers)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    ran = tmp_path / "main-ran"
+    script = tmp_path / "a_main_module.py"
+    script.write_text(textwrap.dedent(f"""
+        import os
+        with open({str(ran)!r}, "a") as f:   # every process that runs this module says so
+            f.write(f"{{os.getpid()}}\\n")
+        from dealwatch import cycle
+        if __name__ == "__main__":
+            pool = cycle.start_workers(2)
+            workers = {{pool.submit(os.getpid).result() for _ in range(8)}}
+            cycle.shutdown_workers()
+            print(os.getpid(), *sorted(workers))
+    """), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    parent, *workers = out.stdout.split()
+    assert workers and parent not in workers          # the jobs ran in worker processes
+    assert ran.read_text().split() == [parent]        # and the main module ran in the parent only
