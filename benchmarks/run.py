@@ -23,9 +23,11 @@ measured cleanly and nothing leaks from one into the next:
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N, and its speed (the
              longest part: ~1 min a run at the default N=1000 on 2 cores, 2 runs (--repeat-10x), the best
              reported, the highest RSS; at N=10000 it is 100,000 pages, ~20 min a run; --no-10x skips it)
-floor, flow and plain run K times (--repeat, default 3), interleaved, each time in a fresh process; each
+floor, flow and plain run K times (--repeat, default 5), interleaved, each time in a fresh process; each
 figure is the best of its K runs, all K shown: the speed of a shared 2-core VM drifts by tens of percent
-within a minute, and a ratio of two single runs taken a minute apart says as much about the drift.
+within a minute (in one run of three rounds, the floor's runs gave 131, 203 and 213 pages/s), and a ratio
+of two single runs taken a minute apart says as much about the drift; with three rounds, all of one side's
+runs could fall in a slow spell (the flow's 145, 133, 145 against the floor's best 200, in another run).
 Peak memory: each cycle process reads its own peak RSS (resource.getrusage RUSAGE_SELF), and its worker
 processes' (RUSAGE_CHILDREN) once they have exited.
 """
@@ -591,9 +593,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-10x", action="store_true", help="skip the 10 x N memory run")
     p.add_argument("--repeat-10x", type=int, default=2,
                    help="runs of the flow at 10 x N, one after the other; the best is reported (default 2)")
-    p.add_argument("--repeat", type=int, default=3,
+    p.add_argument("--repeat", type=int, default=5,
                    help="runs of the floor, the flow cycle and the plain cycle, interleaved; each figure is the "
-                        "best of its runs (default 3)")
+                        "best of its runs (default 5)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workdir", help="where the warehouses go (default: a temporary folder, removed)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
