@@ -187,3 +187,13 @@ def test_workers_start_without_running_the_parents_main_module_again(tmp_path):
     parent, *workers = out.stdout.split()
     assert workers and parent not in workers          # the jobs ran in worker processes
     assert ran.read_text().split() == [parent]        # and the main module ran in the parent only
+
+
+def test_workers_collect_garbage_less_often_than_python_by_default():
+    import gc
+    try:
+        pool = cycle.start_workers(2)
+        thresholds = {pool.submit(gc.get_threshold).result() for _ in range(4)}
+    finally:
+        cycle.shutdown_workers()
+    assert thresholds == {(cycle.WORKER_GC_THRESHOLD, 10, 10)} and gc.get_threshold()[0] < cycle.WORKER_GC_THRESHOLD
