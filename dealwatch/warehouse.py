@@ -647,16 +647,14 @@ class Warehouse:
 
     # -- runs -------------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, now: datetime | None = None) -> int:
+    def start_run(self, run_id: str, now: datetime | None = None) -> None:
         """A new cycle's row, status 'running'. Called under the cycle lock (cycle_lock): a row still 'running'
         then is a cycle whose process died before recording its end (killed, or the machine went down), and
-        becomes 'interrupted' (finished_at stays empty: when it died is not known); how many did."""
+        becomes 'interrupted' (finished_at stays empty: when it died is not known)."""
         with self.transaction() as con:
-            stale = con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ? "
-                                "RETURNING run_id", [run_id]).fetchall()
+            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?", [run_id])
             con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         [run_id, now or utcnow()])
-        return len(stale)
 
     def last_run_articles(self) -> int | None:
         """How many articles the last finished cycle stored; None before the first."""

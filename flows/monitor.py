@@ -265,11 +265,50 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         warehouse.migrate()
         warehouse.start_run(run_id)
         last = warehouse.last_run_articles()
-    report = CycleReport(run_id=run_id)
+    report = CycleReport(run_id=run_id)   # added up as the stages go: what a failed run's row shows
     unannounced: list[Alert] = []   # the last batch's new facts, not yet emitted as events
+    poll, batch_task, deliver = ((poll_and_queue, fetch_judge_store, deliver_alerts) if engine else
+                                 (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
+    db = str(warehouse.path)
     try:
-        await _cycle_stages(warehouse, report, last, feeds, notify, notify_configs, profile, fetch_options,
-                            digest_threshold, notify_min_interval, engine, unannounced)
+        load_profile(profile)  # a broken profile fails the cycle before any network work
+        if workers_likely(last):
+            prepare_workers()
+            if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the
+                start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
+        tried: set[str] = set()
+        try:
+            vars(report).update(vars(await poll(db, feeds, fetch_options)), run_id=run_id)
+            if notify or notify_configs:
+                alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
+            while True:
+                # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
+                # stops the loop anyway should one ever come back in the same cycle
+                due = warehouse.due_items(feeds=feeds, limit=BATCH_SIZE + 1)   # (one more: is there more?)
+                more, due = len(due) > BATCH_SIZE, due[:BATCH_SIZE]
+                batch = [(item, n) for item, n in due if item.link not in tried]
+                if not batch:
+                    break
+                if engine:   # another batch follows: the events now, so that the event-triggered deliver-alerts
+                    emit_fact_events(unannounced)   # flow sends them while this batch is fetched
+                    unannounced = []
+                if len(batch) >= PARALLEL_MIN_ITEMS:
+                    start_workers()  # one pool for the whole cycle; its workers start while this batch is fetched
+                tried.update(item.link for item, _ in batch)
+                stored = await batch_task(db, Batch(batch), fetch_options, profile, run_id,
+                                          warehouse.item_max_attempts)
+                report.add(stored)
+                unannounced = stored.alerts_new
+                if not more:   # that was all of the queue: what it retries comes due in a later cycle
+                    break
+        finally:
+            shutdown_workers()
+        for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
+            setattr(report, name, value)
+        warehouse.finish_run(run_id, "completed", asdict(report))
+        if engine:
+            await acreate_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
+                                            description="What this dealwatch cycle found")
     except BaseException as exc:
         record_failed_run(warehouse, run_id, report, exc)
         raise
@@ -291,53 +330,3 @@ def record_failed_run(warehouse: Warehouse, run_id: str, report: CycleReport, er
         warehouse.finish_run(run_id, status, asdict(report))
     except Exception as e:   # (the cycle's own error is the one to raise)
         logging.getLogger("dealwatch.cycle").warning("could not record run %s as %s: %s", run_id, status, e)
-
-
-async def _cycle_stages(warehouse: Warehouse, report: CycleReport, last: int | None, feeds: list[str],
-                        notify: list[SecretStr], notify_configs: list[str], profile: str | None,
-                        fetch_options: dict, digest_threshold: int, notify_min_interval: float | None,
-                        engine: bool, unannounced: list[Alert]) -> None:
-    """cycle()'s stages, from the profile's check to the run's end, adding up in `report` as they go (what
-    a failed run's row then shows); `unannounced` gets the last batch's new alerts (their events are emitted
-    by the flow run's hook)."""
-    poll, batch_task, deliver = ((poll_and_queue, fetch_judge_store, deliver_alerts) if engine else
-                                 (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
-    db = str(warehouse.path)
-    load_profile(profile)  # a broken profile fails the cycle before any network work
-    if workers_likely(last):
-        prepare_workers()
-        if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the
-            start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
-    tried: set[str] = set()
-    try:
-        vars(report).update(vars(await poll(db, feeds, fetch_options)), run_id=report.run_id)
-        if notify or notify_configs:
-            alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
-        while True:
-            # every item of a batch leaves the due list (done, or retried in a later cycle); the guard
-            # stops the loop anyway should one ever come back in the same cycle
-            due = warehouse.due_items(feeds=feeds, limit=BATCH_SIZE + 1)   # (one more: is there more?)
-            more, due = len(due) > BATCH_SIZE, due[:BATCH_SIZE]
-            batch = [(item, n) for item, n in due if item.link not in tried]
-            if not batch:
-                break
-            if engine:   # another batch follows: the events now, so that the event-triggered deliver-alerts
-                emit_fact_events(unannounced)   # flow sends them while this batch is fetched
-                unannounced.clear()
-            if len(batch) >= PARALLEL_MIN_ITEMS:
-                start_workers()  # one pool for the whole cycle; its workers start while this batch is fetched
-            tried.update(item.link for item, _ in batch)
-            stored = await batch_task(db, Batch(batch), fetch_options, profile, report.run_id,
-                                      warehouse.item_max_attempts)
-            report.add(stored)
-            unannounced[:] = stored.alerts_new
-            if not more:   # that was all of the queue: what it retries comes due in a later cycle
-                break
-    finally:
-        shutdown_workers()
-    for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
-        setattr(report, name, value)
-    warehouse.finish_run(report.run_id, "completed", asdict(report))
-    if engine:
-        await acreate_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
-                                        description="What this dealwatch cycle found")
