@@ -152,6 +152,30 @@ class PollRecord:
     rate_limited: bool = False   # a 429: counted, never parks the feed
 
 
+class _Shared:
+    """A session's connection (Warehouse.session): opened by its first write, closed at its end, or after a
+    write once it has been open release_after seconds."""
+
+    __slots__ = ("connection", "since", "release_after")
+
+    def __init__(self, release_after: float | None):
+        self.connection: duckdb.DuckDBPyConnection | None = None
+        self.since = 0.0
+        self.release_after = release_after
+
+    def opened(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection, self.since = connection, time.monotonic()
+
+    def release_if_due(self) -> None:
+        if self.release_after is not None and time.monotonic() - self.since >= self.release_after:
+            self.release()
+
+    def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+
 class Warehouse:
     """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction()."""
 
@@ -169,29 +193,49 @@ class Warehouse:
     # -- connections ------------------------------------------------------------------------------
 
     @contextmanager
-    def session(self) -> Iterator[None]:
+    def session(self, release_after: float | None = None) -> Iterator[None]:
         """Inside it, every connect()/transaction() of this Warehouse object reuses ONE connection (each
-        transaction still commits on its own), closed when the block ends. For a short burst of small
-        writes: opening the file and the checkpoint when closing it cost ~15 ms, more than the write
-        (the poll of 100 feeds: 100 transactions). Keep the block short: while it lasts, no other process
-        can open the file."""
+        transaction still commits on its own), closed when the block ends. For a burst of writes: opening the
+        file costs ~15 ms of CPU, and the checkpoint when closing it 10-90 ms (it rewrites what was added
+        since the articles' last full stretch of 2,048 rows), more than a small write (the poll of 100 feeds:
+        100 transactions; the stores of a batch of 1,000 pages: 60 % of their CPU, measured).
+
+        While the connection is open no other process can open the file. With release_after, a transaction
+        that ends release_after seconds or more after the connection was opened closes it, and the next one
+        opens it again: a reader waiting for the file (retrying every LOCK_RETRY_SECONDS) gets it between two
+        transactions, and waits for a long session no longer than about release_after."""
         if getattr(self, "_session", None) is not None:
             yield
             return
-        with self.connect() as con:
-            self._session = con
-            try:
-                yield
-            finally:
-                self._session = None
+        shared = _Shared(release_after)
+        self._session = shared
+        try:
+            yield
+        finally:
+            self._session = None
+            shared.release()
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, retried while another process holds the file; closed on exit."""
+        """A connection, retried while another process holds the file; closed on exit (inside a session(),
+        the session's connection: see there)."""
         shared = getattr(self, "_session", None)
         if shared is not None and not read_only:
-            yield shared
+            if shared.connection is None:
+                shared.opened(self._open(read_only=False))
+            try:
+                yield shared.connection
+            finally:
+                if getattr(self, "_transaction", None) is None:   # (never inside a transaction)
+                    shared.release_if_due()
             return
+        con = self._open(read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only and not self.path.exists():
             raise WarehouseError(f"no warehouse at {self.path}: run `dealwatch run` (or `dealwatch demo`) first")
         if not read_only:
@@ -199,8 +243,7 @@ class Warehouse:
         deadline = time.monotonic() + self.lock_timeout
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
+                return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as e:
                 message = str(e)
                 if "lock" in message.lower() and time.monotonic() < deadline:
@@ -213,10 +256,6 @@ class Warehouse:
                 raise WarehouseError(f"cannot open the warehouse {self.path}: {message.splitlines()[0]}") from e
             except duckdb.Error as e:
                 raise WarehouseError(f"cannot open the warehouse {self.path}: {str(e).splitlines()[0]}") from e
-        try:
-            yield con
-        finally:
-            con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -36,6 +36,8 @@ from dealwatch.profile import load_profile
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 
 BATCH_SIZE = 1000   # items per task run; within a batch, outcomes are stored a stretch at a time as they come
+STORE_SESSION_SECONDS = 5.0   # a batch's stores share one warehouse connection, closed after this long (see
+                              # Warehouse.session): a reader waits for the file at most about this long
 
 
 @dataclass
@@ -152,15 +154,17 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
     settings = FetchSettings.from_options(fetch_options)
     warehouse = Warehouse(db)
 
-    async with new_client(settings) as client:  # one client for the batch (as fetch_pages)
+    # one client for the batch (as fetch_pages); one warehouse connection for its stores, now and then released
+    async with new_client(settings) as client:
         async def fetch(item):
             try:
                 return await fetch_page(client, item)
             except FetchError as exc:
                 return exc
-        stored = StoreResult.combined(await judge_and_store(
-            fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch],
-            load_profile(profile_path), date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id)))
+        with warehouse.session(release_after=STORE_SESSION_SECONDS):
+            stored = StoreResult.combined(await judge_and_store(
+                fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch], load_profile(profile_path),
+                date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id)))
     _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
                    len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
                    len(stored.alerts_new), stored.retry_later)

@@ -266,6 +266,44 @@ def test_a_reader_that_never_lets_go_is_reported_after_the_timeout(tmp_path):
         holder.wait()
 
 
+PEEK = textwrap.dedent("""
+    import sys, duckdb
+    try:
+        duckdb.connect(sys.argv[1], read_only=True).close()
+        print("open")
+    except duckdb.IOException as e:
+        print("locked" if "lock" in str(e).lower() else f"error: {e}")
+""")
+
+
+def another_process_can_read(w: Warehouse) -> str:
+    """What a reader in another process finds, trying once: 'open' or 'locked'."""
+    return subprocess.run([sys.executable, "-c", PEEK, str(w.path)], capture_output=True, text=True,
+                          timeout=60).stdout.strip()
+
+
+def test_a_session_keeps_one_connection_between_its_writes(warehouse):
+    with warehouse.session():
+        warehouse.store_outcomes([judged(1, (AMAZON,))])
+        assert another_process_can_read(warehouse) == "locked"   # the file stays open between two writes
+        warehouse.store_outcomes([judged(2, (APRIL_5,))])
+    assert another_process_can_read(warehouse) == "open"         # and is closed when the session ends
+    assert count(warehouse, "articles") == 2 and count(warehouse, "alerts") == 2
+
+
+def test_a_session_with_release_after_lets_readers_in_between_writes(warehouse):
+    with warehouse.session(release_after=0.3):
+        warehouse.store_outcomes([judged(1, (AMAZON,))])
+        assert another_process_can_read(warehouse) == "locked"   # held: not yet release_after seconds open
+        time.sleep(0.3)
+        warehouse.store_outcomes([judged(2, (APRIL_5,))])        # the write that ends past release_after ...
+        assert another_process_can_read(warehouse) == "open"     # ... closes the connection after it
+        warehouse.store_outcomes([judged(3)])                    # and the next write opens it again
+        assert another_process_can_read(warehouse) == "locked"
+    assert another_process_can_read(warehouse) == "open"
+    assert count(warehouse, "articles") == 3 and count(warehouse, "facts") == 2
+
+
 def test_two_cycles_never_run_at_once_on_one_warehouse(warehouse):
     from dealwatch.warehouse import CycleRunning
 
