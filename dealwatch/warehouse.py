@@ -225,9 +225,12 @@ class Warehouse:
                 shared.opened(self._open(read_only=False))
             try:
                 yield shared.connection
-            finally:
-                if getattr(self, "_transaction", None) is None:   # (never inside a transaction)
-                    shared.release_if_due()
+            except BaseException:
+                if getattr(self, "_transaction", None) is None:   # a failed write: the next one opens the file
+                    shared.release()                               # afresh, whatever state this one was left in
+                raise
+            if getattr(self, "_transaction", None) is None:   # (never inside a transaction)
+                shared.release_if_due()
             return
         con = self._open(read_only)
         try:

@@ -304,6 +304,19 @@ def test_a_session_with_release_after_lets_readers_in_between_writes(warehouse):
     assert count(warehouse, "articles") == 3 and count(warehouse, "facts") == 2
 
 
+def test_a_failed_write_in_a_session_lets_go_of_its_connection(warehouse):
+    with warehouse.session(release_after=60):
+        warehouse.store_outcomes([judged(1, (AMAZON,))])
+        with pytest.raises(ZeroDivisionError):
+            with warehouse.transaction() as con:
+                con.execute("DELETE FROM articles")
+                1 / 0
+        assert another_process_can_read(warehouse) == "open"     # rolled back and closed
+        warehouse.store_outcomes([judged(2)])                    # the next write opens the file again
+        assert another_process_can_read(warehouse) == "locked"
+    assert count(warehouse, "articles") == 2
+
+
 def test_two_cycles_never_run_at_once_on_one_warehouse(warehouse):
     from dealwatch.warehouse import CycleRunning
 
