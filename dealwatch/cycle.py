@@ -295,8 +295,9 @@ CHUNK_MAX = 20   # pages per worker job: small, so that stores follow extraction
 CHUNK_MIN = 2    # the last jobs of a batch: see _chunk_spans
 
 
-STORE_EVERY = 200  # outcomes per store: a store costs ~60 ms whatever its size (a DuckDB connection, its
-                   # checkpoint, ~10 statements); 200 keeps that ~1% of the work, and a crash loses at most ~2 of them
+STORE_EVERY = 200  # outcomes per store: a store's ~10 statements cost 30-60 ms of CPU whatever its size (and
+                   # with a connection of its own, as outside a session, 45-85 ms more to open the file and
+                   # checkpoint it when closing); a crash loses at most ~2 stores' worth of outcomes
 
 
 def _chunk_spans(items: int, workers: int) -> list[tuple[int, int]]:
@@ -389,8 +390,9 @@ async def judge_and_store(fetch: Callable[[FeedItem], Awaitable[Page | FetchErro
     STORE_EVERY outcomes (all that became ready meanwhile). But for the last STORE_EVERY / 2 of a larger
     batch: those are stored as they come, whenever no store is running, so that what is left to store once
     the last page is judged is only what came during one store (that last store is the batch's serial end:
-    0.15-0.25 s for 200 outcomes, ~0.1 s for a few dozen; measured). Not earlier: a store costs ~0.1 s of
-    CPU whatever its size, taken from the workers while they are busy. A smaller batch is stored at its end.
+    0.15-0.25 s for 200 outcomes, ~0.1 s for a few dozen, measured when each store opened the file). Not
+    earlier: a store costs tens of ms of CPU whatever its size (STORE_EVERY), taken from the workers while
+    they are busy. A smaller batch is stored at its end.
     A crash loses only what was not stored yet: those items stay queued for the next cycle. The results of
     `store`, in order."""
     stored: list[T] = []
