@@ -20,10 +20,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from dealwatch.learned import JudgmentModels, ModelsError, load_models
+
 BUNDLED = Path(__file__).resolve().parent / "profiles" / "tiktok.toml"
 LANGUAGES = ("en", "de")
 VOCAB_KEYS = ("sale_strong", "sale", "sale_weak", "bid", "partner", "negation", "denial", "wish", "competitor",
-              "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal", "timing")
+              "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal", "timing",
+              "off_topic")
 ROLES = ("candidate", "seller", "government", "media", "platform", "other")
 
 
@@ -76,6 +79,8 @@ class Profile:
     not_target_rx: Alternation | None = field(compare=False, repr=False, default=None)
     seller_rx: Alternation | None = field(compare=False, repr=False, default=None)
     parties_rx: Alternation | None = field(compare=False, repr=False, default=None)  # group p<i> = parties[i]
+    # the learned weights beside the profile file (<name>.weights.json); none: the rules decide alone
+    models: JudgmentModels = field(compare=False, repr=False, default_factory=JudgmentModels)
 
     def vocabulary(self, lang: str | None) -> Vocabulary:
         """The vocabulary of a language; English when the language is unknown or not in the profile."""
@@ -893,7 +898,12 @@ def load_profile(path: str | Path | None = None) -> Profile:
         raw = path.read_bytes()
     except OSError as e:
         raise ProfileError(f"{path}: cannot read the profile: {e.strerror or e}") from e
-    key = (str(path), raw)
+    weights = weights_path(path)
+    try:
+        weights_raw = weights.read_bytes()
+    except OSError:
+        weights_raw = b""
+    key = (str(path), raw + b"\0" + weights_raw)
     profile = _LOADED.get(key)
     if profile is None:
         profile = _load(path, raw)
@@ -901,6 +911,12 @@ def load_profile(path: str | Path | None = None) -> Profile:
             _LOADED.clear()
         _LOADED[key] = profile
     return profile
+
+
+def weights_path(profile_path: str | Path) -> Path:
+    """Where a profile's learned weights live: beside it, <stem>.weights.json."""
+    profile_path = Path(profile_path)
+    return profile_path.with_name(profile_path.stem + ".weights.json")
 
 
 def _load(path: Path, raw: bytes) -> Profile:
@@ -986,4 +1002,11 @@ def _profile_from(data: dict, path: Path) -> Profile:
         target_names=names, target_references=refs, not_target=not_target, seller=seller, vocab=vocab,
         parties=tuple(parties), relevance=settings, source=str(path), target_rx=target_rx,
         reference_rx=_alt(refs, frequent=frequent), not_target_rx=_alt(not_target), seller_rx=_alt(seller),
-        parties_rx=parties_rx)
+        parties_rx=parties_rx, models=_models(path))
+
+
+def _models(path: Path) -> JudgmentModels:
+    try:
+        return load_models(weights_path(path))
+    except ModelsError as e:
+        raise ProfileError(str(e)) from e

@@ -92,20 +92,38 @@ def _beyond_timing(terms: list[str], profile: Profile) -> bool:
     return any(not any(rx.fullmatch(t) for rx in timing) for t in terms)
 
 
-def classify(article: Article, profile: Profile) -> Relevance:
-    """Relevance of an article to the profile's deal, with the terms and sentences that decided it."""
+def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, float], dict]:
+    """What the rules read of an article, as named features for the relevance model, and the rule's own reading
+    (its score, decision, terms and sentences) for the explanation."""
     rel = profile.relevance
     sentences = article_sentences(article.title, article.text)
     scored: list[tuple[float, str, list[str]]] = []
     total, supporting = 0.0, 0
     title_hit = bool(article.title) and bool(target_spans(normalize(article.title), profile))
+    title_named = title_hit
     strong_sale = False  # a sentence naming the target with sale vocabulary beyond timing words
     first_body = 1 if article.title else 0
     previous_named = False
     deal_words_elsewhere = False  # sale vocabulary beyond timing in a sentence not naming the target
+    named_count = strong_count = weak_only = lead_supporting = not_target = bid_named = 0
+    off_topic = sale_anywhere = party_sentences = 0
+    title_off_topic = False
+    off_rx = [v.rx("off_topic") for v in profile.vocab.values() if v.rx("off_topic") is not None]
+    strong_rx = [v.rx("sale_strong") for v in profile.vocab.values() if v.rx("sale_strong") is not None]
+    title_weight = 0.0
+    bid_rx = [v.rx("bid") for v in profile.vocab.values() if v.rx("bid") is not None]
     for i, sentence in enumerate(sentences):
         strength = mention_strength(sentence, profile)
         named = bool(target_spans(sentence, profile))
+        if profile.not_target_rx is not None and profile.not_target_rx.search(sentence):
+            not_target += 1
+        if any(rx.search(sentence) for rx in off_rx):
+            off_topic += 1
+            title_off_topic |= i == 0 and bool(article.title)
+        sale_anywhere += any(rx.search(sentence) for rx in strong_rx)
+        if profile.parties_rx is not None and any(
+                profile.parties[int(m.lastgroup[1:])].role == "candidate" for m in profile.parties_rx.all(sentence)):
+            party_sentences += 1
         if not strength and not strong_sale and not deal_words_elsewhere:
             _w, other_terms = sentence_weight(sentence, profile, article.lang)
             deal_words_elsewhere = _w >= rel["medium_weight"] and _beyond_timing(other_terms, profile)
@@ -115,14 +133,24 @@ def classify(article: Article, profile: Profile) -> Relevance:
         previous_named = named
         if not strength:
             continue
+        named_count += strength >= 1.0
         weight, terms = sentence_weight(sentence, profile, article.lang)
         if not weight:
             continue
         is_title = i == 0 and bool(article.title)
+        if is_title:
+            title_weight = weight
         value = strength * weight * (rel["title_weight"] if is_title else 1.0)
         total += value
         if strength >= 1.0 and weight >= rel["medium_weight"]:
             supporting += 1
+            lead_supporting += first_body <= i < first_body + 4
+            if any(rx.search(sentence) for rx in bid_rx):
+                bid_named += 1
+        if strength >= 1.0 and weight >= rel["strong_weight"]:
+            strong_count += 1
+        if strength >= 1.0 and weight < rel["medium_weight"]:
+            weak_only += 1
         if strength >= 1.0 and weight >= rel["medium_weight"] and _beyond_timing(terms, profile):
             strong_sale = True
         if weight >= rel["strong_weight"]:
@@ -141,17 +169,57 @@ def classify(article: Article, profile: Profile) -> Relevance:
         # no headline about the sale: the body must carry it, not a paragraph of a roundup
         relevant = (score >= UNTITLED_FACTOR * rel["threshold"] and supporting >= needed + 1
                     and supporting / n >= UNTITLED_MIN_SHARE)
+    features = {
+        "rules_say_relevant": float(relevant),
+        "rule_score_log": math.log1p(score),
+        "supporting_sentences_log": math.log1p(supporting),
+        "supporting_share": supporting / n,
+        "headline_names_target": float(title_named),
+        "headline_about_sale": float(title_named and title_weight >= rel["medium_weight"]),
+        "headline_or_lead_about_sale": float(title_hit),
+        "lead_supporting": lead_supporting / 4,
+        "named_share": named_count / n,
+        "strong_sale_share": strong_count / n,
+        "ban_or_law_only_share": weak_only / n,
+        "not_target_share": not_target / n,
+        "bid_sentences_share": bid_named / n,
+        "sale_beyond_timing": float(strong_sale or deal_words_elsewhere),
+        "off_topic_share": off_topic / n,
+        "headline_off_topic": float(title_off_topic),
+        "strong_sale_words_share": sale_anywhere / n,
+        "candidate_party_share": party_sentences / n,
+        "sentences_log": math.log(n),
+    }
+    reading = {"score": score, "relevant": relevant, "supporting": supporting, "sentences": len(sentences),
+               "scored": scored}
+    return features, reading
+
+
+def classify(article: Article, profile: Profile) -> Relevance:
+    """Relevance of an article to the profile's deal, with the terms and sentences that decided it."""
+    rel = profile.relevance
+    features, reading = relevance_features(article, profile)
+    score, relevant, supporting, scored = reading["score"], reading["relevant"], reading["supporting"], reading["scored"]
+    model = profile.models.relevance
     top = sorted(scored, key=lambda x: -x[0])[:5]
     terms: list[str] = []
     for _, _, ts in top:
         for t in ts:
             if t.casefold() not in {x.casefold() for x in terms}:
                 terms.append(t)
-    reason = (f"{'relevant' if relevant else 'not relevant'}: score {score:.1f} "
-              f"(threshold {rel['threshold']:.1f}), {supporting} sentence(s) name {profile.target} with sale "
-              f"vocabulary (need {int(rel['min_sentences'])}), {len(sentences)} sentences")
+    rules = (f"score {score:.1f} (threshold {rel['threshold']:.1f}), {supporting} sentence(s) name {profile.target} "
+             f"with sale vocabulary (need {int(rel['min_sentences'])}), {reading['sentences']} sentences")
+    if model is not None:
+        probability = model.probability(features)
+        relevant = probability >= model.threshold
+        why = ", ".join(f"{name} {value:+.1f}" for name, value in model.contributions(features))
+        reason = (f"{'relevant' if relevant else 'not relevant'}: model p={probability:.2f} "
+                  f"(threshold {model.threshold:.2f}; {why}); rules: {rules}")
+        score = round(probability, 3)
+    else:
+        reason = f"{'relevant' if relevant else 'not relevant'}: {rules}"
     return Relevance(relevant=relevant, score=score, terms=tuple(terms[:20]),
                      sentences=tuple(s for _, s, _ in top), reason=reason)
 
 
-__all__ = ["classify", "mention_strength", "sentence_weight", "target_spans"]
+__all__ = ["classify", "relevance_features", "mention_strength", "sentence_weight", "target_spans"]

@@ -5,7 +5,7 @@
 
 For each gold article: build the FeedItem a feed would give (title, summary, published from gold) and the
 Page, run dealwatch.extract.extract_article, then dealwatch.judge.judge; score relevance, bidders,
-deadlines and prices exactly like /work/shared/eval/score.py (its helpers are imported from there).
+deadlines and prices exactly like ../shared/eval/score.py (its helpers are imported from there).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-EVAL_DIR = Path(os.environ.get("DEALWATCH_EVAL_DIR", "/work/shared/eval"))
+# the shared folder beside the checkout (as CI lays it out), unless DEALWATCH_EVAL_DIR names another
+EVAL_DIR = Path(os.environ.get("DEALWATCH_EVAL_DIR", ROOT.parent / "shared" / "eval"))
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(EVAL_DIR))
 
@@ -38,8 +39,8 @@ def load_gold(corpus: Path) -> list[dict]:
             if line.strip()]
 
 
-def judge_gold_article(corpus: Path, gold: dict, profile) -> tuple[Judgment, object]:
-    """Extract and judge one gold article the way the pipeline would."""
+def gold_article(corpus: Path, gold: dict):
+    """The Article the pipeline would make of one gold article (its feed item, then its page)."""
     link = f"http://127.0.0.1/a/{gold['id']}.html"
     published = (datetime.fromisoformat(gold["published"]).replace(tzinfo=timezone.utc)
                  if gold.get("published") else None)
@@ -53,12 +54,19 @@ def judge_gold_article(corpus: Path, gold: dict, profile) -> tuple[Judgment, obj
         article = extract_article(page, item, fetched_on)
     except ExtractionError:
         article = article_from_feed(item, fetched_on)
+    return article
+
+
+def judge_gold_article(corpus: Path, gold: dict, profile) -> tuple[Judgment, object]:
+    """Extract and judge one gold article the way the pipeline would."""
+    article = gold_article(corpus, gold)
     return judge(article, profile), article
 
 
-def evaluate(corpus: Path, profile=None) -> dict:
+def evaluate(corpus: Path, profile=None, ids: set[str] | None = None) -> dict:
+    """Score the judgment on a corpus (only the articles whose id is in `ids`, when given)."""
     profile = profile or load_profile()
-    golds = load_gold(corpus)
+    golds = [g for g in load_gold(corpus) if ids is None or g["id"] in ids]
     started = time.perf_counter()
     predicted, facts = {}, defaultdict(lambda: defaultdict(list))
     evidence = defaultdict(dict)

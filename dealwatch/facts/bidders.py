@@ -41,11 +41,13 @@ detail = {"role": "bidder" | "lead bidder" | "consortium member", "mention": the
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dealwatch.facts.text import RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles
+from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
+                                  target_spans)
 from dealwatch.model import Article, Fact
 from dealwatch.profile import Party, Profile, Vocabulary, prefiltered
 
@@ -549,7 +551,22 @@ def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSent
 
 
 def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
-    """The bidders an article reports, one Fact per mention found (judge() deduplicates)."""
+    """The bidders an article reports: by the profile's bidder model when it has one (bidder_candidates), else by
+    the rules alone (one Fact per mention found; judge() deduplicates)."""
+    facts = rule_bidders(article, profile)
+    model = profile.models.bidder
+    if model is None:
+        return facts
+    out = []
+    for cand in bidder_candidates(article, profile, facts):
+        p = model.probability(cand.features)
+        if p >= model.threshold:
+            out.append(Fact("bidder", cand.name, cand.evidence, {**cand.detail, "p": round(p, 2)}))
+    return out
+
+
+def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
+    """The bidders the rules alone find, one Fact per mention found."""
     vocabs = _vocabs(profile, article.lang)
     sentences = article_sentences(article.title, article.text)
     denials: list[set[str]] = []  # the parties the article reports denying any bid, read when first needed
@@ -624,4 +641,125 @@ def _full_names(facts: list[Fact]) -> list[Fact]:
         if longer:
             f = Fact(f.kind, min(longer, key=len), f.evidence, f.detail)
         out.append(f)
+    return out
+
+
+@dataclass
+class PartyCandidate:
+    """A party an article names where a bidder could be named, read as features for the bidder model."""
+
+    name: str
+    known: bool
+    features: dict[str, float]
+    evidence: str                   # the sentence that makes the best evidence
+    detail: dict
+
+
+# owning a part of the target: a buyer reported through the ownership it will have, not a bid verb
+OWNERSHIP = re.compile(r"\b(?:owned\s+by|own(?:s|ing)?\s+(?:a\s+)?(?:\d+(?:\.\d+)?\s?%|stake|share|majority|minority)|"
+                       r"stakes?\b|investors?\b|owners?\b|shareholders?\b|joint\s+venture|board\b|"
+                       r"Anteil\w*|Investor\w*|Eigentümer\w*|Gemeinschaftsunternehmen|Joint\s+Venture)", re.I)
+_LIST_JOIN = re.compile(r"^\s*(?:,|and|und|&|or|oder|as\s+well\s+as|sowie)\s*(?:the\s+)?$", re.I)
+
+
+def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact] | None = None) -> list[PartyCandidate]:
+    """Every candidate party the article names (the profile's candidates anywhere; unknown organisations in the
+    frames of a bid), one per name, with what the rules read around each of its mentions."""
+    vocabs = _vocabs(profile, article.lang)
+    sentences = article_sentences(article.title, article.text)
+    if rule_facts is None:
+        rule_facts = rule_bidders(article, profile)
+    ruled: dict[str, Fact] = {}
+    for fact in rule_facts:
+        ruled.setdefault(fact.value, fact)
+    denied = _denied_parties(sentences, profile, vocabs) if ruled or sentences else set()
+    n = max(len(sentences), 1)
+    stats: dict[str, dict] = {}
+    for i, sentence in enumerate(sentences):
+        reading = _read_sentence(sentence, profile, vocabs)
+        known = [m for m in known_mentions(sentence, profile) if m.party is not None and m.party.role == "candidate"]
+        unknown = list(reading.unknown) if reading is not None else []
+        if not known and not unknown:
+            continue
+        live = list(reading.live) if reading is not None else []
+        cues = _all(vocabs, "bid", sentence) if reading is not None else []
+        partners = list(reading.partners) if reading is not None else []
+        names_target = bool(target_spans(sentence, profile))
+        strong = bool(_all(vocabs, "sale_strong", sentence))
+        owning = bool(OWNERSHIP.search(sentence))
+        others = {m.name for m in known + unknown}
+        for mention in known + unknown:
+            st = stats.setdefault(mention.name, {
+                "known": mention.party is not None, "mentions": 0, "first": i, "headline": False, "live": 0,
+                "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
+                "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
+                "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False})
+            st["owning"] |= owning and (names_target or bool(live))
+            st["with_target"] = st.get("with_target", False) or names_target
+            st["listed"] |= len(others) >= 3 and (owning or bool(live))
+            st["mentions"] += 1
+            st["headline"] |= i == 0 and bool(article.title)
+            if live:
+                st["live"] += 1
+                may = _may_bid(sentence, mention, live, vocabs)
+                st["blocked"] += not may
+                st["near_cue"] |= _cue_distance(sentence, mention, live) <= 3
+                st["subject"] |= _is_subject_of_cue(sentence, mention, live)
+                st["target_cue"] |= names_target
+                st["strong"] |= strong
+                rank = 0 if may and names_target else 1 if may else 2
+                if rank < st["evidence_rank"]:
+                    st["evidence"], st["evidence_rank"] = sentence, rank
+            elif cues:
+                st["negated_only"] += 1
+            if partners and _near(sentence, mention, partners, max_words=6) is not None:
+                st["partner_near"] = True
+            if _is_official(sentence, mention, vocabs):
+                st["official"] = True
+            wishes = _role_matches(sentence, tuple(vocabs))["wish"]
+            if wishes and _near(sentence, mention, wishes, max_words=6) is not None:
+                st["wish"] = True
+            if any(o in ruled and o != mention.name for o in others):
+                # "Oracle, Silver Lake and MGX": a name in one list with a bidder
+                for other in known + unknown:
+                    if other.name in ruled and other.name != mention.name:
+                        lo, hi = sorted((other.end, mention.start)) if other.end <= mention.start else (mention.end,
+                                                                                                         other.start)
+                        gap = sentence[lo:hi]
+                        if _LIST_JOIN.match(gap) or (len(gap) < 40 and "," in gap and _words_between(gap) <= 4):
+                            st["listed_with_bidder"] = True
+    out = []
+    all_mentions = sum(st["mentions"] for st in stats.values()) or 1
+    for name, st in stats.items():
+        fact = ruled.get(name)
+        m = st["mentions"]
+        features = {
+            "rules_say_bidder": float(fact is not None),
+            "rules_lead_bidder": float(fact is not None and fact.detail.get("role") == "lead bidder"),
+            "rules_consortium_member": float(fact is not None and fact.detail.get("role") == "consortium member"),
+            "known_party": float(st["known"]),
+            "mentions_log": math.log(m),
+            "in_headline": float(st["headline"]),
+            "first_mention_position": st["first"] / n,
+            "bid_sentence_share": st["live"] / m,
+            "in_a_bid_sentence": float(st["live"] > 0),
+            "only_negated_cues": float(st["negated_only"] > 0 and st["live"] == 0),
+            "cue_within_3_words": float(st["near_cue"]),
+            "subject_of_a_cue": float(st["subject"]),
+            "role_blocked_everywhere": float(st["live"] > 0 and st["blocked"] == st["live"]),
+            "cue_and_target_in_sentence": float(st["target_cue"]),
+            "strong_sale_words_in_bid_sentence": float(st["strong"]),
+            "listed_with_a_bidder": float(st["listed_with_bidder"]),
+            "partner_word_near": float(st["partner_near"]),
+            "official_title": float(st["official"]),
+            "wished_for": float(st["wish"]),
+            "denied_bidding": float(name in denied),
+            "ownership_words_in_sentence": float(st["owning"]),
+            "listed_with_two_parties": float(st["listed"]),
+            "with_target_in_a_sentence": float(st["with_target"]),
+            "share_of_party_mentions": st["mentions"] / all_mentions,
+        }
+        detail = dict(fact.detail) if fact is not None else {"role": "bidder", "mention": name, "known": st["known"]}
+        out.append(PartyCandidate(name, st["known"], features, fact.evidence if fact is not None else st["evidence"],
+                                  detail))
     return out

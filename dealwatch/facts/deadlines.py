@@ -33,6 +33,7 @@ am 19. Januar"), timeline entries ("April 24, 2024: Biden signs the law" is an e
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -202,6 +203,9 @@ class Candidate:
     sentence: str
     kind: str = "deadline"
     extra: dict = field(default_factory=dict)
+    flags: set = field(default_factory=set)   # why the rules would not take it (see _read_dates)
+    span: tuple[int, int] | None = None       # where the sentence writes it
+    index: int = -1                           # the sentence's position in the article (0: the headline, if any)
 
 
 def resolve_year(month: int, day: int, published: date, next_year: bool = False) -> date | None:
@@ -345,11 +349,27 @@ def _absolute_dates(sentence: str, published: date) -> list[tuple[int, int, date
                 continue
         else:
             d = resolve_year(month, day, published, next_year)
+            if d is not None and (d - published).days > 30 and not next_year and _told_in_past(sentence, start):
+                # "The law was supposed to take effect on 19 January", written in June: the January gone by, not
+                # the next one (a past-tense clause does not speak of a date months ahead)
+                try:
+                    d = date(d.year - 1, month, day)
+                except ValueError:
+                    pass
         if d is None:
             continue
         taken.append((start, end))
         out.append((start, end, d, expression))
     return out
+
+
+_CLAUSE_START = re.compile(r"[,;:]\s|\s[-–—]\s|\b(?:but|and|aber|und)\s")
+
+
+def _told_in_past(sentence: str, start: int) -> bool:
+    """The clause before a date is in the past tense and speaks of no future."""
+    clause = _CLAUSE_START.split(sentence[max(0, start - 70):start])[-1]
+    return bool(PAST_MARKERS.search(clause)) and not FUTURE_MARKERS.search(clause)
 
 
 def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, str]]:
@@ -536,8 +556,10 @@ def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary],
     return answer
 
 
-def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
-    """Deadlines of the sale, the ban, the talks or an extension, as ISO dates with their expression."""
+def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
+    """Every date the article gives in a sentence that may hold one, each with the reasons the rules hold against it
+    as a deadline (Candidate.flags: off_topic, no_deadline_words, excluded, event, not_tight, not_deadline_day,
+    near_stated): a candidate without flags is a deadline by the rules alone."""
     published = article.published
     if published is None:
         return []
@@ -558,9 +580,10 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
     for i, sentence in enumerate(sentences):
         if not _memo(_MAY_DATE, sentence, profile, vocabs, _may_date):
             continue
+        sentence_flags = set()
         if not on_topic(sentence) and not (i > 0 and not vocab_holds(vocabs, "other_deal", sentences[i - 1])
                                            and on_topic(sentences[i - 1])):
-            continue
+            sentence_flags.add("off_topic")
         has_deadline_words = _memo(_DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
         absolute = _absolute_dates(sentence, published)
         vague = _vague_dates(sentence, published)
@@ -569,12 +592,16 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
         anchors: list[date] = []
         found_here: list[Candidate] = []
         for start, end, d, expr in absolute:
+            flags = set()
             if _is_anchor(sentence, start, end):
                 anchors.append(d)
-                continue
-            if not has_deadline_words or _excluded(sentence, start, end, vocabs):
-                continue
-            found_here.append(Candidate(d, expr, 0, "explicit", sentence, _kind(sentence)))
+                flags.add("event")
+            if not has_deadline_words:
+                flags.add("no_deadline_words")
+            if _excluded(sentence, start, end, vocabs):
+                flags.add("excluded")
+            found_here.append(Candidate(d, expr, 0, "explicit", sentence, _kind(sentence), flags=flags,
+                                        span=(start, end)))
         for start, end, d, expr in vague:
             if any(a <= start < b for a, b in spans):
                 continue
@@ -586,9 +613,13 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                      or re.match(r"\s*(?:\w+\s+){0,2}?(?:aus|ab|greifen|greift|enden|endet|expires?|ends?|in\s+Kraft)\b",
                                  after, re.I)
                      or re.search(r"(?:deadline|Frist\w*)\s+(?:\w+\s+){0,3}$", before, re.I))
-            if not tight or _excluded(sentence, start, end, vocabs):
-                continue
-            found_here.append(Candidate(d, expr, 5, "vague", sentence, _kind(sentence)))
+            flags = set()
+            if not tight:
+                flags.add("not_tight")
+            if _excluded(sentence, start, end, vocabs):
+                flags.add("excluded")
+            found_here.append(Candidate(d, expr, 5, "vague", sentence, _kind(sentence), flags=flags,
+                                        span=(start, end)))
         for m_week in WEEK_END.finditer(sentence):
             which = (m_week.group("en") or m_week.group("de") or "").lower()
             friday = published + timedelta(days=(4 - published.weekday()) % 7)
@@ -599,14 +630,17 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
             nxt = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
             found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, _kind(sentence)))
         for start, end, d, expr, is_deadline in weekdays:
+            flags = set()
             if not is_deadline:
                 if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or re.match(
                         r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[end:], re.I):
                     anchors.append(d)
-                continue
+                    flags.add("event")
+                flags.add("not_deadline_day")
             if _excluded(sentence, start, end, vocabs):
-                continue
-            found_here.append(Candidate(d, expr, 0, "weekday", sentence, _kind(sentence)))
+                flags.add("excluded")
+            found_here.append(Candidate(d, expr, 0, "weekday", sentence, _kind(sentence), flags=flags,
+                                        span=(start, end)))
         if TODAY.search(sentence) and SIGN_VERBS.search(sentence):
             anchors.append(published)
         # durations count from this sentence's event date, else the last signing reported before
@@ -635,28 +669,116 @@ def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
                 continue
             extra = {"from": base.isoformat(), "days": days}
             found_here.append(Candidate(base + timedelta(days=days), expr, 1, "computed", sentence,
-                                        "extension" if _kind(sentence) == "deadline" else _kind(sentence), extra))
+                                        "extension" if _kind(sentence) == "deadline" else _kind(sentence), extra,
+                                        span=(start, end)))
         if anchors and SIGN_VERBS.search(sentence):
             last_signing = anchors[0]
         # an extension that moves one date to another
-        deadline_days = sorted({c.day for c in found_here if c.how in ("explicit", "weekday", "vague")})
+        deadline_days = sorted({c.day for c in found_here if c.how in ("explicit", "weekday", "vague") and not c.flags})
         if len(deadline_days) >= 2 and REPLACE_CUES.search(sentence):
             newest = deadline_days[-1]
             for c in found_here:
-                if c.day == newest:
+                if c.day == newest and not c.flags:
                     c.extra["replaces"] = deadline_days[0].isoformat()
                     c.kind = "extension"
+        for c in found_here:
+            c.flags |= sentence_flags
+            c.index = i
         candidates.extend(found_here)
 
-    stated = [c.day for c in candidates if c.how in ("explicit", "weekday")]
-    facts: list[Fact] = []
+    stated = [c.day for c in candidates if c.how in ("explicit", "weekday") and not c.flags]
     for c in candidates:
         if c.how == "computed" and any(abs((c.day - s).days) <= 2 and c.day != s for s in stated):
-            continue
-        expression = c.expression.strip(" ,") if not re.search(r"\b(?:Sept?|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Oct|Nov|Dec)\.$",
-                                                                c.expression) else c.expression.strip()
-        detail = {"kind": c.kind, "tolerance_days": c.tolerance, "expression": expression.rstrip(".") if
-                  re.search(r"\d{4}\.$|[a-zäöü]{4,}\.$", expression) else expression, "how": c.how}
-        detail.update(c.extra)
-        facts.append(Fact("deadline", c.day.isoformat(), c.sentence, detail))
+            c.flags.add("near_stated")
+    return candidates
+
+
+def _fact(c: Candidate, extra: dict | None = None) -> Fact:
+    """A candidate as a deadline Fact: its ISO date, its sentence, its kind, tolerance and expression."""
+    expression = c.expression.strip(" ,") if not re.search(r"\b(?:Sept?|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Oct|Nov|Dec)\.$",
+                                                            c.expression) else c.expression.strip()
+    detail = {"kind": c.kind, "tolerance_days": c.tolerance, "expression": expression.rstrip(".") if
+              re.search(r"\d{4}\.$|[a-zäöü]{4,}\.$", expression) else expression, "how": c.how}
+    detail.update(c.extra)
+    detail.update(extra or {})
+    return Fact("deadline", c.day.isoformat(), c.sentence, detail)
+
+
+def extract_deadlines(article: Article, profile: Profile) -> list[Fact]:
+    """Deadlines of the sale, the ban, the talks or an extension, as ISO dates with their expression: by the
+    profile's deadline model when it has one (deadline_candidates), else by the rules alone."""
+    model = profile.models.deadline
+    if model is None:
+        return [_fact(c) for c in _read_dates(article, profile) if not c.flags]
+    facts = []
+    for cand in deadline_candidates(article, profile):
+        p = model.probability(cand.features)
+        if p >= model.threshold:
+            facts.append(_fact(cand.best, {"p": round(p, 2)}))
     return facts
+
+
+@dataclass
+class DateCandidate:
+    """One date an article gives, with every sentence that gives it, read as features for the deadline model."""
+
+    day: date
+    best: Candidate                 # the occurrence that makes the best evidence
+    features: dict[str, float]
+
+
+_HOW = ("explicit", "weekday", "vague", "computed")
+_FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated")
+_BY_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
+                        r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
+                        r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
+                        r"(?:\w+day,?\s+)?$", re.I)
+_DEADLINE_NOUN = re.compile(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
+                            r"Aufschub|Schonfrist|Stichtag)\b", re.I)
+_TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
+                         re.I)
+
+
+def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidate]:
+    """Every date the article gives, one per day, with the features of its occurrences: what the rules found
+    against it (flags), how it was written, where it stands (headline, beside 'by'/'until', the tense), how far it
+    lies from publication."""
+    published = article.published
+    readings = _read_dates(article, profile)
+    if not readings or published is None:
+        return []
+    by_day: dict[date, list[Candidate]] = {}
+    for c in readings:
+        by_day.setdefault(c.day, []).append(c)
+    has_title = bool(normalize_title(article.title))
+    out = []
+    for day, occurrences in by_day.items():
+        best = min(occurrences, key=lambda c: (len(c.flags), _HOW.index(c.how), len(c.sentence)))
+        delta = (day - published).days
+        f: dict[str, float] = {
+            "rules_say_deadline": float(any(not c.flags for c in occurrences)),
+            "occurrences_log": math.log(len(occurrences)),
+            "in_headline": float(has_title and any(c.index == 0 for c in occurrences)),
+            "days_ahead": max(-2.0, min(2.0, delta / 365)),
+            "in_future": float(delta >= -1),
+            "long_past": float(delta < -45),
+            "year_written": float(any(re.search(r"\d{4}", c.expression) for c in occurrences)),
+        }
+        for how in _HOW:
+            f[f"written_{how}"] = float(best.how == how)
+        for flag in _FLAGS:
+            f[f"always_{flag}"] = float(all(flag in c.flags for c in occurrences))
+        for kind in ("ban", "sale", "extension", "talks"):
+            f[f"kind_{kind}"] = float(any(c.kind == kind for c in occurrences))
+        f["after_by_or_until"] = float(any(
+            c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
+        f["deadline_noun_in_sentence"] = float(any(_DEADLINE_NOUN.search(c.sentence) for c in occurrences))
+        f["names_target"] = float(any(mention_strength(c.sentence, profile) >= 1 for c in occurrences))
+        f["past_tense_clause"] = float(all(
+            c.span and _TENSE_PAST.search(c.sentence[max(0, c.span[0] - 60):c.span[0]]) for c in occurrences))
+        out.append(DateCandidate(day, best, f))
+    return out
+
+
+def normalize_title(title: str | None) -> str:
+    return (title or "").strip()
