@@ -110,7 +110,7 @@ class StoreResult:
     articles_new: int = 0
     relevant_new: int = 0
     facts_new: int = 0
-    duplicates: int = 0               # copies of a story already stored (facts counted once)
+    duplicates: int = 0               # copies or updates of a story already stored (facts kept per URL)
     retry_later: int = 0
     parked: int = 0
     alerts_new: list[Alert] = field(default_factory=list)
@@ -544,8 +544,9 @@ class Warehouse:
                 result.articles_new += 1
                 result.relevant_new += bool(relevance and relevance.relevant)
                 if story:
+                    # a copy of a stored story, or an updated version of it: still judged and its facts stored under
+                    # its own URL (an update that adds a bidder must alert); alerts stay one per (kind, value)
                     result.duplicates += 1
-                    continue  # a copy of a stored story: its facts are the story's, counted once
                 if not (judgment and relevance and relevance.relevant):
                     continue
                 for fact in judgment.facts:

@@ -163,14 +163,19 @@ def test_store_is_idempotent_and_alerts_once_per_bidder(warehouse):
     assert warehouse.query("SELECT relevant FROM articles WHERE url = ?", [item(3).link])[1] == [(False,)]
 
 
-def test_near_duplicate_copy_is_stored_as_the_same_story_without_facts_again(warehouse):
+def test_near_duplicate_copy_is_the_same_story_with_its_own_facts_and_no_repeated_alert(warehouse):
+    # an updated version of a story (a near-copy) that adds a deadline: its facts are stored under its own URL and
+    # the new deadline alerts, while the bidder both name alerts once
     original = judged(1, (AMAZON,), fingerprint=0b1011_0000)
     copy = judged(2, (AMAZON, APRIL_5), fingerprint=0b1011_0011)  # two bits apart
     stored = warehouse.store_outcomes([original, copy])
     assert stored.duplicates == 1
     assert warehouse.query("SELECT url, story_url FROM articles ORDER BY url")[1] == [
         (item(1).link, item(1).link), (item(2).link, item(1).link)]
-    assert warehouse.query("SELECT DISTINCT article_url FROM facts")[1] == [(item(1).link,)]
+    assert warehouse.query("SELECT article_url, kind, value FROM facts ORDER BY article_url, kind")[1] == [
+        (item(1).link, "bidder", "Amazon"), (item(2).link, "bidder", "Amazon"), (item(2).link, "deadline", "2025-04-05")]
+    assert sorted((a.kind, a.value, a.article_url) for a in stored.alerts_new) == [
+        ("bidder", "Amazon", item(1).link), ("deadline", "2025-04-05", item(2).link)]
 
 
 def test_transient_failure_retries_with_backoff_then_parks(tmp_path):
