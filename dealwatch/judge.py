@@ -12,6 +12,8 @@ from __future__ import annotations
 import textwrap
 
 from dealwatch.facts import extract_facts
+from dealwatch.facts.bidders import bidder_candidates
+from dealwatch.facts.deadlines import deadline_candidates
 from dealwatch.model import Article, Fact, Judgment
 from dealwatch.profile import Profile
 from dealwatch.relevance import classify
@@ -56,6 +58,22 @@ def judge(article: Article, profile: Profile) -> Judgment:
     return Judgment(relevance=relevance, facts=dedupe(extract_facts(article, profile)))
 
 
+def _model_reasons(article: Article, profile: Profile) -> dict[tuple[str, str], str]:
+    """(kind, value) -> the model's probability and the features that moved it, for every bidder and deadline
+    candidate (nothing when the profile has no models)."""
+    out: dict[tuple[str, str], str] = {}
+    for kind, model, candidates in (
+            ("bidder", profile.models.bidder, lambda: [(c.name, c.features) for c in bidder_candidates(article, profile)]),
+            ("deadline", profile.models.deadline,
+             lambda: [(c.day.isoformat(), c.features) for c in deadline_candidates(article, profile)])):
+        if model is None:
+            continue
+        for value, features in candidates():
+            parts = ", ".join(f"{name} {contribution:+.1f}" for name, contribution in model.contributions(features))
+            out[kind, value] = f"p={model.probability(features):.2f} ({parts})"
+    return out
+
+
 def explain(article: Article, profile: Profile) -> str:
     """A readable report: the relevance score with its terms and sentences, then every fact with its evidence."""
     judgment = judge(article, profile)
@@ -74,13 +92,20 @@ def explain(article: Article, profile: Profile) -> str:
     if not rel.relevant:
         lines += ["", "FACTS  none (facts are only extracted from relevant articles)"]
         return "\n".join(lines) + "\n"
+    why = _model_reasons(article, profile)
     for kind, label in (("bidder", "BIDDERS"), ("deadline", "DEADLINES"), ("price", "PRICES")):
         facts = [f for f in judgment.facts if f.kind == kind]
         lines += ["", f"{label}  {len(facts) or 'none'}"]
         for fact in facts:
             detail = ", ".join(f"{k}={v}" for k, v in fact.detail.items())
             lines.append(f"  * {fact.value}   ({detail})")
+            if (kind, fact.value) in why:
+                lines.append(f"      why: {why[kind, fact.value]}")
             lines.append(wrap.fill(f"> {fact.evidence}"))
+    rejected = [(k, v, r) for (k, v), r in why.items() if not any(f.kind == k and f.value == v for f in judgment.facts)]
+    if rejected:
+        lines += ["", "CANDIDATES THE MODELS REJECTED"]
+        lines += [f"  - {kind} {value}: {reason}" for kind, value, reason in rejected]
     return "\n".join(lines) + "\n"
 
 

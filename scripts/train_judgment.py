@@ -132,6 +132,14 @@ def scores(corpus: Path, profile, ids: set[str] | None = None) -> str:
                       for k in ("relevance", "bidders", "deadlines"))
 
 
+def train_from_corpora(profile_path: Path | None = None) -> tuple[JudgmentModels, dict, object]:
+    """The models trained on every corpus, the samples they were trained on, and the profile judged by rules."""
+    base = load_profile(profile_path)
+    rules = replace(base, models=JudgmentModels())  # the features are the rules' reading: never the models'
+    data = {name: samples(SHARED / "corpus" / name, rules) for name in CORPORA}
+    return train([r for name in CORPORA for r in data[name]]), data, rules
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", action="store_true", help="two-fold check on real-dev by outlet")
@@ -139,9 +147,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", type=Path, help="profile TOML (default: the bundled one)")
     args = parser.parse_args(argv)
     base = load_profile(args.profile)
-    rules = replace(base, models=JudgmentModels())  # the features are the rules' reading: never the models'
-    data = {name: samples(SHARED / "corpus" / name, rules) for name in CORPORA}
-    models = train([r for name in CORPORA for r in data[name]])
+    models, data, rules = train_from_corpora(args.profile)
     trained = replace(base, models=models)
     real = SHARED / "corpus" / "real-dev"
     if args.cv:

@@ -1,0 +1,90 @@
+"""The judgment's learned parts: the logistic models, their weights file, and the trained profile's decisions."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import pytest
+
+from dealwatch.judge import explain, judge
+from dealwatch.learned import LogisticModel, load_models
+from dealwatch.profile import BUNDLED, ProfileError, load_profile, weights_path
+from helpers_judgment import article, trained_profile
+
+
+def test_logistic_model_probability_threshold_and_contributions():
+    model = LogisticModel.from_dict({"bias": -1.0, "weights": {"a": 2.0, "b": -0.5}, "threshold": 0.6})
+    assert model.probability({}) == pytest.approx(0.2689, abs=1e-4)
+    assert model.probability({"a": 1.0}) == pytest.approx(0.7311, abs=1e-4)
+    assert model.decide({"a": 1.0}) and not model.decide({"a": 1.0, "b": 2.0})
+    assert model.contributions({"a": 1.0, "b": 2.0, "unknown": 5.0}) == [("a", 2.0), ("b", -1.0)]
+    assert LogisticModel.from_dict(model.to_dict()) == model
+
+
+def test_bundled_profile_ships_its_weights_and_a_missing_file_means_rules_alone(tmp_path):
+    models = load_profile().models
+    assert models.relevance and models.bidder and models.deadline
+    assert weights_path(BUNDLED).name == "tiktok.weights.json"
+    assert load_models(tmp_path / "none.weights.json").relevance is None
+
+
+def test_broken_weights_file_is_a_profile_error_naming_it_and_what_to_do(tmp_path):
+    shutil.copy(BUNDLED, tmp_path / "deal.toml")
+    (tmp_path / "deal.weights.json").write_text(json.dumps({"relevance": {"weights": {}}}))
+    with pytest.raises(ProfileError, match=r"deal\.weights\.json.*train_judgment\.py"):
+        load_profile(tmp_path / "deal.toml")
+
+
+def test_profile_is_read_again_when_only_its_weights_change(tmp_path):
+    shutil.copy(BUNDLED, tmp_path / "deal.toml")
+    assert load_profile(tmp_path / "deal.toml").models.relevance is None
+    shutil.copy(weights_path(BUNDLED), tmp_path / "deal.weights.json")
+    assert load_profile(tmp_path / "deal.toml").models.relevance is not None
+
+
+STORY = ("Walmart said on Thursday it has teamed up with Microsoft to bid for TikTok's U.S. operations. "
+         "ByteDance must sell TikTok's U.S. business by Sept. 15 or the app will be shut down, Trump has said. "
+         "Oracle is also in talks to buy the app, people familiar with the matter said. "
+         "TikTok's U.S. operations could fetch $20 billion to $30 billion in a sale.")
+
+
+def test_trained_profile_judges_a_sale_story_with_its_bidders_and_deadline():
+    a = article(STORY, title="Walmart joins Microsoft bid for TikTok", published=date(2020, 8, 27))
+    judgment = judge(a, trained_profile())
+    assert judgment.relevance.relevant and "model p=" in judgment.relevance.reason
+    facts = {(f.kind, f.value) for f in judgment.facts}
+    assert {("bidder", "Walmart"), ("bidder", "Microsoft"), ("bidder", "Oracle"), ("deadline", "2020-09-15")} <= facts
+    assert all("p" in f.detail for f in judgment.facts if f.kind in ("bidder", "deadline"))
+
+
+def test_trained_profile_rejects_a_device_ban_story():
+    text = ("The state banned TikTok on government devices on Tuesday, the governor said. "
+            "State employees must delete the app from their phones within 30 days. "
+            "Several universities have also blocked the app on campus networks. "
+            "Privacy groups criticised the ban.")
+    a = article(text, title="Governor bans TikTok on state devices", published=date(2022, 12, 1))
+    assert not judge(a, trained_profile()).relevance.relevant
+
+
+def test_explain_says_why_the_models_took_and_rejected_candidates():
+    a = article(STORY, title="Walmart joins Microsoft bid for TikTok", published=date(2020, 8, 27))
+    text = explain(a, trained_profile())
+    assert "model p=" in text and "why: p=" in text
+    assert "cue_within_3_words" in text or "rules_say_bidder" in text
+
+
+def test_shipped_weights_are_what_the_training_script_makes_from_the_corpora():
+    # the weights in the package must be reproducible: stale weights (features changed, not retrained) fail here
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_judgment
+    models, _data, _rules = train_judgment.train_from_corpora()
+    shipped = load_profile().models
+    for name in ("relevance", "bidder", "deadline"):
+        ours, theirs = getattr(models, name), getattr(shipped, name)
+        assert set(ours.weights) == set(theirs.weights), name
+        assert ours.bias == pytest.approx(theirs.bias, abs=1e-3), name
+        for feature, weight in ours.weights.items():
+            assert weight == pytest.approx(theirs.weights[feature], abs=1e-3), (name, feature)
