@@ -26,7 +26,7 @@ BUNDLED = Path(__file__).resolve().parent / "profiles" / "tiktok.toml"
 LANGUAGES = ("en", "de")
 VOCAB_KEYS = ("sale_strong", "sale", "sale_weak", "bid", "partner", "negation", "denial", "wish", "competitor",
               "host", "adviser", "official", "deadline", "date_exclude", "price", "price_exclude", "other_deal", "timing",
-              "off_topic")
+              "off_topic", "legal")
 ROLES = ("candidate", "seller", "government", "media", "platform", "other")
 
 

@@ -106,7 +106,8 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
     previous_named = False
     deal_words_elsewhere = False  # sale vocabulary beyond timing in a sentence not naming the target
     named_count = strong_count = weak_only = lead_supporting = not_target = bid_named = 0
-    off_topic = sale_anywhere = party_sentences = 0
+    off_topic = sale_anywhere = party_sentences = legal_named = 0
+    legal_rx = [v.rx("legal") for v in profile.vocab.values() if v.rx("legal") is not None]
     title_off_topic = False
     off_rx = [v.rx("off_topic") for v in profile.vocab.values() if v.rx("off_topic") is not None]
     strong_rx = [v.rx("sale_strong") for v in profile.vocab.values() if v.rx("sale_strong") is not None]
@@ -134,6 +135,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         if not strength:
             continue
         named_count += strength >= 1.0
+        legal_named += strength >= 1.0 and any(rx.search(sentence) for rx in legal_rx)
         weight, terms = sentence_weight(sentence, profile, article.lang)
         if not weight:
             continue
@@ -185,6 +187,8 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         "bid_sentences_share": bid_named / n,
         "sale_beyond_timing": float(strong_sale or deal_words_elsewhere),
         "off_topic_share": off_topic / n,
+        "law_or_court_share": legal_named / n,
+        "headline_sale_words": float(bool(article.title) and any(rx.search(sentences[0]) for rx in strong_rx)),
         "headline_off_topic": float(title_off_topic),
         "strong_sale_words_share": sale_anywhere / n,
         "candidate_party_share": party_sentences / n,

@@ -126,8 +126,10 @@ def train(rows: list[dict]) -> JudgmentModels:
         deadline=fit([(f, y, weight(r)) for r in rows for f, y in r["deadlines"]], L2["deadline"]))
 
 
-def scores(corpus: Path, profile, ids: set[str] | None = None) -> str:
+def scores(corpus: Path, profile, ids: set[str] | None = None, show_errors: bool = False) -> str:
     report = judge_corpus.evaluate(corpus, profile, ids)
+    if show_errors:
+        print("\n".join("    " + line[:300] for line in report["errors"] if "price" not in line))
     return " | ".join(f"{k} F1 {report[k]['f1']:.2f} (P {report[k]['precision']:.2f} R {report[k]['recall']:.2f})"
                       for k in ("relevance", "bidders", "deadlines"))
 
@@ -144,8 +146,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", action="store_true", help="two-fold check on real-dev by outlet")
     parser.add_argument("--no-write", action="store_true", help="do not write the weights file")
+    parser.add_argument("--l2", help="L2 strengths relevance,bidder,deadline (to compare with --cv)")
+    parser.add_argument("--real-weight", type=float, help="weight of a real article's samples (to compare with --cv)")
+    parser.add_argument("--show-errors", action="store_true", help="with --cv: list each held-out error")
     parser.add_argument("--profile", type=Path, help="profile TOML (default: the bundled one)")
     args = parser.parse_args(argv)
+    if args.l2:
+        L2.update(zip(("relevance", "bidder", "deadline"), map(float, args.l2.split(","))))
+    if args.real_weight:
+        global REAL_WEIGHT
+        REAL_WEIGHT = args.real_weight
     base = load_profile(args.profile)
     models, data, rules = train_from_corpora(args.profile)
     trained = replace(base, models=models)
@@ -156,7 +166,7 @@ def main(argv=None) -> int:
             rows = data["dev"] + data["seeds"] + [r for r in data["real-dev"] if r["id"] not in test]
             fold = replace(base, models=train(rows))
             print(f"cross-validated real-dev {name} ({len(test)} articles, trained without them): "
-                  f"{scores(real, fold, test)}")
+                  f"{scores(real, fold, test, args.show_errors)}")
             print(f"  in-sample      real-dev {name} (trained on all):                       "
                   f"{scores(real, trained, test)}")
         print(f"rules alone, real-dev: {scores(real, rules)}")

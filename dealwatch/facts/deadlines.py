@@ -558,8 +558,8 @@ def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary],
 
 def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     """Every date the article gives in a sentence that may hold one, each with the reasons the rules hold against it
-    as a deadline (Candidate.flags: off_topic, no_deadline_words, excluded, event, not_tight, not_deadline_day,
-    near_stated): a candidate without flags is a deadline by the rules alone."""
+    as a deadline (Candidate.flags: off_topic, other_deal, no_deadline_words, excluded, event, not_tight,
+    not_deadline_day, near_stated): a candidate without flags is a deadline by the rules alone."""
     published = article.published
     if published is None:
         return []
@@ -578,9 +578,11 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         return _memo(_ON_TOPIC, sentence, profile, vocabs, _on_topic)
 
     for i, sentence in enumerate(sentences):
-        if not _memo(_MAY_DATE, sentence, profile, vocabs, _may_date):
+        if not (may_give_date(sentence) and may_hold_date(sentence)):
             continue
         sentence_flags = set()
+        if not _memo(_MAY_DATE, sentence, profile, vocabs, _may_date):
+            sentence_flags.add("other_deal")
         if not on_topic(sentence) and not (i > 0 and not vocab_holds(vocabs, "other_deal", sentences[i - 1])
                                            and on_topic(sentences[i - 1])):
             sentence_flags.add("off_topic")
@@ -728,7 +730,13 @@ class DateCandidate:
 
 
 _HOW = ("explicit", "weekday", "vague", "computed")
-_FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated")
+_FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated",
+          "other_deal")
+# a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
+_EVENT_BEFORE = re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
+                           r"published|met|held|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
+                           r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
+                           r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I)
 _BY_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
                         r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
                         r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
@@ -772,6 +780,8 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
             f[f"kind_{kind}"] = float(any(c.kind == kind for c in occurrences))
         f["after_by_or_until"] = float(any(
             c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
+        f["event_word_before"] = float(all(
+            c.span and _EVENT_BEFORE.search(c.sentence[max(0, c.span[0] - 60):c.span[0]]) for c in occurrences))
         f["deadline_noun_in_sentence"] = float(any(_DEADLINE_NOUN.search(c.sentence) for c in occurrences))
         f["names_target"] = float(any(mention_strength(c.sentence, profile) >= 1 for c in occurrences))
         f["past_tense_clause"] = float(all(

@@ -153,9 +153,20 @@ def _paragraph_sentences(para: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# Link targets in a text (a Markdown link's "(https://...)", a bare URL): their paths hold dates and names
+# ("/news/articles/2020-09-19/trump-says-...") that the text does not state.
+_LINK_TARGET = re.compile(r"\]\((?:https?://|www\.)[^)\s]*\)|\bhttps?://[^\s)\]>\"']+")
+
+
+def strip_link_targets(text: str) -> str:
+    if "http" not in text and "](www." not in text:
+        return text
+    return _LINK_TARGET.sub(lambda m: "]" if m.group(0).startswith("]") else "", text)
+
+
 def article_sentences(title: str, text: str) -> tuple[str, ...]:
     """Title (as its own sentence, unless the text repeats it first) followed by the text's sentences."""
-    sentences = split_sentences(text)
+    sentences = split_sentences(strip_link_targets(text))
     title = normalize(title or "").strip()
     if title and (not sentences or sentences[0] != title):
         return (title,) + sentences
