@@ -89,10 +89,13 @@ def samples(corpus: Path, profile) -> list[dict]:
     return out
 
 
+DROP: tuple[str, ...] = ()   # feature name prefixes left out (to compare with --cv)
+
+
 def fit(rows: list[tuple[dict, bool, float]], l2: float) -> LogisticModel:
     """L2-regularised, sample-weighted logistic regression (Newton's method) on standardised features, folded back
     to raw ones."""
-    names = sorted({k for f, _, _ in rows for k in f})
+    names = sorted({k for f, _, _ in rows for k in f if not k.startswith(DROP or ("\0",))})
     X = np.array([[f.get(k, 0.0) for k in names] for f, _, _ in rows], dtype=float)
     y = np.array([1.0 if label else 0.0 for _, label, _ in rows])
     sw = np.array([weight for _, _, weight in rows])
@@ -126,8 +129,12 @@ def train(rows: list[dict]) -> JudgmentModels:
         deadline=fit([(f, y, weight(r)) for r in rows for f, y in r["deadlines"]], L2["deadline"]))
 
 
-def scores(corpus: Path, profile, ids: set[str] | None = None, show_errors: bool = False) -> str:
+def scores(corpus: Path, profile, ids: set[str] | None = None, show_errors: bool = False,
+           pooled: dict | None = None) -> str:
     report = judge_corpus.evaluate(corpus, profile, ids)
+    for key, counts in (pooled or {}).items():
+        for i, name in enumerate(("tp", "fp", "fn")):
+            counts[i] += report[key][name]
     if show_errors:
         print("\n".join("    " + line[:300] for line in report["errors"] if "price" not in line))
     return " | ".join(f"{k} F1 {report[k]['f1']:.2f} (P {report[k]['precision']:.2f} R {report[k]['recall']:.2f})"
@@ -148,11 +155,16 @@ def main(argv=None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not write the weights file")
     parser.add_argument("--l2", help="L2 strengths relevance,bidder,deadline (to compare with --cv)")
     parser.add_argument("--real-weight", type=float, help="weight of a real article's samples (to compare with --cv)")
+    parser.add_argument("--drop", help="comma-separated feature name prefixes to leave out (to compare with --cv)")
+    parser.add_argument("--no-dev", action="store_true", help="train without the written dev corpus (to compare)")
     parser.add_argument("--show-errors", action="store_true", help="with --cv: list each held-out error")
     parser.add_argument("--profile", type=Path, help="profile TOML (default: the bundled one)")
     args = parser.parse_args(argv)
     if args.l2:
         L2.update(zip(("relevance", "bidder", "deadline"), map(float, args.l2.split(","))))
+    if args.drop:
+        global DROP
+        DROP = tuple(args.drop.split(","))
     if args.real_weight:
         global REAL_WEIGHT
         REAL_WEIGHT = args.real_weight
@@ -162,13 +174,16 @@ def main(argv=None) -> int:
     real = SHARED / "corpus" / "real-dev"
     if args.cv:
         a, b = halves(judge_corpus.load_gold(real))
+        pooled = {k: [0, 0, 0] for k in ("relevance", "bidders", "deadlines")}
         for name, test in (("half A", a), ("half B", b)):
             rows = data["dev"] + data["seeds"] + [r for r in data["real-dev"] if r["id"] not in test]
             fold = replace(base, models=train(rows))
             print(f"cross-validated real-dev {name} ({len(test)} articles, trained without them): "
-                  f"{scores(real, fold, test, args.show_errors)}")
+                  f"{scores(real, fold, test, args.show_errors, pooled)}")
             print(f"  in-sample      real-dev {name} (trained on all):                       "
                   f"{scores(real, trained, test)}")
+        print("cross-validated real-dev, both halves pooled: " + " | ".join(
+            f"{k} F1 {2 * tp / max(2 * tp + fp + fn, 1):.2f} (tp {tp} fp {fp} fn {fn})" for k, (tp, fp, fn) in pooled.items()))
         print(f"rules alone, real-dev: {scores(real, rules)}")
     for name in CORPORA:
         print(f"trained, {name} (in sample): {scores(SHARED / 'corpus' / name, trained)}")

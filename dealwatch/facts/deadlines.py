@@ -734,13 +734,18 @@ _FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "n
           "other_deal")
 # a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
 _EVENT_BEFORE = re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
-                           r"published|met|held|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
+                           r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
                            r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
                            r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I)
 _BY_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
                         r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
                         r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
                         r"(?:\w+day,?\s+)?$", re.I)
+# a date that names an event by the noun after it: "the March 5 bill", "a June 12 hearing", "Monday's meeting"
+_EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
+                               r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
+                               r"episode|afternoon|morning|evening|night|Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|"
+                               r"Urteil|Brief)\b", re.I)
 _DEADLINE_NOUN = re.compile(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
                             r"Aufschub|Schonfrist|Stichtag)\b", re.I)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
@@ -782,6 +787,8 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
             c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
         f["event_word_before"] = float(all(
             c.span and _EVENT_BEFORE.search(c.sentence[max(0, c.span[0] - 60):c.span[0]]) for c in occurrences))
+        f["event_noun_after"] = float(all(
+            c.span and _EVENT_NOUN_AFTER.match(c.sentence[c.span[1]:c.span[1] + 40]) for c in occurrences))
         f["deadline_noun_in_sentence"] = float(any(_DEADLINE_NOUN.search(c.sentence) for c in occurrences))
         f["names_target"] = float(any(mention_strength(c.sentence, profile) >= 1 for c in occurrences))
         f["past_tense_clause"] = float(all(
