@@ -79,12 +79,18 @@ class Profile:
     not_target_rx: Alternation | None = field(compare=False, repr=False, default=None)
     seller_rx: Alternation | None = field(compare=False, repr=False, default=None)
     parties_rx: Alternation | None = field(compare=False, repr=False, default=None)  # group p<i> = parties[i]
+    # each vocabulary list of every language in one alternation: "does any language's list match?" in one search
+    merged: dict[str, Alternation | None] = field(compare=False, repr=False, default_factory=dict)
     # the learned weights beside the profile file (<name>.weights.json); none: the rules decide alone
     models: JudgmentModels = field(compare=False, repr=False, default_factory=JudgmentModels)
 
     def vocabulary(self, lang: str | None) -> Vocabulary:
         """The vocabulary of a language; English when the language is unknown or not in the profile."""
         return self.vocab.get(lang or "", None) or self.vocab.get("en") or next(iter(self.vocab.values()))
+
+    def any_language(self, key: str) -> Alternation | None:
+        """The list `key` of every language as one alternation (None when no language has it)."""
+        return self.merged.get(key)
 
     def party(self, name: str) -> Party | None:
         for party in self.parties:
@@ -96,6 +102,7 @@ class Profile:
         """Every word list, alias list and name list of the profile, compiled."""
         found = [self.target_rx, self.reference_rx, self.not_target_rx, self.seller_rx, self.parties_rx]
         found += [rx for vocabulary in self.vocab.values() for rx in vocabulary.compiled.values()]
+        found += list(self.merged.values())
         found += [rx for party in self.parties for rx in (party.pattern, party.description_rx)]
         return [rx for rx in found if rx is not None]
 
@@ -996,13 +1003,15 @@ def _profile_from(data: dict, path: Path) -> Profile:
                              _alt(descriptions, frequent=frequent)))
 
     parties_rx = _parties_rx(parties, frequent)
+    merged = {k: _alt(dict.fromkeys(w for v in vocab.values() for w in v.words[k]), frequent=frequent)
+              for k in VOCAB_KEYS}
     target_rx = _target_rx(names)
     return Profile(
         name=meta["name"], description=str(meta.get("description", "")), target=target["canonical"],
         target_names=names, target_references=refs, not_target=not_target, seller=seller, vocab=vocab,
         parties=tuple(parties), relevance=settings, source=str(path), target_rx=target_rx,
         reference_rx=_alt(refs, frequent=frequent), not_target_rx=_alt(not_target), seller_rx=_alt(seller),
-        parties_rx=parties_rx, models=_models(path))
+        parties_rx=parties_rx, merged=merged, models=_models(path))
 
 
 def _models(path: Path) -> JudgmentModels:

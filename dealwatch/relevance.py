@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 
+from dealwatch.facts.bidders import known_mentions
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
                                   mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
@@ -92,6 +93,17 @@ def _beyond_timing(terms: list[str], profile: Profile) -> bool:
     return any(not any(rx.fullmatch(t) for rx in timing) for t in terms)
 
 
+# What the relevance model counts of every sentence, kept for the recent sentences (they recur across articles)
+_MARKS = SentenceMemo()
+
+
+def _sentence_marks(sentence: str, profile: Profile) -> tuple[bool, bool, bool]:
+    """(names a not-target thing, holds off-topic words, holds strong sale words)."""
+    off_topic, strong = profile.any_language("off_topic"), profile.any_language("sale_strong")
+    return (profile.not_target_rx is not None and profile.not_target_rx.holds(sentence),
+            off_topic is not None and off_topic.holds(sentence), strong is not None and strong.holds(sentence))
+
+
 def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, float], dict]:
     """What the rules read of an article, as named features for the relevance model, and the rule's own reading
     (its score, decision, terms and sentences) for the explanation."""
@@ -107,24 +119,20 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
     deal_words_elsewhere = False  # sale vocabulary beyond timing in a sentence not naming the target
     named_count = strong_count = weak_only = lead_supporting = not_target = bid_named = 0
     off_topic = sale_anywhere = party_sentences = legal_named = 0
-    legal_rx = [v.rx("legal") for v in profile.vocab.values() if v.rx("legal") is not None]
+    legal_rx = [rx] if (rx := profile.any_language("legal")) is not None else []
     title_off_topic = False
-    off_rx = [v.rx("off_topic") for v in profile.vocab.values() if v.rx("off_topic") is not None]
-    strong_rx = [v.rx("sale_strong") for v in profile.vocab.values() if v.rx("sale_strong") is not None]
+    strong_rx = [rx] if (rx := profile.any_language("sale_strong")) is not None else []
     title_weight = 0.0
-    bid_rx = [v.rx("bid") for v in profile.vocab.values() if v.rx("bid") is not None]
+    bid_rx = [rx] if (rx := profile.any_language("bid")) is not None else []
     for i, sentence in enumerate(sentences):
         strength = mention_strength(sentence, profile)
         named = bool(target_spans(sentence, profile))
-        if profile.not_target_rx is not None and profile.not_target_rx.search(sentence):
-            not_target += 1
-        if any(rx.search(sentence) for rx in off_rx):
-            off_topic += 1
-            title_off_topic |= i == 0 and bool(article.title)
-        sale_anywhere += any(rx.search(sentence) for rx in strong_rx)
-        if profile.parties_rx is not None and any(
-                profile.parties[int(m.lastgroup[1:])].role == "candidate" for m in profile.parties_rx.all(sentence)):
-            party_sentences += 1
+        marks = _MARKS.read((sentence, profile.not_target_rx, profile.parties_rx, *profile.vocab.values()),
+                            lambda: _sentence_marks(sentence, profile))
+        not_target += marks[0]
+        off_topic += marks[1]
+        title_off_topic |= marks[1] and i == 0 and bool(article.title)
+        sale_anywhere += marks[2]
         if not strength and not strong_sale and not deal_words_elsewhere:
             _w, other_terms = sentence_weight(sentence, profile, article.lang)
             deal_words_elsewhere = _w >= rel["medium_weight"] and _beyond_timing(other_terms, profile)
@@ -135,7 +143,10 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         if not strength:
             continue
         named_count += strength >= 1.0
-        legal_named += strength >= 1.0 and any(rx.search(sentence) for rx in legal_rx)
+        # a candidate party beside the target (or an anaphor of it): bidders' reading, shared with them
+        party_sentences += any(m.party is not None and m.party.role == "candidate"
+                               for m in known_mentions(sentence, profile))
+        legal_named += strength >= 1.0 and any(rx.holds(sentence) for rx in legal_rx)
         weight, terms = sentence_weight(sentence, profile, article.lang)
         if not weight:
             continue
@@ -147,7 +158,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         if strength >= 1.0 and weight >= rel["medium_weight"]:
             supporting += 1
             lead_supporting += first_body <= i < first_body + 4
-            if any(rx.search(sentence) for rx in bid_rx):
+            if any(rx.holds(sentence) for rx in bid_rx):
                 bid_named += 1
         if strength >= 1.0 and weight >= rel["strong_weight"]:
             strong_count += 1
@@ -188,10 +199,10 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         "sale_beyond_timing": float(strong_sale or deal_words_elsewhere),
         "off_topic_share": off_topic / n,
         "law_or_court_share": legal_named / n,
-        "headline_sale_words": float(bool(article.title) and any(rx.search(sentences[0]) for rx in strong_rx)),
+        "headline_sale_words": float(bool(article.title) and any(rx.holds(sentences[0]) for rx in strong_rx)),
         "headline_off_topic": float(title_off_topic),
         "strong_sale_words_share": sale_anywhere / n,
-        "candidate_party_share": party_sentences / n,
+        "candidate_party_with_target_share": party_sentences / n,
         "sentences_log": math.log(n),
     }
     reading = {"score": score, "relevant": relevant, "supporting": supporting, "sentences": len(sentences),

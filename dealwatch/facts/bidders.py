@@ -520,6 +520,7 @@ class _BidSentence:
     known: tuple[Mention, ...]      # the profile's parties named in it
     live: tuple[re.Match, ...]      # its bid cues that are not negated
     unknown: tuple[Mention, ...]    # parties not in the profile, in the frames of a bid (when a cue is live)
+    cues: bool = False              # it holds a bid cue, live or negated
 
 
 # The readings of the recent sentences. A sentence recurs across articles (wire copy, an updated story, a paragraph
@@ -547,7 +548,7 @@ def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSent
     known = known_mentions(sentence, profile)
     live = [c for c in cues if not _cue_negated(sentence, c, vocabs)]
     unknown = unknown_mentions(sentence, profile, known, strong_sentence=True) if live else []
-    return _BidSentence(tuple(partners), tuple(known), tuple(live), tuple(unknown))
+    return _BidSentence(tuple(partners), tuple(known), tuple(live), tuple(unknown), bool(cues))
 
 
 def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
@@ -669,6 +670,10 @@ ORG_NAME = re.compile(r"(?<![\w&'-])(?:[A-Z][\w&'-]+\s+){0,3}(?:Capital|Partners
                       r"Investment\s+(?:Group|Company|Corporation))\b(?:\s+(?:LLC|Inc\.?|Corp\.?|Ltd\.?|LP|AG|GmbH|SE|plc))?")
 
 
+ORG_HEAD = re.compile(r"\b(?:Capital|Partners|Investments?|Holdings|Ventures|Management|Equity|Fund|Advisors|"
+                      r"Technologies|Labs|Office|Beteiligungen|Investment)\b")
+
+
 def _org_mentions(sentence: str, profile: Profile, taken: list[Mention]) -> list[Mention]:
     out = []
     for m in ORG_NAME.finditer(sentence):
@@ -696,22 +701,23 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     n = max(len(sentences), 1)
     stats: dict[str, dict] = {}
     bid_sentences = 0
+    strong_rx = profile.any_language("sale_strong")
     for i, sentence in enumerate(sentences):
         reading = _read_sentence(sentence, profile, vocabs)
         bid_sentences += bool(reading is not None and reading.live)
         known = [m for m in known_mentions(sentence, profile) if m.party is not None and m.party.role == "candidate"]
         unknown = list(reading.unknown) if reading is not None else []
         live = list(reading.live) if reading is not None else []
-        if live or OWNERSHIP.search(sentence):
+        owning = bool(OWNERSHIP.search(sentence)) if (known or unknown or live) else False
+        if (live or owning) and ORG_HEAD.search(sentence):
             unknown += [m for m in _org_mentions(sentence, profile, known + unknown)
                         if all(m.name != u.name for u in unknown)]
         if not known and not unknown:
             continue
-        cues = _all(vocabs, "bid", sentence) if reading is not None else []
+        negated_cues = reading is not None and not live and reading.cues
         partners = list(reading.partners) if reading is not None else []
         names_target = bool(target_spans(sentence, profile))
-        strong = bool(_all(vocabs, "sale_strong", sentence))
-        owning = bool(OWNERSHIP.search(sentence))
+        strong = strong_rx is not None and strong_rx.holds(sentence)
         others = {m.name for m in known + unknown}
         for mention in known + unknown:
             st = stats.setdefault(mention.name, {
@@ -736,7 +742,7 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
                 rank = 0 if may and names_target else 1 if may else 2
                 if rank < st["evidence_rank"]:
                     st["evidence"], st["evidence_rank"] = sentence, rank
-            elif cues:
+            elif negated_cues:
                 st["negated_only"] += 1
             if partners and _near(sentence, mention, partners, max_words=6) is not None:
                 st["partner_near"] = True
