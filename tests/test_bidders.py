@@ -536,3 +536,22 @@ GENERALISATION_7 = [
 @pytest.mark.parametrize("lang,text,expected", [c[1:] for c in GENERALISATION_7], ids=[c[0] for c in GENERALISATION_7])
 def test_generalisation_phrasing_7(lang, text, expected):
     assert bidders(text, lang) == expected
+
+
+# --- general English constructions met in real news --------------------------------------------------------
+
+def test_not_only_is_no_negation():
+    assert bidders("It is not only Microsoft that is interested in buying TikTok's business in the United States.") == {
+        "Microsoft"}
+
+
+def test_trying_to_acquire_and_shares_sold_to_a_party():
+    assert "Oracle" in bidders("Oracle is working with its partners to try to acquire a part of TikTok.")
+    assert "Oracle" in bidders("ByteDance will sell a significant portion of the shares to Oracle and other "
+                               "American companies, according to the agreement over TikTok.")
+
+
+def test_markdown_link_targets_are_not_read_and_link_text_is():
+    text = ("That same year, Microsoft was [mulling an acquisition](https://example.test/2020/08/26/microsoft-tiktok) "
+            "of TikTok in a deal, but talks fell through.")
+    assert "Microsoft" in bidders(text)

@@ -57,6 +57,7 @@ CLAUSE_BREAK = re.compile(r"[;:–—]|,\s+(?:which|who|while|whereas|but|althou
 SELLER_NEGATABLE = re.compile(
     r"(?:not|nicht|never)\s+(?:be\s+)?(?:selling|sell|to\s+sell|zu\s+verkaufen|verkaufen)\b.{0,60}?\b(?:to|an)\s*$", re.I)
 IMMUNE_CUES = re.compile(r"reject\w*|turn\w*\s+down|abgewiesen|abgelehnt|abgeblitzt|selling|verkaufen|sale to", re.I)
+NOT_ONLY = re.compile(r"\b(?:not\s+only|not\s+just|nicht\s+nur)\b", re.I)
 FORMER = re.compile(r"\b(?:former|ex-|ehemalig\w*|früher\w*|Ex-)\s*$", re.I)
 AFTER_NEGATION = re.compile(r"^\W{0,3}(?:\w+\W+){0,4}?(?:(?:ist|sind|wurde|is|was|are|were)\s+(?:nicht|not|nie|never)\s+"
                             r"(?:bekannt|known|bestätigt|confirmed)|nicht\s+(?:äußern|kommentieren))", re.I)
@@ -298,7 +299,7 @@ def _cue_negated(sentence: str, cue: re.Match, vocabs: list[Vocabulary]) -> bool
     parts = CLAUSE_BREAK.split(before)
     before = parts[-1] if parts else before
     words = WORD.findall(before)[-4:]
-    window = " ".join(words)
+    window = NOT_ONLY.sub(" ", " ".join(words))  # "It is not only Microsoft that is interested": no negation
     for v in vocabs:
         rx = v.rx("negation")
         if rx is not None and rx.search(window):

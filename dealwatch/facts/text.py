@@ -155,13 +155,14 @@ def _paragraph_sentences(para: str) -> tuple[str, ...]:
 
 # Link targets in a text (a Markdown link's "(https://...)", a bare URL): their paths hold dates and names
 # ("/news/articles/2020-09-19/trump-says-...") that the text does not state.
-_LINK_TARGET = re.compile(r"\]\((?:https?://|www\.)[^)\s]*\)|\bhttps?://[^\s)\]>\"']+")
+_LINK_TARGET = re.compile(r"\[([^\[\]\n]{0,300})\]\((?:https?://|www\.)[^)\s]*\)|\bhttps?://[^\s)\]>\"']+")
 
 
 def strip_link_targets(text: str) -> str:
+    """The text with its link targets removed: "[Microsoft said](https://...)" -> "Microsoft said"."""
     if "http" not in text and "](www." not in text:
         return text
-    return _LINK_TARGET.sub(lambda m: "]" if m.group(0).startswith("]") else "", text)
+    return _LINK_TARGET.sub(lambda m: m.group(1) or "", text)
 
 
 def article_sentences(title: str, text: str) -> tuple[str, ...]:
