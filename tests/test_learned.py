@@ -88,3 +88,19 @@ def test_shipped_weights_are_what_the_training_script_makes_from_the_corpora():
         assert ours.bias == pytest.approx(theirs.bias, abs=1e-3), name
         for feature, weight in ours.weights.items():
             assert weight == pytest.approx(theirs.weights[feature], abs=1e-3), (name, feature)
+
+
+def test_two_fold_split_keeps_each_outlet_on_one_side_and_balances_relevant_articles():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_judgment
+    golds = [{"id": f"{outlet}-2020-01-0{i}-x", "relevant": rel}
+             for outlet, n, rel in (("bbc", 4, True), ("cnn", 3, True), ("sn", 2, True), ("engadget", 5, False),
+                                    ("dm", 1, True)) for i in range(n)]
+    a, b = train_judgment.halves(golds)
+    assert a | b == {g["id"] for g in golds} and not a & b
+    for outlet in ("bbc", "cnn", "sn", "engadget", "dm"):
+        assert len({side for side, ids in (("a", a), ("b", b)) for i in ids if i.startswith(outlet + "-")}) == 1
+    relevant = [sum(g["relevant"] for g in golds if g["id"] in side) for side in (a, b)]
+    assert abs(relevant[0] - relevant[1]) <= 1
