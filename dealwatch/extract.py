@@ -159,8 +159,8 @@ _COMMENT_WORDS = (r"comments?|comment-?list|comentarios?|coment[aá]rios?|commen
                   r"disqus_thread|dsq-comments|kommentti")
 _COMMENT_SECTIONS = lxml.etree.XPath(
     "//*[self::section or self::div or self::aside or self::ol or self::ul or self::footer or self::form]"
-    f"[re:test(@id, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i') or "
-    f"re:test(@class, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i')]",
+    rf"[re:test(@id, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i') or "
+    rf"re:test(@class, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i')]",
     namespaces={"re": "http://exslt.org/regular-expressions"})
 
 

@@ -266,6 +266,9 @@ class _CycleState:
         # host's other requests in this client fail at once instead of each waiting for the same failure
         # (an offline machine or a DNS outage: ~800 items took ~5 minutes)
         self.unreachable: dict[str, str] = {}
+        # one first address check per host at a time: a cycle starts all its fetches at once, and 800 lookups of
+        # hosts that do not resolve, queued on the resolver's few threads, were what took minutes
+        self.resolve_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def skip_unreachable(self, url: str, original: str) -> None:
         """HostSkipped when url's host was found unreachable earlier in this client's life."""
@@ -767,7 +770,9 @@ async def fetch_page(client: httpx.AsyncClient, item: FeedItem, *, settings: Fet
 
     async def robots():
         try:
-            await acheck_article_url(item.link, item.feed_url, settings.allowed_hosts)  # before any request
+            async with state.resolve_locks[_endpoint(item.link)]:
+                state.skip_unreachable(item.link, item.link)   # found while this one waited
+                await acheck_article_url(item.link, item.feed_url, settings.allowed_hosts)  # before any request
         except UnsafeURL as exc:
             raise BlockedURL(item.link, str(exc)) from None
         except OSError as exc:   # not resolvable now: this item's attempt failed, the host's others are skipped
