@@ -157,18 +157,19 @@ def parse_html(body: bytes, encoding: str | None) -> lxml.html.HtmlElement:
 _COMMENT_WORDS = (r"comments?|comment-?list|comentarios?|coment[aá]rios?|commentaires?|commenti|kommentar(?:e|er|it|ene)?|"
                   r"leserkommentare|komentar[zie]e?|komentarji|komment|reacties|reakcje|yorumlar|hozzaszolasok|"
                   r"disqus_thread|dsq-comments|kommentti")
-_COMMENT_SECTIONS = lxml.etree.XPath(
-    "//*[self::section or self::div or self::aside or self::ol or self::ul or self::footer or self::form]"
-    rf"[re:test(@id, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i') or "
-    rf"re:test(@class, '(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])', 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"})
+_COMMENT_ATTRIBUTE = re.compile(rf"(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])", re.I)
+_SECTION_TAGS = ("section", "div", "aside", "ol", "ul", "footer", "form")
 
 
 def drop_comment_sections(tree: lxml.html.HtmlElement) -> int:
     """Remove readers' comment sections (by id/class, any language above) from the tree, never an element
     that holds the story (an <article> or articleBody inside it); how many were removed."""
+    # a loop over the elements, not an XPath with EXSLT regexes: 0.04 ms a page instead of 0.17-0.19 (the
+    # 188 corpus pages, measured)
+    found = [node for node in tree.iter(_SECTION_TAGS)
+             if _COMMENT_ATTRIBUTE.search(node.get("id") or "") or _COMMENT_ATTRIBUTE.search(node.get("class") or "")]
     removed = 0
-    for node in _COMMENT_SECTIONS(tree):
+    for node in found:
         if node.getparent() is None or node.xpath("boolean(.//article|.//*[@itemprop='articleBody'])"):
             continue
         node.drop_tree()   # its tail text stays
@@ -189,12 +190,15 @@ _CONSENT_TEXT = re.compile(
 CONSENT_PAGE_MAX_CHARS = 2500
 
 
-def interstitial(final_url: str | None, tree: lxml.html.HtmlElement) -> str | None:
+def interstitial(final_url: str | None, tree: lxml.html.HtmlElement, extracted: str = "") -> str | None:
     """Why the page is a consent or interstitial page rather than an article (None: it is not one): it was
-    answered by a consent host or an aggregator, or it is a consent form ("Before you continue to Google")."""
+    answered by a consent host or an aggregator, or it is a consent form ("Before you continue to Google").
+    extracted: the page's main text when known; a page whose main text is long is not read again."""
     host = host_of(final_url or "")
     if host in INTERSTITIAL_HOSTS or host.startswith("consent."):
         return f"{host} answered (a consent or interstitial page), not the publisher"
+    if len(extracted) >= CONSENT_PAGE_MAX_CHARS:
+        return None
     text = " ".join(tree.xpath("string(//body)").split())
     # a consent page is a form and a few lines; an article that mentions cookies is much longer
     if len(text) < CONSENT_PAGE_MAX_CHARS and _CONSENT_TEXT.search(text):
@@ -408,10 +412,10 @@ def extract_article(page: Page, item: FeedItem, fetched_on: date) -> Article:
     tree = parse_html(page.body, page.encoding)
     node = story_element(tree)   # first: trafilatura's metadata extraction gets the tree itself, not a copy
     story = element_text(node) if node is not None else ""
-    blocked = interstitial(page.final_url, tree)
+    text = clean_text(main_text(tree, page.final_url, story, node), story)
+    blocked = interstitial(page.final_url, tree, text)
     if blocked:
         raise ExtractionError(blocked)
-    text = clean_text(main_text(tree, page.final_url, story, node), story)
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"no article text on the page ({len(text)} characters extracted)")
     title, published, source = page_metadata(tree, item, page.final_url)
