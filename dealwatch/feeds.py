@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
@@ -170,7 +171,7 @@ def _html_error(feed_url: str, body: bytes, content_type: str | None, base: str)
 
 # -- entries --------------------------------------------------------------------------------------------
 
-def _published(entry) -> datetime | None:
+def _published(entry, language: str | None = None) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
@@ -181,7 +182,7 @@ def _published(entry) -> datetime | None:
     for key in ("published", "updated", "created"):   # a date feedparser could not read
         value = entry.get(key)
         if isinstance(value, str) and value.strip():
-            when = lenient_date(value)
+            when = lenient_date(value, language)
             if when is not None:
                 return when
     return None
@@ -194,19 +195,36 @@ _DATEPARSER_SETTINGS = {"TIMEZONE": "UTC", "TO_TIMEZONE": "UTC", "RETURN_AS_TIME
 _GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.I)
 
 
+# the languages dateparser tries when the feed declares none: with all of its ~200, a string that is no date
+# ("soon") cost 2.3-4.7 s, a date ~0.5 s the first time in a process; with these, 50 ms and 0.3 s (measured)
+DATE_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh")
+
+
 @lru_cache(maxsize=1024)
-def lenient_date(value: str) -> datetime | None:
-    """A date feedparser leaves empty, read by dateparser (any language it knows, sloppy spacing, one-digit
-    fields), aware UTC; None when it cannot be read. "GMT+9" is written as "+0900" first: dateparser would
-    read the sign the POSIX way round."""
+def lenient_date(value: str, language: str | None = None) -> datetime | None:
+    """A date feedparser leaves empty, aware UTC; None when it cannot be read. First the RFC 822 date it
+    nearly is, repaired ("Thu,28 Jul 2022 4:35:5 GMT+9": the blank after the comma, "GMT+9" as "+0900"),
+    then dateparser (day and month names in other languages), in the feed's declared language (and
+    English), else in DATE_LANGUAGES."""
     value = " ".join(value.split())
-    value = _GMT_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}", value)
-    value = re.sub(r",(?=\S)", ", ", value)   # "Thu,28 Jul": dateparser wants the blank
-    import dateparser   # imported on first use: ~0.2 s, and most feeds never need it
+    value = _GMT_OFFSET.sub(lambda m: f" {m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}", value)
+    value = re.sub(r",(?=\S)", ", ", value)
     try:
-        when = dateparser.parse(value, settings=_DATEPARSER_SETTINGS)
-    except (ValueError, OverflowError, TypeError):
-        return None
+        when = parsedate_to_datetime(value)
+        if when is not None:
+            return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (TypeError, ValueError, IndexError):
+        pass
+    primary = (language or "").replace("_", "-").split("-")[0].strip().lower()
+    languages = list(dict.fromkeys([primary, "en"])) if primary else list(DATE_LANGUAGES)
+    import dateparser   # imported on first use: ~0.1-0.2 s, and most feeds never need it
+    try:
+        when = dateparser.parse(value, languages=languages, settings=_DATEPARSER_SETTINGS)
+    except (ValueError, OverflowError, TypeError, KeyError):   # KeyError: a language it does not know
+        try:
+            when = dateparser.parse(value, languages=list(DATE_LANGUAGES), settings=_DATEPARSER_SETTINGS)
+        except (ValueError, OverflowError, TypeError):
+            return None
     return when.astimezone(UTC) if when is not None else None
 
 
@@ -299,14 +317,14 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
         body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def _json_date(value) -> datetime | None:
+def _json_date(value, language: str | None = None) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:   # RFC 3339, as the spec asks
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
-        return lenient_date(value)
+        return lenient_date(value, language)
 
 
 def _parse_json_feed(feed_url: str, body: bytes, content_type: str | None, base: str) -> ParsedFeed:
@@ -323,6 +341,7 @@ def _parse_json_feed(feed_url: str, body: bytes, content_type: str | None, base:
         found = document.get("version") if isinstance(document, dict) else type(document).__name__
         return ParsedFeed(title="", error=f"{feed_url} is JSON but not a JSON Feed (version {found!r}; "
                                             f"expected https://jsonfeed.org/version/1 or 1.1)")
+    language = document.get("language") if isinstance(document.get("language"), str) else None
     items: list[FeedItem] = []
     seen: set[str] = set()
     entries = document.get("items")
@@ -341,7 +360,8 @@ def _parse_json_feed(feed_url: str, body: bytes, content_type: str | None, base:
         items.append(FeedItem(
             feed_url=feed_url, link=link, title=html_to_text(str(entry.get("title") or "")),
             summary=max((t for t in texts if isinstance(t, str)), key=len, default=""),
-            published=_json_date(entry.get("date_published")) or _json_date(entry.get("date_modified")),
+            published=_json_date(entry.get("date_published"), language) or
+            _json_date(entry.get("date_modified"), language),
             guid=str(entry["id"]) if entry.get("id") is not None else None))
     return ParsedFeed(title=html_to_text(str(document.get("title") or "")), items=items, version=version)
 
@@ -384,6 +404,7 @@ def parse_feed(feed_url: str, body: bytes, content_type: str | None = None, *,
     version = parsed.get("version", "") or ""
     title = html_to_text(parsed.feed.get("title", "") or "")
 
+    language = parsed.feed.get("language") or None
     items: list[FeedItem] = []
     seen: set[str] = set()
     for entry in parsed.entries:
@@ -401,7 +422,7 @@ def parse_feed(feed_url: str, body: bytes, content_type: str | None = None, *,
             link=link,
             title=html_to_text(entry.get("title", "") or ""),
             summary=_summary(entry),
-            published=_published(entry),
+            published=_published(entry, language),
             guid=(entry.get("id") or None),
             source=_source(entry),
         ))
