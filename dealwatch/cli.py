@@ -180,6 +180,8 @@ def cmd_explain(args) -> int:
     target = args.target
     item = FeedItem(feed_url="", link=target)
     if target.lower().startswith(("http://", "https://")):
+        from dealwatch.urls import publisher_url
+        item = FeedItem(feed_url="", link=publisher_url(target))   # an aggregator's link: the publisher's page
         # the user named this page: the address guard against links from untrusted feeds does not apply
         settings = FetchSettings.from_options({**config.fetch, "allowed_hosts": ["*"]})
         [page] = asyncio.run(fetch_pages([item], settings))

@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from html import unescape
 from html.parser import HTMLParser
+from types import MappingProxyType
 
 import feedparser
 
@@ -190,9 +191,13 @@ def _published(entry, language: str | None = None) -> datetime | None:
 
 # dateparser's settings: a date without a zone is UTC; the result aware, in UTC; no relative dates
 # ("yesterday") and no future-biased guesses: a feed's date is a moment in the past
-_DATEPARSER_SETTINGS = {"TIMEZONE": "UTC", "TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
-                        "PARSERS": ["timestamp", "absolute-time"]}
+DATEPARSER_SETTINGS = MappingProxyType({"TIMEZONE": "UTC", "TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
+                                        "PARSERS": ("timestamp", "absolute-time")})
 _GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.I)
+
+
+def _dateparser_settings() -> dict:
+    return {**DATEPARSER_SETTINGS, "PARSERS": list(DATEPARSER_SETTINGS["PARSERS"])}
 
 
 # the languages dateparser tries when the feed declares none: with all of its ~200, a string that is no date
@@ -219,10 +224,10 @@ def lenient_date(value: str, language: str | None = None) -> datetime | None:
     languages = list(dict.fromkeys([primary, "en"])) if primary else list(DATE_LANGUAGES)
     import dateparser   # imported on first use: ~0.1-0.2 s, and most feeds never need it
     try:
-        when = dateparser.parse(value, languages=languages, settings=_DATEPARSER_SETTINGS)
+        when = dateparser.parse(value, languages=languages, settings=_dateparser_settings())
     except (ValueError, OverflowError, TypeError, KeyError):   # KeyError: a language it does not know
         try:
-            when = dateparser.parse(value, languages=list(DATE_LANGUAGES), settings=_DATEPARSER_SETTINGS)
+            when = dateparser.parse(value, languages=list(DATE_LANGUAGES), settings=_dateparser_settings())
         except (ValueError, OverflowError, TypeError):
             return None
     return when.astimezone(UTC) if when is not None else None

@@ -15,6 +15,7 @@ import binascii
 import ipaddress
 import socket
 from collections.abc import Iterable
+from types import MappingProxyType
 from urllib.parse import SplitResult, parse_qs, quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 __all__ = ["UnsafeURL", "canonical_url", "check_article_url", "acheck_article_url", "is_public_address",
@@ -237,12 +238,13 @@ async def acheck_article_url(url: str, feed_url: str, allowed_hosts: Iterable[st
 # client outside the US with a cookie-consent page).
 
 # (host, path) of redirectors that carry the publisher's URL in a query parameter, and that parameter
-_REDIRECTORS = {
+# (a read-only mapping: tests empty the module-level dicts of dealwatch's modules to reset memos)
+_REDIRECTORS = MappingProxyType({
     ("www.google.com", "/url"): ("url", "q"),          # Google Alerts: /url?rct=j&sa=t&url=<publisher>&ct=ga...
     ("google.com", "/url"): ("url", "q"),
     ("www.bing.com", "/news/apiclick.aspx"): ("url",),  # Bing News RSS: /news/apiclick.aspx?ref=FexRss&...&url=
     ("bing.com", "/news/apiclick.aspx"): ("url",),
-}
+})
 GOOGLE_NEWS_HOST = "news.google.com"
 _GOOGLE_NEWS_PATHS = ("/rss/articles/", "/articles/", "/read/")
 
