@@ -180,6 +180,8 @@ def cmd_explain(args) -> int:
     target = args.target
     item = FeedItem(feed_url="", link=target)
     if target.lower().startswith(("http://", "https://")):
+        from dealwatch.urls import publisher_url
+        item = FeedItem(feed_url="", link=publisher_url(target))   # an aggregator's link: the publisher's page
         # the user named this page: the address guard against links from untrusted feeds does not apply
         settings = FetchSettings.from_options({**config.fetch, "allowed_hosts": ["*"]})
         [page] = asyncio.run(fetch_pages([item], settings))
@@ -305,10 +307,15 @@ def cmd_feeds(args) -> int:
         feeds = args.feed or list(config.feeds)
         check_feed_urls(feeds)
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
-        return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items") for poll in polls)
-    columns, rows = Warehouse(db).query(
-        "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
-        "last_error FROM feeds ORDER BY parked DESC, failures DESC, url")
+        return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items"
+                             + (f" (but: {poll.warning})" if poll.warning else "")) for poll in polls)
+    import duckdb
+    sql = ("SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
+           "last_error, last_warning AS warning FROM feeds ORDER BY parked DESC, failures DESC, url")
+    try:
+        columns, rows = Warehouse(db).query(sql)
+    except duckdb.BinderException:   # a warehouse no cycle has migrated to schema 3 yet: no warnings known
+        columns, rows = Warehouse(db).query(sql.replace(", last_warning AS warning", ""))
     print_table(columns, rows)
     return 0
 

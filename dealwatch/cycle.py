@@ -7,6 +7,8 @@ What becomes of an item (the failure policy, in one place):
   permanent fetch error (404, pdf, too large, unsafe address, ...) -> the same feed-summary stand-in
   transient fetch error (timeout, 5xx, 429, connect) -> no article yet: retried in a later cycle with
                                       backoff; on its last attempt, the feed-summary stand-in
+  not tried (its host did not resolve or refused earlier in the cycle) -> waits for the next cycle, no
+                                      attempt counted
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from typing import TypeVar
 from dealwatch.dedup import content_hash, text_fingerprint
 from dealwatch.extract import ExtractionError, article_from_feed, extract_article
 from dealwatch.feeds import ParsedFeed, parse_feed
-from dealwatch.fetch import FetchError
+from dealwatch.fetch import FetchError, HostSkipped
 from dealwatch.judge import judge
 from dealwatch.model import Article, FeedItem, Page
 from dealwatch.profile import Profile
@@ -63,6 +65,8 @@ def _judged(item: FeedItem, article: Article, profile: Profile, fetch_error: str
 def process_one(fetched: Fetched, profile: Profile, fetched_on: date) -> ItemOutcome:
     item, result = fetched.item, fetched.result
     try:
+        if isinstance(result, HostSkipped):
+            return ItemOutcome(item=item, fetch_error=str(result), transient=True, untried=True)
         if isinstance(result, FetchError):
             if result.transient and not fetched.last_attempt:
                 return ItemOutcome(item=item, fetch_error=str(result), transient=True,

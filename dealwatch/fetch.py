@@ -35,7 +35,13 @@ from __future__ import annotations
 # FetchError                     base; transient = worth trying again in a later cycle
 #  ├── BlockedURL                permanent: not http(s), or the host resolves to a non-public address
 #  ├── NetworkError              transient: DNS failure, refused/reset connection, protocol error
-#  │    └── FetchTimeout         transient: connect/read timeout, or the request's total deadline passed
+#  │    ├── FetchTimeout         transient: connect/read timeout, or the request's total deadline passed
+#  │    ├── HostUnreachable      transient: the host does not resolve or refuses connections (not retried
+#  │    │                        in the cycle; the client remembers the host for the rest of it)
+#  │    └── HostSkipped          transient: not tried, its host was found unreachable earlier in the cycle;
+#  │                             the item waits for the next cycle without an attempt counted
+#  ├── AggregatorLink            permanent: a news.google.com article link that could not be decoded to the
+#  │                             publisher's URL; never fetched (outside the US it answers a consent page)
 #  ├── HTTPStatusError           an error status (and 3xx without Location): transient for 408, 425, 429
 #  │                             and 5xx, with retry_after from Retry-After; permanent otherwise (404, 410)
 #  ├── TooManyRedirects          permanent: more than max_redirects hops
@@ -50,13 +56,14 @@ import contextvars
 import functools
 import importlib.metadata
 import logging
+import socket
 import ssl
 import weakref
 import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -69,13 +76,15 @@ import stamina.instrumentation
 
 from dealwatch.feeds import ParsedFeed, parse_feed
 from dealwatch.model import FeedItem, Page
-from dealwatch.urls import UnsafeURL, acheck_article_url, host_of, is_trusted_host, resolve_public
+from dealwatch.urls import (GOOGLE_NEWS_HOST, UnsafeURL, acheck_article_url, canonical_url, google_news_id, host_of,
+                            is_trusted_host, resolve_public)
 
 __all__ = [
     "FetchSettings", "FeedPoll", "new_client", "poll_feed", "poll_feeds", "fetch_page", "fetch_pages",
     "parse_retry_after", "user_agent",
     "FetchError", "BlockedURL", "NetworkError", "FetchTimeout", "HTTPStatusError", "TooManyRedirects",
-    "RobotsDisallowed", "ContentError", "BadContentType", "TooLarge", "EmptyBody",
+    "RobotsDisallowed", "ContentError", "BadContentType", "TooLarge", "EmptyBody", "HostUnreachable",
+    "HostSkipped", "AggregatorLink", "resolve_news_links", "NewsLinks",
 ]
 
 try:
@@ -146,6 +155,18 @@ class FetchTimeout(NetworkError):
     pass
 
 
+class HostUnreachable(NetworkError):
+    """The host does not resolve, or refuses connections: not tried again in this cycle."""
+
+
+class HostSkipped(NetworkError):
+    """Not tried: the host was found unreachable earlier in this cycle (an attempt not to count)."""
+
+
+class AggregatorLink(FetchError):
+    """An aggregator's article link that was not decoded to the publisher's URL: never fetched."""
+
+
 class HTTPStatusError(FetchError):
     pass
 
@@ -203,6 +224,11 @@ class FetchSettings:
     user_agent: str | None = None      # None: "dealwatch/<version> (+<contact_url>)"
     trust_env: bool = True             # honour HTTP(S)_PROXY / NO_PROXY / SSL_CERT_FILE from the environment
     http2: bool = False
+    news_decode_max: int = 100         # newer Google News ids sent to Google's decoding endpoint per cycle
+                                       # (the rest wait for a later poll: see resolve_news_links)
+    news_decode_interval: float = 0.5  # seconds between two article-id requests to it (one at a time)
+    news_decoder_endpoint: str | None = None  # a base URL standing in for https://news.google.com (a mirror,
+                                              # a test server); None: Google's own
 
     @classmethod
     def from_options(cls, options=None) -> FetchSettings:
@@ -236,6 +262,20 @@ class _CycleState:
         self.hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.max_per_host))
         self.robots: dict[str, RobotFileParser | None] = {}    # scheme://host:port -> rules (None: none known)
         self.robots_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # host:port -> why it cannot be reached ("does not resolve", "refuses connections"): found once, the
+        # host's other requests in this client fail at once instead of each waiting for the same failure
+        # (an offline machine or a DNS outage: ~800 items took ~5 minutes)
+        self.unreachable: dict[str, str] = {}
+        # one first address check per host at a time: a cycle starts all its fetches at once, and 800 lookups of
+        # hosts that do not resolve, queued on the resolver's few threads, were what took minutes
+        self.resolve_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def skip_unreachable(self, url: str, original: str) -> None:
+        """HostSkipped when url's host was found unreachable earlier in this client's life."""
+        reason = self.unreachable.get(_endpoint(url))
+        if reason is not None:
+            raise HostSkipped(original, f"{original}: not tried, host {host_of(url)} {reason} earlier in this "
+                                        f"cycle; tried again next cycle")
 
     @asynccontextmanager
     async def slot(self, host: str):
@@ -352,6 +392,38 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _endpoint(url: str) -> str:
+    """host:port of a URL (default port by scheme): the key of _CycleState.unreachable."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host_of(url)}:{port or (443 if parts.scheme.lower() == 'https' else 80)}"
+
+
+_NO_SUCH_HOST = ("name or service not known", "nodename nor servname", "no address associated",
+                 "temporary failure in name resolution", "name does not resolve", "getaddrinfo failed")
+
+
+def _unreachable_reason(exc: BaseException) -> str | None:
+    """'does not resolve' / 'refuses connections' when a request failed for that reason, else None: read
+    from the exception and its causes (httpx wraps the OSError of the resolver or of connect())."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, socket.gaierror):
+            return "does not resolve"
+        if isinstance(exc, ConnectionRefusedError):
+            return "refuses connections"
+        text = str(exc).lower()
+        if any(marker in text for marker in _NO_SUCH_HOST):
+            return "does not resolve"
+        if "connection refused" in text or "errno 111" in text:
+            return "refuses connections"
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
@@ -437,7 +509,9 @@ async def _get(client: httpx.AsyncClient, state: _CycleState, url: str, *, origi
         async with asyncio.timeout(None) as deadline:
             for hop in range(settings.max_redirects + 1):
                 current = str(request.url)
+                state.skip_unreachable(current, url)
                 async with state.slot(host_of(current)):
+                    state.skip_unreachable(current, url)   # found out while this request waited for its slot
                     if hop == 0:  # the clock starts once the request may go (waiting for a slot is not slowness)
                         deadline.reschedule(loop.time() + settings.deadline)
                     try:
@@ -476,10 +550,24 @@ async def _get(client: httpx.AsyncClient, state: _CycleState, url: str, *, origi
     except httpx.TooManyRedirects as exc:
         raise TooManyRedirects(url, f"{url}: {exc}") from None
     except httpx.HTTPError as exc:  # connect/read/write/protocol errors, an invalid Location ...
+        _note_unreachable(state, current, exc, url)
         raise NetworkError(url, f"{url}: {type(exc).__name__}: {str(exc) or 'connection failed'}"
                            + (f" at {current}" if current != url else "")) from None
     except OSError as exc:  # name resolution in the guard
+        _note_unreachable(state, current, exc, url)
         raise NetworkError(url, f"{url}: cannot resolve or reach host of {current}: {exc}") from None
+
+
+def _note_unreachable(state: _CycleState, current: str, exc: BaseException, url: str) -> None:
+    """A host that does not resolve or refuses connections: remembered for the rest of the cycle, and
+    HostUnreachable (not retried in the cycle) instead of a plain NetworkError."""
+    reason = _unreachable_reason(exc)
+    if reason is None or isinstance(exc, httpx.TimeoutException):
+        return
+    state.unreachable[_endpoint(current)] = reason
+    raise HostUnreachable(url, f"{url}: host {host_of(current)} {reason} ({type(exc).__name__}: {exc}); its "
+                               f"requests wait for the "
+                               f"next cycle" + (f" (at {current})" if current != url else "")) from None
 
 
 async def _read(response: httpx.Response, url: str, *, max_bytes: int, content_types: Sequence[str] | None,
@@ -528,7 +616,7 @@ async def _read(response: httpx.Response, url: str, *, max_bytes: int, content_t
 def _retry_hook(settings: FetchSettings):
     """stamina backoff hook: retry transient failures; a short Retry-After is the backoff, a long one stops."""
     def hook(exc: Exception) -> bool | float:
-        if not isinstance(exc, FetchError) or not exc.transient:
+        if not isinstance(exc, FetchError) or not exc.transient or isinstance(exc, (HostUnreachable, HostSkipped)):
             return False
         if isinstance(exc, FetchTimeout) and not settings.retry_timeouts:
             return False
@@ -568,6 +656,7 @@ class FeedPoll:
     transient: bool = False            # for an error: worth trying again next cycle
     retry_after: float | None = None   # seconds the server asked us to wait, when it did
     attempts: int = 0                  # requests made in this cycle (retries included)
+    warning: str | None = None         # what was odd in a feed read all the same (ParsedFeed.warning)
 
     @property
     def ok(self) -> bool:
@@ -619,7 +708,7 @@ async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None =
     return FeedPoll(feed_url, status=answer.status, title=parsed.title, items=parsed.items,
                     etag=new_etag, last_modified=new_modified, final_url=answer.final_url,
                     error=parsed.error, transient=parsed.error is not None and not answer.body.strip(),
-                    attempts=tries)
+                    attempts=tries, warning=parsed.warning)
 
 
 async def poll_feeds(feeds: Sequence[tuple[str, str | None, str | None]], settings: FetchSettings | None = None,
@@ -633,7 +722,8 @@ async def poll_feeds(feeds: Sequence[tuple[str, str | None, str | None]], settin
 
 # -- pages ----------------------------------------------------------------------------------------------
 
-async def _robots_allow(client: httpx.AsyncClient, state: _CycleState, url: str, origin: str) -> bool:
+async def _robots_allow(client: httpx.AsyncClient, state: _CycleState, url: str, origin: str,
+                        asked: list | None = None) -> bool:
     """Whether the site's robots.txt lets dealwatch fetch url; read once per site and client.
 
     Lenient where RFC 9309 leaves room: a robots.txt that is missing (4xx), unreachable, blocked by the
@@ -644,6 +734,8 @@ async def _robots_allow(client: httpx.AsyncClient, state: _CycleState, url: str,
     async with state.robots_locks[site]:
         if site not in state.robots:
             rules = None
+            if asked is not None:
+                asked.append(site)   # this call made the request (the caller's attempt, should it fail)
             try:
                 answer = await _get(client, state, f"{site}/robots.txt", origin=origin,
                                     headers={"Accept": "text/plain, */*;q=0.5"}, max_bytes=MAX_ROBOTS_BYTES,
@@ -668,15 +760,25 @@ async def fetch_page(client: httpx.AsyncClient, item: FeedItem, *, settings: Fet
     """
     state = _state(client, settings)
     settings = state.settings
+    if google_news_id(item.link):
+        raise AggregatorLink(item.link, f"{item.link}: a Google News link not decoded to the publisher's URL; not "
+                                        f"fetched (it answers a consent page outside the US): the feed's title, "
+                                        f"summary and source stand in")
+    state.skip_unreachable(item.link, item.link)
+
+    asked: list[str] = []
 
     async def robots():
         try:
-            await acheck_article_url(item.link, item.feed_url, settings.allowed_hosts)  # before any request
+            async with state.resolve_locks[_endpoint(item.link)]:
+                state.skip_unreachable(item.link, item.link)   # found while this one waited
+                await acheck_article_url(item.link, item.feed_url, settings.allowed_hosts)  # before any request
         except UnsafeURL as exc:
             raise BlockedURL(item.link, str(exc)) from None
-        except OSError:
-            return  # not resolvable now: the fetch itself reports it
-        if not await _robots_allow(client, state, item.link, item.feed_url):
+        except OSError as exc:   # not resolvable now: this item's attempt failed, the host's others are skipped
+            _note_unreachable(state, item.link, exc, item.link)
+            return
+        if not await _robots_allow(client, state, item.link, item.feed_url, asked):
             raise RobotsDisallowed(item.link, f"{item.link}: disallowed for {ROBOTS_AGENT} by the site's robots.txt")
 
     async def once():
@@ -687,6 +789,10 @@ async def fetch_page(client: httpx.AsyncClient, item: FeedItem, *, settings: Fet
     try:
         if settings.respect_robots_txt:
             await robots()
+            reason = state.unreachable.get(_endpoint(item.link))
+            if reason is not None and asked:   # found by this item's own robots.txt request: its attempt
+                raise HostUnreachable(item.link, f"{item.link}: host {host_of(item.link)} {reason}; its requests "
+                                                 f"wait for the next cycle")
         answer, _ = await _with_retries(settings, settings.page_retries, once)
     except FetchError:
         raise
@@ -715,3 +821,101 @@ async def fetch_pages(items: Sequence[FeedItem], settings: FetchSettings | None 
 
     async with new_client(settings, transport=transport) as client:
         return list(await asyncio.gather(*(one(client, item) for item in items)))
+
+
+# -- Google News links ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NewsLinks:
+    """What resolve_news_links did: the polls with publisher URLs, and the decodings to remember."""
+
+    polls: list[FeedPoll]
+    decoded: dict[str, str | None]   # link -> publisher URL (None: failed; the link is queued as it is)
+    errors: dict[str, str]           # link -> why decoding failed
+    postponed: int = 0               # entries left for a later poll (over news_decode_max)
+
+
+class _Redirected(httpx.AsyncBaseTransport):
+    """Sends requests for news.google.com to another base URL (FetchSettings.news_decoder_endpoint)."""
+
+    def __init__(self, base: str, inner: httpx.AsyncBaseTransport):
+        self.base = httpx.URL(base)
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == GOOGLE_NEWS_HOST:
+            request.url = request.url.copy_with(scheme=self.base.scheme, host=self.base.host, port=self.base.port)
+            request.headers["Host"] = request.url.netloc.decode("ascii")
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _decode_news_ids(links: list[str], settings: FetchSettings) -> tuple[dict[str, str], dict[str, str]]:
+    """Newer Google News links -> publisher URLs, with googlenewsdecoder (Google's own decoding endpoint: an
+    article page for each id's signature, one at a time, news_decode_interval apart, then one batch request);
+    (decoded, errors)."""
+    from googlenewsdecoder import GoogleDecoderAsync   # imported only when a feed has such links
+
+    decoded: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    async with GoogleDecoderAsync(timeout=settings.deadline, user_agent=user_agent(settings)) as decoder:
+        if settings.news_decoder_endpoint:
+            await decoder.client.aclose()
+            decoder.client = httpx.AsyncClient(
+                transport=_Redirected(settings.news_decoder_endpoint, httpx.AsyncHTTPTransport()),
+                follow_redirects=True, timeout=settings.deadline, headers={"User-Agent": user_agent(settings)})
+        try:
+            results = await decoder.decode_google_news_urls(links, interval=settings.news_decode_interval,
+                                                            concurrency=1)
+        except Exception as exc:   # the library's own failure must not cost the poll: every link falls back
+            results = [{"success": False, "message": f"{type(exc).__name__}: {exc}"} for _ in links]
+    for link, result in zip(links, results, strict=True):
+        url = result.get("decoded_url") if result.get("success") else None
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            decoded[link] = canonical_url(url)
+        else:
+            errors[link] = str(result.get("message") or "no URL in the answer")
+    return decoded, errors
+
+
+async def resolve_news_links(polls: Sequence[FeedPoll], known: dict[str, str | None],
+                             settings: FetchSettings | None = None) -> NewsLinks:
+    """Replace the Google News article links that feeds' parsing could not decode locally (newer ids) by the
+    publisher's URL, so that the entry is queued, deduplicated and fetched as the publisher's.
+
+    known: links already settled (the warehouse's news_links and feed_items): not sent again. At most
+    settings.news_decode_max new ids per call: the entries over it are left out of their poll, and that
+    feed's validators are dropped, so the next poll gets the whole feed again and them with it. A link that
+    does not decode stays as it is: never fetched (AggregatorLink), the feed's title, summary and <source>
+    stand in."""
+    settings = settings or FetchSettings()
+    todo = list(dict.fromkeys(item.link for poll in polls if poll.ok for item in poll.items
+                              if google_news_id(item.link) and item.link not in known))
+    now, later = todo[:max(0, settings.news_decode_max)], set(todo[max(0, settings.news_decode_max):])
+    decoded, errors = await _decode_news_ids(now, settings) if now else ({}, {})
+    mapping = {**known, **decoded}
+    out: list[FeedPoll] = []
+    for poll in polls:
+        if not poll.ok or not any(google_news_id(item.link) for item in poll.items):
+            out.append(poll)
+            continue
+        items, seen, postponed = [], set(), False
+        for item in poll.items:
+            if item.link in later:
+                postponed = True
+                continue
+            link = mapping.get(item.link) or item.link
+            if link in seen:
+                continue
+            seen.add(link)
+            items.append(item if link == item.link else replace(item, link=link))
+        changes = {"items": items}
+        if postponed:
+            changes.update(etag=None, last_modified=None)
+        out.append(replace(poll, **changes))
+    if later:
+        log.info("%d Google News links left for a later poll (news_decode_max %d)", len(later),
+                 settings.news_decode_max)
+    return NewsLinks(out, {**decoded, **{link: None for link in errors}}, errors, len(later))

@@ -24,6 +24,7 @@ class FeedItem:
     summary: str = ""               # the entry's own content or summary, plain text: the fallback body
     published: datetime | None = None
     guid: str | None = None
+    source: str = ""                # the outlet the feed names for the entry (RSS <source>), if any
 
 
 @dataclass(frozen=True, slots=True)

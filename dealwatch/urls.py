@@ -10,13 +10,17 @@ No network I/O here except name resolution in the guard.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import ipaddress
 import socket
 from collections.abc import Iterable
-from urllib.parse import SplitResult, quote, unquote_plus, urljoin, urlsplit, urlunsplit
+from types import MappingProxyType
+from urllib.parse import SplitResult, parse_qs, quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 __all__ = ["UnsafeURL", "canonical_url", "check_article_url", "acheck_article_url", "is_public_address",
-           "is_trusted_host", "resolve_public", "TRACKING_PARAMS", "host_of"]
+           "is_trusted_host", "resolve_public", "TRACKING_PARAMS", "host_of", "publisher_url", "google_news_id",
+           "decode_google_news_id", "GOOGLE_NEWS_HOST"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -224,3 +228,102 @@ async def acheck_article_url(url: str, feed_url: str, allowed_hosts: Iterable[st
     target = _precheck(url, feed_url, allowed_hosts)
     if target is not None:
         await resolve_public(*target, url=url)
+
+
+# -- links of news-search and alert feeds ---------------------------------------------------------------
+#
+# Google Alerts, Bing News and Google News feeds link to the aggregator, not to the publisher. dealwatch
+# keeps the publisher's URL: the same story from a search feed and from the publisher's own feed is then
+# one queued entry and one article, and the page fetched is the publisher's (news.google.com answers a
+# client outside the US with a cookie-consent page).
+
+# (host, path) of redirectors that carry the publisher's URL in a query parameter, and that parameter
+# (a read-only mapping: tests empty the module-level dicts of dealwatch's modules to reset memos)
+_REDIRECTORS = MappingProxyType({
+    ("www.google.com", "/url"): ("url", "q"),          # Google Alerts: /url?rct=j&sa=t&url=<publisher>&ct=ga...
+    ("google.com", "/url"): ("url", "q"),
+    ("www.bing.com", "/news/apiclick.aspx"): ("url",),  # Bing News RSS: /news/apiclick.aspx?ref=FexRss&...&url=
+    ("bing.com", "/news/apiclick.aspx"): ("url",),
+})
+GOOGLE_NEWS_HOST = "news.google.com"
+_GOOGLE_NEWS_PATHS = ("/rss/articles/", "/articles/", "/read/")
+
+
+def google_news_id(url: str) -> str | None:
+    """The article id of a news.google.com article link (/rss/articles/<id>, /articles/<id>, /read/<id>)."""
+    parts = urlsplit((url or "").strip())
+    if _host(parts) != GOOGLE_NEWS_HOST:
+        return None
+    for prefix in _GOOGLE_NEWS_PATHS:
+        if parts.path.startswith(prefix):
+            article_id = parts.path[len(prefix):].strip("/")
+            return article_id if article_id and "/" not in article_id else None
+    return None
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(data) or shift > 63:
+            raise ValueError("truncated varint")
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, i
+
+
+def decode_google_news_id(article_id: str) -> str | None:
+    """The publisher URL inside an older Google News article id, or None.
+
+    Such an id is the URL-safe base64 of a small protobuf message whose field 4 (length-delimited) is the
+    publisher's URL (field 26, when present, its AMP URL). Newer ids ("CBMi..." ids whose field 4 starts
+    with "AU_yqL") carry only a reference that Google's own endpoint turns into the URL: None for those,
+    as for anything that does not decode."""
+    try:
+        data = base64.urlsafe_b64decode(article_id + "=" * (-len(article_id) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    i = 0
+    try:
+        while i < len(data):
+            key, i = _varint(data, i)
+            field_number, wire = key >> 3, key & 7
+            if wire == 0:
+                _, i = _varint(data, i)
+            elif wire == 2:
+                size, i = _varint(data, i)
+                value, i = data[i:i + size], i + size
+                if field_number == 4:
+                    text = value.decode("utf-8")
+                    return text if text.startswith(("http://", "https://")) else None
+            elif wire == 5:
+                i += 4
+            elif wire == 1:
+                i += 8
+            else:
+                return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def publisher_url(link: str) -> str:
+    """The publisher's URL behind an aggregator's link, canonical: a Google Alerts or Bing News redirect
+    unwrapped, an older Google News id decoded; any other link (a newer Google News id too) as it was."""
+    parts = urlsplit((link or "").strip())
+    params = _REDIRECTORS.get((_host(parts), parts.path))
+    if params:
+        query = parse_qs(parts.query)
+        for name in params:
+            target = (query.get(name) or [""])[0].strip()
+            if urlsplit(target).scheme.lower() in DEFAULT_PORTS:
+                return canonical_url(target)
+        return link
+    article_id = google_news_id(link)
+    if article_id:
+        decoded = decode_google_news_id(article_id)
+        if decoded:
+            return canonical_url(decoded)
+    return link

@@ -101,6 +101,8 @@ class ItemOutcome:
     fetch_error: str | None = None     # set with article (text_source 'feed') or alone (retry later)
     transient: bool = False            # the failure may go away: retry in a later cycle
     retry_after: float | None = None
+    untried: bool = False              # not fetched at all (its host was unreachable earlier in the cycle): due
+                                       # again next cycle, no attempt counted
     content_hash: str | None = None
     fingerprint: int | None = None
 
@@ -150,6 +152,7 @@ class PollRecord:
     transient: bool = False
     retry_after: float | None = None
     rate_limited: bool = False   # a 429: counted, never parks the feed
+    warning: str | None = None   # what was odd in a feed read all the same (kept in feeds.last_warning)
 
 
 class _Shared:
@@ -372,7 +375,8 @@ class Warehouse:
         """Queue the feeds' new entries and save their validators, all in one transaction; how many entries
         of each feed were new (an entry listed by two feeds is queued for the first of them).
 
-        ok with status 304: nothing changed. ok with items: validators as the server sent them.
+        ok with status 304: nothing changed. ok with items: validators as the server sent them, and the
+        poll's warning (what was odd in a feed read all the same) as the feed's last_warning.
         Not ok: the failure counts toward parking the feed, except a 429 (rate limits never park a feed).
         Set-at-a-time: three statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
         """
@@ -386,12 +390,13 @@ class Warehouse:
             if entries:
                 feeds, items = zip(*entries.values())
                 con.execute(
-                    "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, first_seen_at) "
+                    "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, source, first_seen_at) "
                     "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                    "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), ?::TIMESTAMP) "
-                    "ON CONFLICT DO NOTHING RETURNING feed_url",
+                    "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                    "?::TIMESTAMP) ON CONFLICT DO NOTHING RETURNING feed_url",
                     [list(entries), list(feeds), [i.title for i in items], [i.summary for i in items],
-                     [_naive_utc(i.published) for i in items], [i.guid for i in items], now])
+                     [_naive_utc(i.published) for i in items], [i.guid for i in items],
+                     [i.source or None for i in items], now])
                 for (feed,) in con.fetchall():
                     new[feed] += 1
             done = [p for p in polls if p.ok]
@@ -402,14 +407,16 @@ class Warehouse:
                     "last_error = NULL, consecutive_failures = 0, next_poll_at = NULL, "
                     "title = coalesce(v.title, feeds.title), items_seen = items_seen + v.new, "
                     "etag = CASE WHEN v.changed THEN v.etag ELSE feeds.etag END, "
-                    "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END "
+                    "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END, "
+                    "last_warning = CASE WHEN v.changed THEN v.warning ELSE feeds.last_warning END "
                     "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS title, unnest(?::INTEGER[]) AS new, unnest(?::BOOLEAN[]) AS changed, "
-                    "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified) AS v "
+                    "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified, "
+                    "unnest(?::VARCHAR[]) AS warning) AS v "
                     "WHERE feeds.url = v.url",
                     [now, now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
                      [new[p.feed_url] for p in done], changed, [p.etag for p in done],
-                     [p.last_modified for p in done]])
+                     [p.last_modified for p in done], [getattr(p, "warning", None) for p in done]])
             failed = [p for p in polls if not p.ok]
             if failed:
                 known = dict(con.execute("SELECT url, consecutive_failures FROM feeds WHERE url IN (SELECT unnest(?))",
@@ -446,7 +453,7 @@ class Warehouse:
         """(entry, attempts so far) of the queued entries to fetch now (pending, not backing off), oldest
         first; only those of `feeds` if given."""
         now = now or utcnow()
-        sql = ("SELECT feed_url, link, title, summary, published_at, guid, attempts FROM feed_items "
+        sql = ("SELECT feed_url, link, title, summary, published_at, guid, attempts, source FROM feed_items "
                "WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)")
         params: list = [now]
         if feeds is not None:
@@ -458,8 +465,39 @@ class Warehouse:
         with self.connect() as con:
             rows = con.execute(sql, params).fetchall()
         return [(FeedItem(feed_url=f, link=link, title=t or "", summary=s or "",
-                          published=p.replace(tzinfo=UTC) if p else None, guid=g), n)
-                for f, link, t, s, p, g, n in rows]
+                          published=p.replace(tzinfo=UTC) if p else None, guid=g, source=src or ""), n)
+                for f, link, t, s, p, g, n, src in rows]
+
+    # -- Google News links ------------------------------------------------------------------------
+
+    def known_news_links(self, links: Sequence[str]) -> dict[str, str | None]:
+        """Of these aggregator links, those already settled: link -> the publisher URL it was decoded to,
+        or to itself when it was queued as it is (decoding failed then: it is not tried again, so the story
+        is not queued a second time under its publisher's URL)."""
+        links = list(dict.fromkeys(links))
+        if not links:
+            return {}
+        with self.connect() as con:
+            queued = {link: link for (link,) in con.execute(
+                "SELECT link FROM feed_items WHERE link IN (SELECT unnest(?::VARCHAR[]))", [links]).fetchall()}
+            decoded = dict(con.execute(
+                "SELECT link, publisher_url FROM news_links WHERE publisher_url IS NOT NULL "
+                "AND link IN (SELECT unnest(?::VARCHAR[]))", [links]).fetchall())
+        return {**decoded, **queued}
+
+    def record_news_links(self, decoded: dict[str, str | None], errors: dict[str, str] | None = None,
+                          now: datetime | None = None) -> None:
+        """Remember what aggregator links decoded to (None: failed, with its error)."""
+        if not decoded:
+            return
+        now = now or utcnow()
+        errors = errors or {}
+        links = list(decoded)
+        with self.transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO news_links (link, publisher_url, error, resolved_at) "
+                "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?::TIMESTAMP)",
+                [links, [decoded[k] for k in links], [errors.get(k) for k in links], now])
 
     def store_outcomes(self, outcomes: Sequence[ItemOutcome], run_id: str | None = None,
                        now: datetime | None = None) -> StoreResult:
@@ -618,6 +656,11 @@ class Warehouse:
         return row[0] if row else None
 
     def _retry_later(self, con, outcome: ItemOutcome, now: datetime, result: StoreResult) -> None:
+        if outcome.untried:
+            result.retry_later += 1
+            con.execute("UPDATE feed_items SET last_error = ?, next_attempt_at = NULL WHERE link = ?",
+                        [outcome.fetch_error, outcome.item.link])
+            return
         attempts = con.execute("SELECT attempts FROM feed_items WHERE link = ?",
                                [outcome.item.link]).fetchone()
         attempts = (attempts[0] if attempts else 0) + 1

@@ -30,9 +30,10 @@ from pydantic import SecretStr
 from dealwatch import alerts as alerting
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
-from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
+from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
 from dealwatch.model import Alert, FeedItem
 from dealwatch.profile import load_profile
+from dealwatch.urls import google_news_id
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 
 BATCH_SIZE = 1000   # items per task run; within a batch, outcomes are stored a stretch at a time as they come
@@ -111,14 +112,21 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
     warehouse = Warehouse(db)
     due, skipped = warehouse.feeds_to_poll(feeds)
     report.feeds_skipped = len(skipped)
-    polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options),
-                             parse=parse_feed_in_workers)
+    settings = FetchSettings.from_options(fetch_options)
+    polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], settings, parse=parse_feed_in_workers)
+    news_links = [i.link for p in polls if p.ok for i in p.items if google_news_id(i.link)]
+    if news_links:   # newer Google News ids: the publisher's URL from Google's endpoint, each id once
+        resolved = await resolve_news_links(polls, warehouse.known_news_links(news_links), settings)
+        warehouse.record_news_links(resolved.decoded, resolved.errors)
+        polls = resolved.polls
     new = warehouse.record_polls(polls)   # one transaction: each feed's entries with its validators
     report.items_new = sum(new.values())
     for poll in polls:
         if not poll.ok or poll.error:
             report.feed_errors.append(f"{poll.feed_url}: {poll.error}")
             logger.warning("feed %s: %s", poll.feed_url, poll.error)
+        if poll.ok and poll.warning:
+            logger.info("feed %s read, but: %s", poll.feed_url, poll.warning)
         report.feeds_failed += not poll.ok
     report.feeds_polled = len(due)
     logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",

@@ -63,7 +63,9 @@ def test_malformed_feed_keeps_what_parsed_and_says_what_is_wrong():
     body = good.replace(b"</channel></rss>\n", b"<item><title>Three & <b>broken</title><link>https://ex.org/3")
     parsed = parse_feed(FEED, body, RSS)
     assert [i.link for i in parsed.items][:2] == ["https://ex.org/1", "https://ex.org/2"]
-    assert parsed.error and "malformed feed" in parsed.error and FEED in parsed.error
+    # items were read: a healthy feed, with what was odd said
+    assert parsed.error is None
+    assert parsed.warning and "malformed XML" in parsed.warning and "not well-formed" in parsed.warning
 
 
 def test_the_harness_broken_feed_gives_no_items_and_an_error():
@@ -89,7 +91,9 @@ def test_empty_and_non_feed_bodies():
     assert "empty body" in parse_feed(FEED, b"", RSS).error
     assert "empty body" in parse_feed(FEED, b" \n ", RSS).error
     error = parse_feed(FEED, b'{"hello": "world"}', "application/json").error
-    assert error and "is not a feed" in error
+    assert error and "is JSON but not a JSON Feed" in error
+    error = parse_feed(FEED, b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "application/feed+json").error
+    assert error and "not valid JSON" in error
 
 
 def test_bytes_that_look_like_a_url_or_path_are_never_fetched_or_read():
