@@ -38,10 +38,30 @@ def quiet_prefect(progress: bool) -> None:
 def user_errors() -> tuple[type[Exception], ...]:
     """The exception types that mean 'the user asked for something that cannot be done'."""
     from dealwatch.alerts import NotifyConfigError
+    from dealwatch.cluster import ClusterUnreachable
     from dealwatch.config import ConfigError
     from dealwatch.profile import ProfileError
     from dealwatch.warehouse import WarehouseError
-    return UsageError, ConfigError, ProfileError, WarehouseError, NotifyConfigError
+    return UsageError, ConfigError, ProfileError, WarehouseError, NotifyConfigError, ClusterUnreachable
+
+
+def dask_scheduler(args, config) -> str | None:
+    """The Dask scheduler for the CPU work: --dask, else $DEALWATCH_DASK_SCHEDULER, else the config's [scale]
+    dask_scheduler, else None (the local worker pool). Set for this process (dealwatch.cluster) and in its
+    environment, which the runs `serve` starts inherit."""
+    from dealwatch import cluster
+    address = getattr(args, "dask", None) or os.environ.get(cluster.ENV_SCHEDULER) or config.dask_scheduler
+    if address:
+        os.environ[cluster.ENV_SCHEDULER] = address
+    cluster.use_cluster(address)
+    return address or None
+
+
+def check_cluster(address: str | None) -> None:
+    """Connect to the Dask scheduler now, before Prefect starts: one clear line if it does not answer."""
+    if address:
+        from dealwatch import cluster
+        cluster.pool()
 
 
 # -- run ------------------------------------------------------------------------------------------
@@ -71,6 +91,8 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
     if notify or notify_configs:
         Notifier(list(notify), [str(p) for p in notify_configs])
     load_profile(profile)
+    from dealwatch import cluster
+    check_cluster(cluster.scheduler_address())
     warehouse = Warehouse(db)
     warehouse.migrate()
     with warehouse.cycle_lock():
@@ -81,8 +103,8 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
 
 def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
               profile: Path | None, fetch_options: dict, digest_threshold: int,
-              notify_min_interval: float | None = None) -> dict:
-    """One cycle as a Prefect flow run; the CycleReport as a dict."""
+              notify_min_interval: float | None = None, dask: str | None = None) -> dict:
+    """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work."""
     from pydantic import SecretStr
 
     prepare_cycle(db, notify, notify_configs, profile)
@@ -90,7 +112,8 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
         notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
-        fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval))
+        fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval,
+        dask_scheduler=dask))
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
@@ -119,9 +142,10 @@ def cmd_run(args) -> int:
     if not feeds:
         raise UsageError("no feeds: give --feed URL or list feeds in the config")
     notify = list(config.notify_urls) + (args.notify or [])
+    address = dask_scheduler(args, config)
     started = time.monotonic()
     report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
-                       config.digest_threshold, config.notify_min_interval)
+                       config.digest_threshold, config.notify_min_interval, dask=address)
     print_report(report, db, time.monotonic() - started)
     return 0
 
@@ -336,6 +360,12 @@ def cmd_serve(args) -> int:
         from dealwatch.alerts import Notifier
         Notifier(list(config.notify_urls), [str(p) for p in config.notify_configs])
     params = run_parameters(args.config, args.db, args.feed)
+    address = dask_scheduler(args, config)
+    check_cluster(address)   # now, not at the first scheduled run
+    from dealwatch import cluster
+    cluster.close()   # the runs connect for themselves
+    if address:
+        params["dask_scheduler"] = address
     try:
         return serve(params, args.cron, args.interval)
     except ConnectionError as e:
@@ -356,10 +386,13 @@ def cmd_backfill(args) -> int:
     if notify or configs:
         from dealwatch.alerts import Notifier
         Notifier(notify, configs)  # a malformed URL fails before any work
+    address = dask_scheduler(args, config)
+    check_cluster(address)
     started = time.monotonic()
     r = asyncio.run(backfill(source=str(source.path), db=str(db), notify=[SecretStr(u) for u in notify],
                              notify_configs=configs, profile=str(config.profile) if config.profile else None,
-                             fetch_options=config.fetch, notify_min_interval=config.notify_min_interval))
+                             fetch_options=config.fetch, notify_min_interval=config.notify_min_interval,
+                             dask_scheduler=address))
     what = "URLs" if r["kind"] == "urls" else "saved pages"
     print(f"dealwatch: backfill of {r['items']} {what} from {r['source']} completed in "
           f"{time.monotonic() - started:.1f} s")
@@ -389,10 +422,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="TOML config file (default: ./dealwatch.toml if present)")
         p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb)")
 
+    def dask(p):
+        p.add_argument("--dask", metavar="ADDRESS", help="extract and judge on this Dask cluster (its scheduler, "
+                       "e.g. tcp://host:8786; default: $DEALWATCH_DASK_SCHEDULER, the config's [scale] "
+                       "dask_scheduler, else worker processes on this machine)")
+
     p = sub.add_parser("run", help="one monitoring cycle: poll, fetch, judge, store, alert")
     common(p)
     p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    dask(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="serve the bundled sample articles on loopback and run a real cycle on them")
@@ -453,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--cron", metavar="EXPR", help="the cycle's schedule, UTC (default: '*/15 * * * *')")
     when.add_argument("--interval", type=float, metavar="SECONDS", help="a cycle every SECONDS instead")
+    dask(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("backfill", help="judge a list of article URLs or a folder of saved pages into the "
@@ -461,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="URLS.txt|FOLDER",
                    help="a text file of URLs (one per line, # comments) or a folder of saved .html pages")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    dask(p)
     p.set_defaults(func=cmd_backfill)
     return parser
 

@@ -18,6 +18,9 @@
     deadline = 20.0                 # seconds for one request in all
     contact_url = "https://example.org/who-runs-this-bot"   # named in the User-Agent
 
+    [scale]                         # the CPU work on a Dask cluster (README, "Past one machine")
+    dask_scheduler = "tcp://scheduler.example.org:8786"   # else $DEALWATCH_DASK_SCHEDULER, else this machine
+
 `${NAME}` in any string is replaced by the environment variable NAME, so secrets stay out of the file;
 a variable that is not set is an error naming it. Resolved values are never printed.
 """
@@ -51,6 +54,7 @@ class Config:
     digest_threshold: int = 10
     notify_min_interval: float | None = None   # seconds between two messages to one service (apprise's default)
     fetch: dict[str, Any] = field(default_factory=dict)
+    dask_scheduler: str | None = None       # None: the cycle's CPU work in a local process pool
 
 
 def default_feeds() -> tuple[str, ...]:
@@ -108,7 +112,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"cannot read the config file {path}: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
-    known = {"feeds", "warehouse", "profile", "notify", "fetch"}
+    known = {"feeds", "warehouse", "profile", "notify", "fetch", "scale"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -118,7 +122,9 @@ def load_config(path: str | Path | None = None) -> Config:
     profile = raw.get("profile", {})
     notify = raw.get("notify", {})
     fetch = raw.get("fetch", {})
-    for name, table in (("warehouse", warehouse), ("profile", profile), ("notify", notify), ("fetch", fetch)):
+    scale = raw.get("scale", {})
+    for name, table in (("warehouse", warehouse), ("profile", profile), ("notify", notify), ("fetch", fetch),
+                        ("scale", scale)):
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
     threshold = notify.get("digest_threshold", 10)
@@ -128,6 +134,13 @@ def load_config(path: str | Path | None = None) -> Config:
     if min_interval is not None and (not isinstance(min_interval, (int, float)) or min_interval < 0):
         raise ConfigError(f"{path}: notify.min_interval must be a number of seconds >= 0")
     fetch = interpolate(fetch, f"{path}: fetch")
+    unknown = sorted(set(scale) - {"dask_scheduler"})
+    if unknown:
+        raise ConfigError(f"{path}: [scale]: unknown setting(s) {', '.join(unknown)}; known: dask_scheduler")
+    dask_scheduler = interpolate(scale.get("dask_scheduler"), f"{path}: scale.dask_scheduler")
+    if dask_scheduler is not None and (not isinstance(dask_scheduler, str) or not dask_scheduler.strip()):
+        raise ConfigError(f"{path}: scale.dask_scheduler must be the scheduler's address, e.g. "
+                          f"\"tcp://scheduler.example.org:8786\"")
     from dealwatch.fetch import FetchSettings  # here, not at the top: the config is read before any network
     try:
         FetchSettings.from_options(fetch)
@@ -144,4 +157,5 @@ def load_config(path: str | Path | None = None) -> Config:
         digest_threshold=threshold,
         notify_min_interval=min_interval,
         fetch=fetch,
+        dask_scheduler=dask_scheduler.strip() if dask_scheduler else None,
     )

@@ -31,6 +31,7 @@ from multiprocessing import util as mp_util
 from multiprocessing.context import BaseContext, ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import TypeVar
 
+from dealwatch import cluster
 from dealwatch.dedup import content_hash, text_fingerprint
 from dealwatch.extract import ExtractionError, article_from_feed, extract_article
 from dealwatch.feeds import ParsedFeed, parse_feed
@@ -174,6 +175,8 @@ def prepare_workers() -> None:
     (the command line calls this first, while Prefect starts; a cycle calls it again, in case), instead of
     delaying the first worker. fork_server_ready() tells when it is up."""
     global _PREPARING
+    if cluster.scheduler_address() is not None:   # the work goes to a Dask cluster: no local workers
+        return
     if (os.cpu_count() or 1) <= 1 or _worker_context().get_start_method() != "forkserver":
         return
     with _PREPARE_LOCK:
@@ -216,10 +219,15 @@ _POOL_WORKERS = 0
 _POOL_STARTED: list = []   # a no-op job per worker, done once that worker is up
 
 
-def start_workers(workers: int | None = None) -> ProcessPoolExecutor | None:
+def start_workers(workers: int | None = None) -> ProcessPoolExecutor | cluster.ClusterPool | None:
     """The cycle's worker pool, started now if it is not running yet (its workers then start in the
-    background while the caller goes on fetching); None when there is only one core."""
+    background while the caller goes on fetching); None when there is only one core. With a Dask scheduler
+    configured, the cluster instead (dealwatch.cluster: the same submit and map; ClusterUnreachable if it
+    does not answer)."""
     global _POOL, _POOL_WORKERS, _POOL_STARTED
+    remote = cluster.pool()
+    if remote is not None:
+        return remote
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers <= 1:
         return None
@@ -244,6 +252,8 @@ def _spawn_all(pool: ProcessPoolExecutor, workers: int, started: list) -> None:
 
 def _workers_up() -> ProcessPoolExecutor | None:
     """The cycle's pool when all its workers are up and answering (a job then waits for none to start)."""
+    if cluster.running_pool() is not None:
+        return cluster.running_pool()
     pool, started = _POOL, _POOL_STARTED
     if pool is None or len(started) < _POOL_WORKERS:
         return None
@@ -261,7 +271,7 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
     if pool is not None:
         try:
             return await asyncio.wrap_future(pool.submit(parse_feed, feed_url, body, content_type, base_url=base_url))
-        except (BrokenProcessPool, RuntimeError) as e:   # RuntimeError: shut down meanwhile
+        except (BrokenProcessPool, RuntimeError, cluster.ClusterLost) as e:   # RuntimeError: shut down meanwhile
             log.debug("feed parsed here, the worker pool is gone: %s", e)
     return parse_feed(feed_url, body, content_type, base_url=base_url)
 
@@ -269,6 +279,7 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
 def shutdown_workers() -> None:
     """Stop the worker pool (at the end of a cycle: idle workers would hold ~100 MB each)."""
     global _POOL, _POOL_WORKERS, _POOL_STARTED
+    cluster.close()
     pool, _POOL, _POOL_WORKERS, _POOL_STARTED = _POOL, None, 0, []
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -280,7 +291,9 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     Uses the cycle's worker pool (start_workers), started here if needed and left running for the next
     batch: whoever runs the cycle calls shutdown_workers() at its end."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(fetched) < PARALLEL_MIN_ITEMS:
+    remote = cluster.pool() if len(fetched) >= PARALLEL_MIN_ITEMS else None
+    workers = remote.workers if remote is not None else workers
+    if (workers <= 1 and remote is None) or len(fetched) < PARALLEL_MIN_ITEMS:
         return [process_one(f, profile, fetched_on) for f in fetched]
     size = max(1, len(fetched) // (workers * 4))
     pickled = pickle.dumps(profile)
@@ -330,15 +343,17 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
         results = await asyncio.gather(*tasks[start:end])
         return [Fetched(item, r, last) for (item, last), r in zip(items[start:end], results, strict=True)]
 
+    jobs: deque[tuple[list[Fetched], asyncio.Future | None]] = deque()
     try:
         pool = None
-        if workers > 1 and len(items) >= PARALLEL_MIN_ITEMS:
+        if (workers > 1 or cluster.scheduler_address()) and len(items) >= PARALLEL_MIN_ITEMS:
             try:
                 pool = start_workers(workers)
             except OSError as e:
                 log.warning("no worker processes (%s); judging in this process", e)
+        if isinstance(pool, cluster.ClusterPool):   # chunks sized for the cluster's workers
+            workers = pool.workers
         pickled = pickle.dumps(profile)
-        jobs: deque[tuple[list[Fetched], asyncio.Future | None]] = deque()
         for start, end in _chunk_spans(len(items), workers):
             chunk = await fetched(start, end)
             job = None
@@ -360,6 +375,9 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
     finally:
         for t in tasks:   # the consumer stopped early (an error): no fetch goes on alone
             t.cancel()
+        for _, job in jobs:   # nor a chunk (and its failure, as when the cluster is lost, is not left unread)
+            if job is not None:
+                job.cancel()
 
 
 async def _submit(pool: ProcessPoolExecutor, job: tuple) -> asyncio.Future:

@@ -105,7 +105,8 @@ def build_deployments(params: dict, cron: str | None = None, interval: float | N
             tags=["dealwatch"], entrypoint_type=entry,
             description="Deliver the outbox's due alerts; triggered by dealwatch.*.new events."),
         backfill.to_deployment(
-            name="backfill", parameters=common, concurrency_limit=1, tags=["dealwatch"], entrypoint_type=entry,
+            name="backfill", parameters={**common, **{k: v for k, v in params.items() if k == "dask_scheduler"}},
+            concurrency_limit=1, tags=["dealwatch"], entrypoint_type=entry,
             description="Backfill a URL list or a folder of saved pages (parameter source); one digest."),
     ]
 

@@ -28,6 +28,7 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from pydantic import SecretStr
 
+from dealwatch import cluster
 from dealwatch.cycle import PARALLEL_MIN_ITEMS, Fetched, process, shutdown_workers, start_workers
 from dealwatch.model import FeedItem, Page
 from dealwatch.profile import load_profile
@@ -101,12 +102,15 @@ def _run_name() -> str:
 async def backfill(source: str, db: str | None = None, notify: list[SecretStr] | None = None,
                    notify_configs: list[str] | None = None, profile: str | None = None,
                    fetch_options: dict | None = None, notify_min_interval: float | None = None,
-                   config: str | None = None) -> dict:
+                   config: str | None = None, dask_scheduler: str | None = None) -> dict:
     """Backfill `source` (a URL list or a folder of saved pages) into the warehouse `db`, then deliver the
     outbox as one digest. Parameters left None come from the config file `config`, read at run time.
-    Async, as the monitor flow (flows/monitor.py says why): from synchronous code, asyncio.run(backfill(...))."""
+    Async, as the monitor flow (flows/monitor.py says why): from synchronous code, asyncio.run(backfill(...)).
+    dask_scheduler: the CPU work on that Dask cluster, as the monitor flow's."""
     p = from_config(config, db=db, notify=notify, notify_configs=notify_configs, profile=profile,
-                    fetch_options=fetch_options, notify_min_interval=notify_min_interval)
+                    fetch_options=fetch_options, notify_min_interval=notify_min_interval,
+                    dask_scheduler=dask_scheduler)
+    cluster.use_cluster(p["dask_scheduler"])
     src = read_source(source)
     db = p["db"]
     # the person listed these URLs: fetch them whatever host they name (as `dealwatch explain` does)

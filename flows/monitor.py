@@ -28,6 +28,7 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
+from dealwatch import cluster
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
@@ -85,7 +86,7 @@ def from_config(config: str | None, **given) -> dict:
     parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
     config files are added to the config's."""
     defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10,
-                      "notify_min_interval": None}
+                      "notify_min_interval": None, "dask_scheduler": None}
     if config:
         from dealwatch.config import load_config
         c = load_config(config)
@@ -93,7 +94,8 @@ def from_config(config: str | None, **given) -> dict:
                     "notify": [SecretStr(u) for u in c.notify_urls],
                     "notify_configs": [str(p) for p in c.notify_configs],
                     "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
-                    "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval}
+                    "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval,
+                    "dask_scheduler": c.dask_scheduler}
     out = {}
     for name, value in given.items():
         if name in ("notify", "notify_configs") and value is not None:
@@ -253,13 +255,17 @@ def cycle_markdown(report: CycleReport) -> str:
 async def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[SecretStr] | None = None,
                   notify_configs: list[str] | None = None, profile: str | None = None,
                   fetch_options: dict | None = None, digest_threshold: int | None = None,
-                  notify_min_interval: float | None = None, config: str | None = None) -> dict:
+                  notify_min_interval: float | None = None, config: str | None = None,
+                  dask_scheduler: str | None = None) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that.
+    dask_scheduler: the CPU work on that Dask cluster (dealwatch.cluster; else $DEALWATCH_DASK_SCHEDULER's,
+    else the local worker pool).
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
-                    notify_min_interval=notify_min_interval)
+                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler)
+    cluster.use_cluster(p["dask_scheduler"])
     warehouse = Warehouse(p["db"])
     with warehouse.cycle_lock():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],

@@ -1,0 +1,213 @@
+"""A cycle's CPU work on a real Dask cluster on loopback (dealwatch.cluster): a `dask scheduler` and two
+`dask worker` processes (with dealwatch's preload), the evaluation harness's dev corpus over HTTP, real
+DuckDB files. The same stages as a cycle (flows.monitor.cycle without the Prefect engine)."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dealwatch import cluster
+from dealwatch.warehouse import Warehouse
+from flows.monitor import cycle
+from waiting import wait_for
+
+DASK = Path(sys.executable).with_name("dask")
+
+
+def rows(db, sql):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _corpus_server():
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    module_path, corpus = shared / "eval" / "corpus_server.py", shared / "corpus" / "dev"
+    if not module_path.is_file() or not (corpus / "gold.jsonl").is_file():
+        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
+    spec = importlib.util.spec_from_file_location("corpus_server", module_path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("corpus_server", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    server = module.CorpusServer(corpus)
+    server.set_phase(2)   # all 48 articles in one cycle: more than PARALLEL_MIN_ITEMS, so chunks go out
+    return server
+
+
+class LocalCluster:
+    """`dask scheduler` and `dask worker` subprocesses on 127.0.0.1 (random ports), each in its own process
+    group, torn down by close()."""
+
+    def __init__(self, workers: int):
+        self.folder = Path(tempfile.mkdtemp(prefix="dealwatch-dask-"))
+        self.procs: list[subprocess.Popen] = []
+        scheduler_file = self.folder / "scheduler.json"
+        self.scheduler = self._start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                     "--scheduler-file", str(scheduler_file))
+        wait_for("the Dask scheduler's address", lambda: scheduler_file.is_file() and scheduler_file.stat().st_size,
+                 timeout=60, every=0.1)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        for n in range(workers):
+            self._start("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard",
+                        "--name", f"w{n}", "--preload", "dealwatch.dask_preload",
+                        "--local-directory", str(self.folder))
+        from distributed import Client
+        self.client = Client(self.address, timeout=30, set_as_default=False)
+        self.client.wait_for_workers(workers, timeout=120)
+
+    def _start(self, *args) -> subprocess.Popen:
+        log = open(self.folder / f"{args[0]}-{len(self.procs)}.log", "wb")
+        proc = subprocess.Popen([str(DASK), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def worker_pids(self) -> dict[str, int]:
+        """Worker address -> the pid of its worker process (under its nanny)."""
+        return self.client.run(os.getpid)
+
+    def executed(self) -> int:
+        """Tasks the workers have run, in all."""
+        return sum(self.client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+
+    def close(self) -> None:
+        self.client.close()
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    started = LocalCluster(workers=2)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def corpus():
+    with _corpus_server() as server:
+        yield server
+
+
+def run_cycle(db: Path, feeds: list[str], address: str | None) -> dict:
+    cluster.use_cluster(address)
+    try:
+        warehouse = Warehouse(db)
+        with warehouse.cycle_lock():
+            return asyncio.run(cycle(warehouse, feeds, [], [], None, {}, 10, engine=False))
+    finally:
+        cluster.use_cluster(None)
+
+
+ARTICLES = "SELECT url, title, lang, relevant, relevance_score, text_source, content_hash, fingerprint FROM articles"
+FACTS = "SELECT article_url, kind, value, evidence FROM facts"
+ALERTS = "SELECT kind, value, article_url FROM alerts"
+
+
+def test_the_dev_corpus_through_the_cluster_gives_what_the_local_pool_gives(dask_cluster, corpus, tmp_path):
+    local = run_cycle(tmp_path / "local.duckdb", corpus.feed_urls(), None)
+    before = dask_cluster.executed()
+    remote = run_cycle(tmp_path / "cluster.duckdb", corpus.feed_urls(), dask_cluster.address)
+    ran = dask_cluster.executed() - before
+    assert ran >= 4, f"the cluster ran {ran} jobs: the chunks went elsewhere"
+    assert local["articles_new"] == remote["articles_new"] == 48
+    for sql in (ARTICLES, FACTS, ALERTS):
+        want = sorted(rows(tmp_path / "local.duckdb", sql))
+        assert want and sorted(rows(tmp_path / "cluster.duckdb", sql)) == want, sql
+    assert rows(tmp_path / "cluster.duckdb", "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(dask_cluster, corpus, tmp_path):
+    """SIGKILL the worker running a chunk: the scheduler reruns it on the other worker (the nanny restarts
+    the killed one), and its outcomes are stored once, when they reach the cycle."""
+    db = tmp_path / "w.duckdb"
+    pids = dask_cluster.worker_pids()
+    killed: dict = {}
+
+    def kill_a_busy_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for address, keys in dask_cluster.client.processing().items():
+                chunks = [k for k in keys if "_process_chunk" in str(k)]
+                if chunks and address in pids:
+                    os.kill(pids[address], signal.SIGKILL)
+                    killed.update(address=address, keys=chunks)
+                    return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer.start()
+    report = run_cycle(db, corpus.feed_urls(), dask_cluster.address)
+    killer.join(timeout=5)
+    assert killed, "a worker was running a chunk and was killed"
+    # the killed worker's chunk ran again, on another worker: its story has it processing twice
+    story = dask_cluster.client.story(*killed["keys"])
+    workers_that_ran = {t[3] for t in story if len(t) > 3 and t[2] == "processing"}
+    assert len(workers_that_ran) >= 2 or any("worker-lost" in str(t) or "KilledWorker" in str(t) for t in story), story
+    assert report["articles_new"] == 48
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+    alerts = rows(db, "SELECT kind, value FROM alerts")
+    assert alerts and len(alerts) == len(set(alerts))
+    wait_for("the nanny to restart the killed worker", lambda: len(dask_cluster.worker_pids()) == 2, timeout=120)
+
+
+def test_no_scheduler_at_the_address_is_one_clear_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "dealwatch", "run", "--db", str(tmp_path / "w.duckdb"),
+                             "--feed", "http://127.0.0.1:9/feed.xml", "--dask", "tcp://127.0.0.1:9"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Dask scheduler answers at tcp://127.0.0.1:9" in lines[0], result.stderr
+    assert not (tmp_path / "w.duckdb").exists() or rows(tmp_path / "w.duckdb", "SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_the_cluster_lost_mid_cycle_leaves_the_rest_queued_for_the_next_cycle(corpus, tmp_path):
+    """The scheduler killed while chunks are out: the cycle fails with ClusterLost, what was stored stays,
+    the rest stays queued; the next cycle (local pool) stores it: every article once."""
+    db = tmp_path / "w.duckdb"
+    lost = LocalCluster(workers=1)
+    try:
+        def kill_the_scheduler():
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if any("_process_chunk" in str(key) for keys in lost.client.processing().values() for key in keys):
+                    os.killpg(lost.scheduler.pid, signal.SIGKILL)
+                    return
+                time.sleep(0.005)
+
+        killer = threading.Thread(target=kill_the_scheduler, daemon=True)
+        killer.start()
+        with pytest.raises(cluster.ClusterLost, match="stays queued for the next cycle"):
+            run_cycle(db, corpus.feed_urls(), lost.address)
+        killer.join(timeout=5)
+    finally:
+        lost.close()
+    stored = rows(db, "SELECT count(*) FROM articles")[0][0]
+    assert stored < 48
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status = 'done'") == [(stored,)]
+    assert rows(db, "SELECT status FROM runs") == [("failed",)]
+    report = run_cycle(db, corpus.feed_urls(), None)
+    assert report["articles_new"] == 48 - stored
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
