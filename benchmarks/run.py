@@ -20,6 +20,10 @@ measured cleanly and nothing leaks from one into the next:
   plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
              on a fresh warehouse (after the same preamble as flow): the difference is
              what the Prefect engine costs
+  cluster    (--cluster) the flow at N once more, its CPU work on a local Dask cluster of two `dask worker`
+             processes (one thread each, dealwatch.dask_preload) instead of the local pool: one run, after the
+             others; its wall time against the local pool's (the cluster's processes are not the cycle's
+             children: their CPU is not counted in the cycle's)
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N, and its speed (the
              longest part: ~1 min a run at the default N=1000 on 2 cores, 2 runs (--repeat-10x), the best
              reported, the highest RSS; at N=10000 it is 100,000 pages, ~20 min a run; --no-10x skips it)
@@ -40,6 +44,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -179,7 +184,7 @@ class Preamble:
     def wait(self, timeout: float = 120) -> dict:
         from dealwatch.cycle import fork_server_ready
         deadline = time.monotonic() + timeout
-        while not fork_server_ready():
+        while not fork_server_ready() and not os.environ.get("DEALWATCH_DASK_SCHEDULER"):
             if time.monotonic() > deadline:
                 raise SystemExit(f"the workers' fork server did not start in {timeout:.0f} s")
             time.sleep(0.01)
@@ -301,6 +306,8 @@ def _flow_kwargs(a, db: Path) -> dict:
 
 def phase_flow(a) -> dict:
     os.environ.update(QUIET)
+    if a.dask:   # the cluster phase: the CPU work on that Dask scheduler's workers
+        os.environ["DEALWATCH_DASK_SCHEDULER"] = a.dask
     db = fresh_warehouse(Path(a.workdir) / f"flow-{a.set}.duckdb")
     preamble = Preamble(a, db)
     from prefect import flow
@@ -446,6 +453,44 @@ def best_of(results: list[dict], key) -> dict:
     return {**results[0], **best}
 
 
+class DaskCluster:
+    """A local Dask cluster for the cluster phase: `dask scheduler` and `workers` `dask worker` processes on
+    127.0.0.1 (random ports), one thread each, with dealwatch's preload; close() stops them."""
+
+    def __init__(self, folder: Path, workers: int = 2, timeout: float = 120):
+        dask = Path(sys.executable).with_name("dask")
+        scheduler_file = folder / "dask-scheduler.json"
+        self.procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                        "--scheduler-file", str(scheduler_file)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+        deadline = time.monotonic() + timeout
+        while not (scheduler_file.is_file() and scheduler_file.stat().st_size):
+            if time.monotonic() > deadline:
+                self.close()
+                raise SystemExit("the Dask scheduler did not start")
+            time.sleep(0.1)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.procs += [subprocess.Popen([str(dask), "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
+                                         "--no-dashboard", "--preload", "dealwatch.dask_preload",
+                                         "--local-directory", str(folder)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                       for _ in range(workers)]
+        from distributed import Client
+        with Client(self.address, timeout=timeout) as client:
+            client.wait_for_workers(workers, timeout=timeout)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
 def orchestrate(a) -> dict:
     n, f = a.articles, a.feeds
     big = n * 10
@@ -477,6 +522,12 @@ def orchestrate(a) -> dict:
         res["flow"] = best_of(runs["flow"], lambda r: r["cycle"]["pages_per_s"])
         res["plain"] = best_of(runs["plain"], lambda r: r["pages_per_s"])
         res["runs"] = {name: [speed(name, r) for r in rs] for name, rs in runs.items()}
+        if a.cluster:
+            dask_cluster = DaskCluster(Path(a.workdir))
+            try:
+                res["cluster"] = run_phase("flow", a, f"n{n}", n, ["--dask", dask_cluster.address])
+            finally:
+                dask_cluster.close()
         if not a.no_10x:   # its best of --repeat-10x runs; its peak RSS the highest of them (memory: the worst)
             big_runs = [run_phase("flow", a, f"n{big}", big, timeout=3600) for _ in range(a.repeat_10x)]
             res["flow10x"] = best_of(big_runs, lambda r: r["cycle"]["pages_per_s"])
@@ -568,7 +619,17 @@ def render(res: dict) -> tuple[str, str]:
                                   f"({fw['warehouse']['db_bytes'] / 1e6:.1f} MB for {fw['warehouse']['articles']})")]
     if big:
         rows.append(("  at 10 x N", f"{big['warehouse']['mb_per_1000']:.2f} MB per 1,000 articles"))
-    loads = ", ".join(f"{k} {res[k]['other_load_cores']:.2f}" for k in ("floor", "flow", "plain", "flow10x") if res.get(k))
+    cl = res.get("cluster")
+    if cl:
+        local_runs = res.get("runs", {}).get("flow", [])
+        overhead = cl["cycle"]["seconds"] / cyc["seconds"] - 1
+        rows += [("7 flow cycle, CPU work on a local 2-worker Dask cluster (one run)",
+                  f"{cl['cycle']['pages_per_s']:.1f} pages/s ({cl['cycle']['seconds']} s for "
+                  f"{cl['cycle']['report']['articles_new']} articles)"),
+                 ("  against the local pool (its best of " + str(len(local_runs)) + ")",
+                  f"{overhead * 100:+.0f} % wall time ({cyc['seconds']} s)")]
+    loads = ", ".join(f"{k} {res[k]['other_load_cores']:.2f}" for k in ("floor", "flow", "plain", "cluster", "flow10x")
+                      if res.get(k))
     rows.append(("other processes' CPU meanwhile (cores)", f"{loads}; load average at start {m['loadavg_at_start']}"))
     rows.append(("benchmark wall time", f"{res['total_s']} s"))
     st = fl.get("stages")
@@ -600,12 +661,15 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", help="where the warehouses go (default: a temporary folder, removed)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--prefect-home", help="PREFECT_HOME for the flow runs (default ~/.cache/dealwatch-bench/prefect)")
+    p.add_argument("--cluster", action="store_true",
+                   help="also the flow once with its CPU work on a local two-worker Dask cluster")
     # internal: one phase in this process
     p.add_argument("--phase", choices=["floor", "flow", "plain"], help=argparse.SUPPRESS)
     p.add_argument("--set", help=argparse.SUPPRESS)
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--repoll", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--meta-floor", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--dask", help=argparse.SUPPRESS)
     p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.phase:

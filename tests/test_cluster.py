@@ -173,9 +173,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(dask_cluste
 
 
 def test_no_scheduler_at_the_address_is_one_clear_line(tmp_path):
+    """The choice: fail before any work, naming the address (not a quiet run on this machine)."""
+    config = tmp_path / "dealwatch.toml"
+    config.write_text('[scale]\ndask_scheduler = "tcp://127.0.0.1:7"\n', encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "dealwatch", "run", "--db", str(tmp_path / "w.duckdb"),
-                             "--feed", "http://127.0.0.1:9/feed.xml", "--dask", "tcp://127.0.0.1:9"],
-                            capture_output=True, text=True, timeout=120)
+                             "--config", str(config), "--feed", "http://127.0.0.1:9/feed.xml",
+                             "--dask", "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, cluster.ENV_SCHEDULER: "tcp://127.0.0.1:8"})
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no Dask scheduler answers at tcp://127.0.0.1:9" in lines[0], result.stderr
@@ -211,3 +215,22 @@ def test_the_cluster_lost_mid_cycle_leaves_the_rest_queued_for_the_next_cycle(co
     assert report["articles_new"] == 48 - stored
     assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+
+
+def test_the_address_from_the_command_line_else_the_environment_else_the_config(monkeypatch):
+    from argparse import Namespace
+
+    from dealwatch.cli import dask_scheduler
+    from dealwatch.config import Config
+
+    monkeypatch.delenv(cluster.ENV_SCHEDULER, raising=False)
+    try:
+        assert dask_scheduler(Namespace(dask=None), Config()) is None
+        assert cluster.scheduler_address() is None
+        assert dask_scheduler(Namespace(dask=None), Config(dask_scheduler="tcp://c:1")) == "tcp://c:1"
+        monkeypatch.setenv(cluster.ENV_SCHEDULER, "tcp://e:1")
+        assert dask_scheduler(Namespace(dask=None), Config(dask_scheduler="tcp://c:1")) == "tcp://e:1"
+        assert dask_scheduler(Namespace(dask="tcp://a:1"), Config(dask_scheduler="tcp://c:1")) == "tcp://a:1"
+        assert cluster.scheduler_address() == "tcp://a:1" and os.environ[cluster.ENV_SCHEDULER] == "tcp://a:1"
+    finally:
+        cluster.use_cluster(None)

@@ -69,3 +69,18 @@ def test_bad_config_names_the_problem(tmp_path, monkeypatch, text, message):
 def test_missing_config_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="no config file at"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_scale_names_the_dask_scheduler(tmp_path, monkeypatch):
+    monkeypatch.setenv("DASK_HOST", "scheduler.example.org")
+    path = tmp_path / "dealwatch.toml"
+    path.write_text('[scale]\ndask_scheduler = "tcp://${DASK_HOST}:8786"\n', encoding="utf-8")
+    assert load_config(path).dask_scheduler == "tcp://scheduler.example.org:8786"
+    path.write_text("", encoding="utf-8")
+    assert load_config(path).dask_scheduler is None
+    path.write_text('[scale]\ndask = "tcp://x:8786"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[scale\]: unknown setting\(s\) dask; known: dask_scheduler"):
+        load_config(path)
+    path.write_text('[scale]\ndask_scheduler = 8786\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="scale.dask_scheduler must be the scheduler's address"):
+        load_config(path)
