@@ -223,7 +223,8 @@ def test_the_address_from_the_command_line_else_the_environment_else_the_config(
     from dealwatch.cli import dask_scheduler
     from dealwatch.config import Config
 
-    monkeypatch.delenv(cluster.ENV_SCHEDULER, raising=False)
+    monkeypatch.setenv(cluster.ENV_SCHEDULER, "")   # recorded as it was (unset), restored so after the test:
+    monkeypatch.delenv(cluster.ENV_SCHEDULER)         # dask_scheduler() sets it in os.environ itself
     try:
         assert dask_scheduler(Namespace(dask=None), Config()) is None
         assert cluster.scheduler_address() is None
