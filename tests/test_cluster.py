@@ -235,3 +235,32 @@ def test_the_address_from_the_command_line_else_the_environment_else_the_config(
         assert cluster.scheduler_address() == "tcp://a:1" and os.environ[cluster.ENV_SCHEDULER] == "tcp://a:1"
     finally:
         cluster.use_cluster(None)
+
+
+def test_a_backfill_batch_through_the_cluster_gives_what_the_local_pool_gives(dask_cluster):
+    """cycle.process (a backfill's batch: the pool's map) on the dev corpus's 48 saved pages."""
+    from datetime import date
+
+    from dealwatch.cycle import Fetched, process, shutdown_workers
+    from dealwatch.profile import load_profile
+    from flows.backfill import _saved_page, read_source
+
+    folder = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev" / "articles"
+    if not folder.is_dir():
+        pytest.skip("shared/corpus/dev is not beside the repository")
+    fetched = [Fetched(item, _saved_page(item)) for item in read_source(folder).items]
+    profile, today = load_profile(None), date(2026, 1, 5)
+    try:
+        local = process(fetched, profile, today, workers=2)
+    finally:
+        shutdown_workers()
+    before = dask_cluster.executed()
+    cluster.use_cluster(dask_cluster.address)
+    try:
+        remote = process(fetched, profile, today)
+    finally:
+        shutdown_workers()
+        cluster.use_cluster(None)
+    assert dask_cluster.executed() - before >= 4
+    assert len(local) == 48 and all(o.article is not None for o in local)
+    assert remote == local
