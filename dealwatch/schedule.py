@@ -7,8 +7,10 @@ slowed again as it goes quiet), seeded on the first poll by the publication date
 The interval follows the square-root rule: polling a feed of rate r every I seconds costs 1/I requests and
 makes its items wait I/2 on average, and the interval that minimises (requests x REQUEST_WORTH + wait) is
 sqrt(2 REQUEST_WORTH / r): a feed publishing every 4 minutes is polled every 2 minutes (FLOOR), one
-publishing hourly every ~8 minutes, one that is idle every hour (CEILING). The total requests stay below
-those of a 15-minute cron for a mix of feeds like the benchmark's (benchmarks/run.py --freshness).
+publishing hourly every ~8 minutes, one that is idle every hour (CEILING). And a budget: all feeds together
+make at most BUDGET_PER_FEED_HOUR requests an hour per feed, less than a 15-minute cron's 4 (budget());
+when the rule would make more, its constant grows until they fit (spacing()), which shares the budget so
+that the mean wait of all items is least. benchmarks/run.py --freshness measures the result.
 
 Never more often than the feed allows: Cache-Control max-age and RSS <ttl> (the document is fresh that
 long), Retry-After (after a 429/503 and the like), skipHours (UTC hours in which the feed asks not to be
@@ -28,9 +30,12 @@ FLOOR = timedelta(minutes=2)          # never more often than this, however ofte
 CEILING = timedelta(hours=1)          # an idle feed is still polled this often
 REQUEST_WORTH = 30.0                  # item-seconds of waiting one request is worth (the square-root rule)
 RATE_HOURS = 3.0                      # the rate estimate's time constant: older observations weigh e^(-age/this)
-PRIOR_ITEMS, PRIOR_HOURS = 0.05, 0.5  # a feed with no history is taken to publish ~0.1 items/h (~25 min)
+PRIOR_ITEMS, PRIOR_HOURS = 0.01, 0.1  # a feed with no history is taken to publish ~0.1 items/h (~25 min),
+                                      # a guess soon outweighed by what its polls find
 SEED_WINDOW = timedelta(hours=24)     # the first poll's listed entries count if published this recently
 HINT_CAP = timedelta(hours=24)        # a max-age, ttl or Retry-After longer than this is read as this long
+BUDGET_PER_FEED_HOUR = 3.5            # requests an hour in all, per feed: below a 15-minute cron's 4
+BUDGET_MIN = 120.0                    # ... but at least this many (a short list's few busy feeds at the FLOOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +58,50 @@ class Rate:
 
 def seeded_rate(published: Iterable[datetime | None], now: datetime) -> Rate:
     """A first estimate from the publication dates of the entries a feed lists on its first poll: those of
-    the last SEED_WINDOW, over the span from the oldest of them to now (a feed lists only its latest
-    entries: a busy feed's 20 span an hour, not a day). No dated entry: no estimate (the prior)."""
-    ages = sorted(h for h in ((now - p).total_seconds() / 3600 for p in published if p is not None)
-                  if 0 <= h <= SEED_WINDOW.total_seconds() / 3600)
+    the last SEED_WINDOW, over the span from the oldest listed one to now, at most SEED_WINDOW (a feed lists
+    only its latest entries: a busy feed's 20 span an hour, not a day; an idle one's are all older). No
+    dated entry: no estimate (the prior)."""
+    window = SEED_WINDOW.total_seconds() / 3600
+    ages = [(now - p).total_seconds() / 3600 for p in published if p is not None]
+    ages = [a for a in ages if a >= 0]
     if not ages:
         return Rate()
-    span = max(ages[-1], 0.25)
-    return Rate(sum(math.exp(-a / RATE_HOURS) for a in ages), RATE_HOURS * (1 - math.exp(-span / RATE_HOURS)))
+    span = min(window, max(max(ages), 0.25))
+    return Rate(sum(math.exp(-a / RATE_HOURS) for a in ages if a <= window),
+                RATE_HOURS * (1 - math.exp(-span / RATE_HOURS)))
 
 
-def interval_for(rate_per_hour: float) -> timedelta:
-    """The square-root rule (module doc), between FLOOR and CEILING."""
-    seconds = math.sqrt(2 * REQUEST_WORTH / max(rate_per_hour / 3600, 1e-9))
-    return min(CEILING, max(FLOOR, timedelta(seconds=seconds)))
+K_WORTH = math.sqrt(2 * REQUEST_WORTH / 3600)   # the rule's constant: interval (h) = K / sqrt(rate per h)
+
+
+def interval_for(rate_per_hour: float, spacing: float | None = None) -> timedelta:
+    """The square-root rule (module doc), between FLOOR and CEILING: K / sqrt(rate) hours, K the larger of
+    K_WORTH and `spacing` (the budget's, see spacing())."""
+    k = max(K_WORTH, spacing or 0.0)
+    hours = k / math.sqrt(max(rate_per_hour, 1e-9))
+    return min(CEILING, max(FLOOR, timedelta(hours=hours)))
+
+
+def budget(feeds: int) -> float:
+    """Requests an hour in all for this many feeds (module doc)."""
+    return max(BUDGET_MIN, BUDGET_PER_FEED_HOUR * feeds)
+
+
+def spacing(rates_per_hour: Sequence[float], budget_per_hour: float) -> float:
+    """The smallest square-root rule constant K (>= K_WORTH) with which feeds of these rates make at most
+    budget_per_hour requests an hour in all: the budget shared so that the mean wait of all items is
+    least (interval ~ 1/sqrt(rate)). Feeds held at the CEILING still cost their one request an hour."""
+    def requests(k: float) -> float:
+        return sum(3600 / interval_for(r, k).total_seconds() for r in rates_per_hour)
+    low, high = K_WORTH, K_WORTH
+    if requests(low) <= budget_per_hour:
+        return K_WORTH
+    while requests(high) > budget_per_hour and high < 1e4:
+        high *= 2
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (low, middle) if requests(middle) <= budget_per_hour else (middle, high)
+    return high
 
 
 # -- what a feed asks for ---------------------------------------------------------------------------------
@@ -121,18 +156,20 @@ class Next:
 
 def next_poll(now: datetime, *, rate: Rate, ok: bool, max_age: float | None = None, ttl: float | None = None,
               retry_after: float | None = None, skip_hours: Sequence[int] = (),
-              backoff: timedelta | None = None, failures: int = 0) -> Next:
+              backoff: timedelta | None = None, failures: int = 0, spacing: float | None = None) -> Next:
     """When a feed just polled at `now` is polled next. rate: its estimate including this poll. ok: the poll
     worked. max_age / ttl / retry_after: seconds the feed asked for (None: not asked); skip_hours: its
-    skipHours; backoff: the wait after a failure (the warehouse's backoff), failures: how many in a row."""
+    skipHours; backoff: the wait after a failure (the warehouse's backoff), failures: how many in a row;
+    spacing: the request budget's constant of the square-root rule (spacing()), None: K_WORTH alone."""
     per_hour = rate.per_hour
-    own = interval_for(per_hour)
+    own = interval_for(per_hour, spacing)
     if own == FLOOR:
         why = f"publishes ~{per_hour:.1f} items/h: every {_span(own)} (the floor)"
     elif own == CEILING:
         why = f"idle (~{per_hour:.2f} items/h): every {_span(own)} (the ceiling)"
     else:
-        why = f"publishes ~{per_hour:.2f} items/h: every {_span(own)}"
+        why = f"publishes ~{per_hour:.2f} items/h: every {_span(own)}" + (
+            " (sharing the request budget)" if spacing and spacing > K_WORTH else "")
     limits = []   # (seconds, why): what the feed allows
     if max_age:
         limits.append((max_age, f"Cache-Control max-age {max_age:g} s"))

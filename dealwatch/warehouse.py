@@ -30,7 +30,7 @@ import duckdb
 
 from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
-from dealwatch.schedule import Next, Rate, next_poll, outside_skip_hours, seeded_rate
+from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
@@ -342,12 +342,17 @@ class Warehouse:
 
     # -- feeds ------------------------------------------------------------------------------------
 
-    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None,
-                      only_due: bool = False) -> tuple[list[FeedState], list[str]]:
+    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None, only_due: bool = False,
+                      tick: float | None = None) -> tuple[list[FeedState], list[str]]:
         """(feeds to poll now, urls skipped because parked, backing off or asking not to be read now: Retry-After,
         max-age, ttl, skipHours); registers new feeds. only_due: only the feeds whose own clock has them due
-        (dealwatch.schedule; `dealwatch serve`'s short cycles): the others are neither polled nor skipped."""
+        (dealwatch.schedule; `dealwatch serve`'s short cycles): the others are neither polled nor skipped.
+        tick: the seconds between those cycles: a feed due before the middle of the next one is polled now
+        (its interval rounded to the nearest tick, not always up: a 2-minute interval, counted from the end
+        of a poll, would otherwise come due just after a tick and wait for the next, every time). Never
+        before what the feed allows."""
         now = now or utcnow()
+        due_by = now + timedelta(seconds=(tick or 0) / 2)
         with self.transaction() as con:
             con.execute("INSERT INTO feeds (url) SELECT unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
                         [list(dict.fromkeys(urls))])
@@ -361,7 +366,7 @@ class Warehouse:
             if parked or (not_before is not None and not_before > now) or \
                     outside_skip_hours(now, skip_hours or ()) != now:
                 skipped.append(url)
-            elif not only_due or due_at is None or due_at <= now:
+            elif not only_due or due_at is None or due_at <= due_by:
                 due.append(FeedState(url, etag, modified, failures, parked))
         return due, skipped
 
@@ -407,10 +412,11 @@ class Warehouse:
             known = {row[0]: row[1:] for row in con.execute(
                 "SELECT url, consecutive_failures, last_success_at, rate_items, rate_hours, ttl_seconds, skip_hours "
                 "FROM feeds WHERE url IN (SELECT unnest(?))", [[p.feed_url for p in polls]]).fetchall()}
+            k = self._spacing(con, [p.feed_url for p in polls], now)
             done = [p for p in polls if p.ok]
             if done:
                 changed = [p.status != 304 for p in done]
-                plans = [self._schedule_success(p, known[p.feed_url], new[p.feed_url], now) for p in done]
+                plans = [self._schedule_success(p, known[p.feed_url], new[p.feed_url], now, k) for p in done]
                 con.execute(
                     "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = v.status, "
                     "last_error = NULL, consecutive_failures = 0, next_poll_at = v.not_before, due_at = v.due_at, "
@@ -442,7 +448,7 @@ class Warehouse:
                     wait = backoff(failures, self.retry_base, self.retry_cap) if p.transient or p.rate_limited else None
                     plan = next_poll(now, rate=Rate(rate_items or 0.0, rate_hours or 0.0), ok=False,
                                      retry_after=p.retry_after, skip_hours=skip_hours or (), backoff=wait,
-                                     failures=failures)
+                                     failures=failures, spacing=k)
                     parked = failures >= self.feed_max_failures
                     reason = (f"parked after {failures} failures: `dealwatch feeds --unpark {p.feed_url}`"
                               if parked else plan.reason)
@@ -462,7 +468,16 @@ class Warehouse:
         return new
 
     @staticmethod
-    def _schedule_success(poll: PollRecord, known: tuple, new_items: int, now: datetime) -> Next:
+    def _spacing(con, polled: Sequence[str], now: datetime) -> float:
+        """The request budget's constant of the square-root rule (dealwatch.schedule.spacing), over the feeds
+        in use: those polled now or in the last day, not parked."""
+        rates = [Rate(items or 0.0, hours or 0.0).per_hour for items, hours in con.execute(
+            "SELECT rate_items, rate_hours FROM feeds WHERE NOT parked AND (url IN (SELECT unnest(?)) "
+            "OR last_polled_at >= ?)", [list(polled), now - timedelta(days=1)]).fetchall()]
+        return spacing(rates, budget(len(rates)))
+
+    @staticmethod
+    def _schedule_success(poll: PollRecord, known: tuple, new_items: int, now: datetime, k: float) -> Next:
         """A feed's next poll after a successful one: its rate updated with the new entries found (seeded by
         the listed entries' dates on its first success), and what it asked for (a 304 keeps the ttl and
         skipHours its document last gave)."""
@@ -474,7 +489,7 @@ class Warehouse:
         if poll.status != 304:
             ttl, skip_hours = poll.ttl, poll.skip_hours
         return next_poll(now, rate=rate, ok=True, max_age=poll.max_age, ttl=ttl, retry_after=poll.retry_after,
-                         skip_hours=skip_hours or ())
+                         skip_hours=skip_hours or (), spacing=k)
 
     def unpark_feeds(self, urls: Sequence[str] | None = None) -> int:
         with self.transaction() as con:

@@ -110,7 +110,7 @@ def build_deployments(params: dict, cron: str | None = None, interval: float | N
     return [
         monitor.to_deployment(
             name="monitor", **check_schedule(cron, interval, tick),
-            parameters=dict(params, only_due=True) if tick is not None else dict(params),
+            parameters=dict(params, only_due=True, tick=tick) if tick is not None else dict(params),
             concurrency_limit=one_at_a_time, tags=["dealwatch"], entrypoint_type=entry,
             description="One dealwatch cycle: poll the feeds (" + ("those due by their own clock"
                         if tick is not None else "all of them") + "), fetch, judge, store, alert."),

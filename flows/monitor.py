@@ -16,6 +16,7 @@ average, measured), the async engine does not wait for it. The stages themselves
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
@@ -106,20 +107,22 @@ def from_config(config: str | None, **given) -> dict:
 
 @task(name="poll feeds", cache_policy=NONE)
 async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict, only_due: bool = False,
-                         now: datetime | None = None) -> CycleReport:
+                         clock: Callable[[], datetime] | None = None, tick: float | None = None) -> CycleReport:
     """Poll the feeds (conditional GET) and queue their new entries with their new validators: every feed that
-    allows it now, or only_due, only those due by their own clock (dealwatch.schedule). now: the moment the
-    feeds are scheduled against (default: the clock's; a simulation's in benchmarks/run.py --freshness)."""
+    allows it now, or only_due, only those due by their own clock (dealwatch.schedule). clock: what time it
+    is, as naive UTC (default: utcnow; a simulation's in benchmarks/run.py --freshness). The next polls are
+    counted from after the answers came, so that a max-age or ttl is never cut short. tick: the seconds
+    between only_due cycles (see Warehouse.feeds_to_poll)."""
     logger = _logger()
     report = CycleReport()
     warehouse = Warehouse(db)
-    now = now or utcnow()
-    due, skipped = warehouse.feeds_to_poll(feeds, now=now, only_due=only_due)
+    clock = clock or utcnow
+    due, skipped = warehouse.feeds_to_poll(feeds, now=clock(), only_due=only_due, tick=tick)
     report.feeds_skipped = len(skipped)
     report.feeds_not_due = len(set(feeds)) - len(due) - len(skipped)
     polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], FetchSettings.from_options(fetch_options),
                              parse=parse_feed_in_workers)
-    new = warehouse.record_polls(polls, now=now)   # one transaction: each feed's entries with its validators
+    new = warehouse.record_polls(polls, now=clock())   # one transaction: each feed's entries with its validators
     report.items_new = sum(new.values())
     for poll in polls:
         if not poll.ok or poll.error:
@@ -252,11 +255,11 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                   notify_configs: list[str] | None = None, profile: str | None = None,
                   fetch_options: dict | None = None, digest_threshold: int | None = None,
                   notify_min_interval: float | None = None, config: str | None = None,
-                  only_due: bool = False) -> dict:
+                  only_due: bool = False, tick: float | None = None) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that.
     only_due: poll only the feeds due by their own clock (`dealwatch serve`'s short cycles); else every feed
-    that allows it now (`dealwatch run`, a fixed cron).
+    that allows it now (`dealwatch run`, a fixed cron). tick: the seconds between only_due cycles.
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
@@ -265,16 +268,16 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
     with warehouse.cycle_lock():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
-                           only_due=only_due)
+                           only_due=only_due, tick=tick)
 
 
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
                 profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True,
                 notify_min_interval: float | None = None, only_due: bool = False,
-                now: datetime | None = None) -> dict:
+                clock: Callable[[], datetime] | None = None, tick: float | None = None) -> dict:
     """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
     events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
-    warehouse's cycle lock. only_due and now: see poll_and_queue."""
+    warehouse's cycle lock. only_due, clock and tick: see poll_and_queue."""
     run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
     with warehouse.session():
         warehouse.migrate()
@@ -293,7 +296,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
         tried: set[str] = set()
         try:
-            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, now)), run_id=run_id)
+            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id)
             if notify or notify_configs:
                 alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
             while True:
