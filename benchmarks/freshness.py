@@ -19,8 +19,9 @@ fetch, extraction, judgment, DuckDB, delivery to a webhook through apprise) on a
 Measured: for every relevant item that appeared during the stream, the simulated time from its appearance
 in its feed to the delivery of its alert (the alert's sent_at); the feed requests per feed per hour during
 the stream; polls earlier than a feed allows (max-age, ttl, skipHours: must be none). The stream lasts
---hours (default 6, from 06:00 UTC), then the clock runs on for an hour with nothing new, so that the last
-items' alerts are counted too; an item without an alert by then counts as infinitely late.
+--hours (default 6, from 06:00 UTC), then the clock runs on for an hour (at most --hours) with nothing
+new, so that the last items' alerts are counted too; an item without an alert by then counts as infinitely
+late. --stream-feeds scales the mix (the test's smoke run: 10 feeds).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -54,8 +56,12 @@ DRAIN = timedelta(hours=1)
 CRON = timedelta(minutes=15)
 FIRST_DEADLINE = date(2028, 1, 1)
 
-NAMES = ["Jenna Whitlock", "Marcus Berger", "Priya Nakamura", "Tom Okafor", "Lena Schulz", "Jonas Ramirez",
-         "Aylin Lindqvist", "David Hartmann", "Sofia Chen", "Kenji Duarte", "Maya Kowalski", "Felix Fischer"]
+FIRST = ["Jenna", "Marcus", "Priya", "Tom", "Lena", "Jonas", "Aylin", "David", "Sofia", "Kenji", "Maya", "Felix",
+         "Clara", "Omar", "Hannah", "Lukas", "Grace", "Mateo", "Nora", "Sven"]
+LAST = ["Whitlock", "Berger", "Nakamura", "Okafor", "Schulz", "Ramirez", "Lindqvist", "Hartmann", "Chen", "Duarte",
+        "Kowalski", "Fischer", "Adeyemi", "Moreau", "Sato", "Novak", "Brennan", "Wolff"]
+CITIES = ["Denver", "Leeds", "Porto", "Osaka", "Tallinn", "Austin", "Lyon", "Graz", "Utrecht", "Quebec", "Perth",
+          "Malmo", "Bilbao", "Turin", "Dayton", "Ghent"]
 FIRMS = ["Lowell Street Capital", "Harbor Lane Research", "Nordhafen Partners", "Bluegate Advisory",
          "Kestrel Analytics", "Mainufer Research", "Pinecrest Securities", "Elbtal Consulting"]
 SALE_LINES = [
@@ -68,17 +74,21 @@ SALE_LINES = [
     "Advisers to the company described the talks as complicated but moving.",
     "A spokesperson for ByteDance did not respond to a request for comment on Tuesday.",
 ]
-ANALYST_LINES = ["{name}, an analyst at {firm}, put the odds of a quick outcome at {n} percent.",
-                 "{name} of {firm} said the talks had dragged on for {n} weeks.",
-                 "According to {name} at {firm}, at least {n} advisers are involved.",
-                 "{firm}'s {name} counted {n} meetings in Washington so far."]
+ANALYST_LINES = ["{name}, an analyst at {firm} in {city}, put the odds of a quick outcome at {n} percent.",
+                 "{name} of {firm} said from {city} that the talks had dragged on for {n} weeks.",
+                 "According to {name} at {firm}, at least {n} advisers in {city} are involved.",
+                 "{firm}'s {name} counted {n} meetings in Washington so far, {m} of them with {city} lawyers.",
+                 "Speaking in {city}, {name} of {firm} said {n} of {m} clients were asking about the app.",
+                 "{name}, who follows the company for {firm}, expects {n} more filings before the summer.",
+                 "A survey by {firm} in {city} found {n} percent of users would switch apps, {name} said.",
+                 "{name} at {firm} noted that advertisers in {city} had cut budgets by {n} percent."]
 OTHER_LINES = [
-    "The city council approved {n} kilometres of new bike lanes on Tuesday, {name} of {firm} reported.",
-    "Rainfall in the region was {n} percent above the seasonal average, said {name} at {firm}.",
-    "The museum's new wing will show {n} paintings from private collections, according to {name}.",
-    "Ticket sales for the festival rose by {n} percent, {firm}'s {name} said.",
-    "The school district plans to hire {n} more teachers next year, {name} told {firm}.",
-    "Commuters faced delays of up to {n} minutes after a signal failure, said {name} of {firm}.",
+    "The {city} council approved {n} kilometres of new bike lanes on Tuesday, {name} of {firm} reported.",
+    "Rainfall around {city} was {n} percent above the seasonal average, said {name} at {firm}.",
+    "The {city} museum's new wing will show {n} paintings from {m} private collections, according to {name}.",
+    "Ticket sales for the {city} festival rose by {n} percent, {firm}'s {name} said.",
+    "The {city} school district plans to hire {n} more teachers next year, {name} told {firm}.",
+    "Commuters in {city} faced delays of up to {n} minutes after a signal failure, said {name} of {firm}.",
 ]
 
 
@@ -100,11 +110,13 @@ class Feed:
     items: list[Item] = field(default_factory=list)
 
 
-def stream(seed: int, hours: float) -> list[Feed]:
+def stream(seed: int, hours: float, feeds_wanted: int = 100) -> list[Feed]:
+    """MIX's feeds (scaled to about feeds_wanted, each kind at least one) and their items."""
     rng = random.Random(seed)
     feeds, next_id, deadlines = [], 0, 0
+    scale = feeds_wanted / sum(count for _, count, _, _ in MIX)
     for kind, count, minutes, asks in MIX:
-        for k in range(count):
+        for k in range(max(1, round(count * scale))):
             feed = Feed(len(feeds), kind, rng.uniform(*minutes) if minutes else None, asks.get(k, {}))
             times = []
             if feed.minutes:
@@ -132,20 +144,36 @@ def page(item: Item, seed: int) -> bytes:
     """A distinct article page: the relevant ones name their deadline, the others are off-topic."""
     rng = random.Random(f"{seed}:{item.id}")
 
-    def clause(lines):
-        return rng.choice(lines).format(name=rng.choice(NAMES), firm=rng.choice(FIRMS), n=rng.randint(3, 97))
-    if item.relevant:
+    def clause(lines):   # a template line, then forty words of the sample articles' in random order: their
+        # shingles are the page's own (template lines alone share too many: 1 page in 10 was a near copy)
+        words = " ".join(rng.choice(_vocabulary()) for _ in range(40))
+        return rng.choice(lines).format(name=f"{rng.choice(FIRST)} {rng.choice(LAST)}", firm=rng.choice(FIRMS),
+                                        city=rng.choice(CITIES), n=rng.randint(3, 97),
+                                        m=rng.randint(100, 999)) + f" Notes: {words}."
+    if item.relevant:   # one paragraph of the saga's lines, and many of its own: no two pages are near copies
         day = f"{item.deadline:%B} {item.deadline.day}, {item.deadline.year}"
         title = f"TikTok sale: new deadline set for {day} (report {item.id})"
         lead = (f"The White House extended the deadline for ByteDance to sell TikTok's US business to {day}, "
                 f"officials said.")
-        body = [lead] + rng.sample(SALE_LINES, 4) + [clause(ANALYST_LINES) for _ in range(4)]
+        body = [lead, " ".join(rng.sample(SALE_LINES, 2))] + [
+            " ".join(clause(ANALYST_LINES) for _ in range(3)) for _ in range(6)]
     else:
         title = f"Around town: what changed this week (report {item.id})"
-        body = [clause(OTHER_LINES) for _ in range(7)]
+        body = [" ".join(clause(OTHER_LINES) for _ in range(3)) for _ in range(6)]
     paragraphs = "".join(f"<p>{escape(p)}</p>\n" for p in body)
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
             f"<body><article><h1>{escape(title)}</h1>\n{paragraphs}</article></body></html>\n").encode()
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> list[str]:
+    """Lower-case words of the bundled sample articles' text, no digits, no names (capitalised words)."""
+    import corpus
+    words = set()
+    for template in corpus.templates():
+        if template.lang == "en":
+            words.update(w for w in re.findall(r"\b[a-z]{4,12}\b", re.sub(r"<[^>]+>", " ", template.html)))
+    return sorted(words)
 
 
 class SimClock:
@@ -218,7 +246,11 @@ class StreamServer:
                 if status != 304:
                     self.wfile.write(body)
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):   # a client that hung up: not the benchmark's concern
+                pass
+
+        self.http = Quiet(("127.0.0.1", 0), Handler)
         self.http.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.http.server_address[1]}"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
@@ -264,7 +296,7 @@ def simulate(feeds: list[Feed], hours: float, seed: int, workdir: Path, adaptive
         stale.unlink(missing_ok=True)
     warehouse = Warehouse(db)
     period = tick if adaptive else CRON.total_seconds()
-    end = hours * 3600 + DRAIN.total_seconds()
+    end = hours * 3600 + min(DRAIN.total_seconds(), hours * 3600)
     anchors: list[tuple[datetime, float]] = []   # (wall clock at a cycle's start, simulated time then)
     sim, cycles, busy_real = 0.0, 0, 0.0
     try:
@@ -305,14 +337,13 @@ def simulate(feeds: list[Feed], hours: float, seed: int, workdir: Path, adaptive
 
 
 def early_polls(feeds: list[Feed], requests: list[tuple[int, float, int]], start: datetime) -> int:
-    """Requests sooner than the feed allows: within max-age or ttl of the previous answer, or in a skipped hour."""
+    """Requests sooner than the feed allows: within max-age or ttl of the previous answer, or in a skipped hour
+    (after the first request: what a feed asks for is known once it has been read)."""
     early, last = 0, {}
     for k, at, _ in sorted(requests, key=lambda r: r[1]):
         asks = feeds[k].asks
         fresh = max(asks.get("max_age", 0), asks.get("ttl", 0) * 60)
-        if k in last and at - last[k] < fresh:
-            early += 1
-        if (start + timedelta(seconds=at)).hour in asks.get("skip_hours", ()):
+        if k in last and (at - last[k] < fresh or (start + timedelta(seconds=at)).hour in asks.get("skip_hours", ())):
             early += 1
         last[k] = at
     return early
@@ -329,13 +360,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def run(hours: float, seed: int, workdir: Path, tick: float | None = None) -> dict:
+def run(hours: float, seed: int, workdir: Path, tick: float | None = None, feeds_wanted: int = 100) -> dict:
     from deployments.serve import DEFAULT_TICK
 
     tick = tick or DEFAULT_TICK
     today = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    feeds = stream(seed, hours)
+    feeds = stream(seed, hours, feeds_wanted)
     out = {"hours": hours, "tick_s": tick, "feeds": len(feeds), "start": today.isoformat(),
+           "feeds_by_kind": {kind: sum(1 for f in feeds if f.kind == kind) for kind, *_ in MIX},
            "items": sum(1 for f in feeds for i in f.items if 0 <= i.at < hours * 3600),
            "relevant": sum(1 for f in feeds for i in f.items if i.relevant and 0 <= i.at < hours * 3600)}
     for name, adaptive in (("adaptive", True), ("cron", False)):
@@ -363,8 +395,9 @@ def render(res: dict) -> tuple[str, str]:
              f"{'polls sooner than allowed':28}{a['early_polls']:>22}{c['early_polls']:>16}",
              f"{'cycles (real s in them)':28}{a['cycles']:>14} ({a['cycle_seconds_real']:>5.0f} s){c['cycles']:>8} "
              f"({c['cycle_seconds_real']:>4.0f} s)"]
-    for kind, feeds, minutes, _ in MIX:
+    for kind, _, minutes, _ in MIX:
         ka, kc = a["by_kind"][kind], c["by_kind"][kind]
+        feeds = res["feeds_by_kind"][kind]
         what = f"every {minutes[0]}-{minutes[1]} min" if minutes else "nothing new"
         lines.append(f"  {kind:7} {feeds:3} feeds ({what}), {ka['items']} relevant: p50/p95 "
                      f"{s(ka['p50_s'])}/{s(ka['p95_s'])} at {a['requests_by_kind'][kind]:.1f} req/feed/h; cron "
@@ -384,7 +417,7 @@ def main(a) -> int:
     workdir = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="dealwatch-freshness-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        res = run(a.hours, a.seed, workdir, a.tick)
+        res = run(a.hours, a.seed, workdir, a.tick, a.stream_feeds)
     finally:
         if not a.workdir and not a.keep:
             shutil.rmtree(workdir, ignore_errors=True)

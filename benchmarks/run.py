@@ -605,6 +605,7 @@ def main(argv=None) -> int:
                    help="instead: how soon alerts follow publication, and at how many requests (benchmarks/freshness.py)")
     p.add_argument("--hours", type=float, default=6.0, help="with --freshness: hours of simulated stream (default 6)")
     p.add_argument("--tick", type=float, help="with --freshness: seconds between serve's cycles (default: serve's)")
+    p.add_argument("--stream-feeds", type=int, default=100, help="with --freshness: feeds in the stream (default 100)")
     # internal: one phase in this process
     p.add_argument("--phase", choices=["floor", "flow", "plain"], help=argparse.SUPPRESS)
     p.add_argument("--set", help=argparse.SUPPRESS)
@@ -615,8 +616,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.freshness:
         import freshness
-        if not 0 < a.hours <= 48:
-            p.error("--hours must be more than 0 and at most 48")
+        if not 0 < a.hours <= 48 or not 4 <= a.stream_feeds <= 1000:
+            p.error("--hours must be more than 0 and at most 48, --stream-feeds 4..1000")
         return freshness.main(a)
     if a.phase:
         result = {"floor": phase_floor, "flow": phase_flow, "plain": phase_plain}[a.phase](a)
