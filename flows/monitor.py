@@ -324,7 +324,10 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
-        if engine:
+        # serve's short cycles come every minute and mostly find nothing due: those leave no artifact (1,440 a
+        # day in Prefect's database, each saying nothing)
+        if engine and (not only_due or report.feeds_polled or report.articles_new or report.alerts_sent
+                       or report.alerts_failed or report.retry_later):
             await acreate_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
                                             description="What this dealwatch cycle found")
     except BaseException as exc:

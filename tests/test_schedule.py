@@ -254,3 +254,21 @@ def test_feeds_command_shows_each_feeds_next_poll_and_why(loopback, tmp_path):
     assert "Cache-Control max-age 600 s" in busy_line and "(in 10 min)" in busy_line
     new_line = next(line for line in result.stdout.splitlines() if "/new.xml" in line)
     assert "new: due now" in new_line
+
+
+@pytest.mark.prefect
+def test_the_monitor_flow_with_only_due_polls_a_feed_again_only_when_it_is_due(prefect_engine, loopback, tmp_path):
+    """The flow run as serve's deployment starts it (only_due, tick): a second run a moment later polls nothing."""
+    from flows.monitor import monitor
+    from dealwatch.warehouse import utcnow
+    base = loopback.url("").rstrip("/")
+    loopback.route("/busy.xml", body=rss_with(dated_items(base, 3, timedelta(minutes=3), utcnow())),
+                   content_type="application/rss+xml")
+    for n in range(3):
+        loopback.route(f"/a/{n}.html", body=html_page(f"Local news {n}", "The council met on Tuesday."))
+    params = dict(db=str(tmp_path / "w.duckdb"), feeds=[loopback.url("/busy.xml")], only_due=True, tick=60)
+    first = asyncio.run(monitor(**params))
+    second = asyncio.run(monitor(**params))
+    assert (first["feeds_polled"], first["articles_new"]) == (1, 3)
+    assert (second["feeds_polled"], second["feeds_not_due"]) == (0, 1)
+    assert loopback.hits("/busy.xml") == 1
