@@ -26,7 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-FLOOR = timedelta(minutes=2)          # never more often than this, however often the feed publishes
+FLOOR = timedelta(minutes=2)          # not more often than this however often it publishes (serve rounds a due
+                                      # time to its nearest tick: up to half a tick sooner)
 CEILING = timedelta(hours=1)          # an idle feed is still polled this often
 REQUEST_WORTH = 30.0                  # item-seconds of waiting one request is worth (the square-root rule)
 RATE_HOURS = 3.0                      # the rate estimate's time constant: older observations weigh e^(-age/this)
