@@ -243,10 +243,14 @@ def test_serve_by_default_runs_short_cycles_of_the_due_feeds(prefect_server, sam
                              cwd=tmp_path, env=client_env(server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        monitor = wait_for("dealwatch serve to register the monitor deployment", lambda: _served(server), 60)
+        def ours():   # the module's server may hold this deployment from another test: wait for this serve's
+            found = _served(server)
+            return found if found and found["parameters"].get("config") == str(config) else None
+        monitor = wait_for("dealwatch serve to register the monitor deployment", ours, 60)
         assert monitor["parameters"] == {"config": str(config), "only_due": True, "tick": 5.0}
         completed = wait_for("two scheduled cycles to complete", lambda: (lambda done: done if len(done) >= 2 else None)(
-            [r for r in flow_runs(server, monitor["id"]) if r["state_type"] == "COMPLETED"]), 150)
+            [r for r in flow_runs(server, monitor["id"])
+             if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)]), 150)
         assert len(completed) >= 2
     finally:
         stop_process_group(serve, grace=10)
