@@ -97,7 +97,8 @@ def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None
     r = report
     print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
     print(f"  feeds     {r['feeds_polled']} polled, {r['feeds_failed']} failed, "
-          f"{r['feeds_skipped']} skipped (parked or backing off)", file=out)
+          f"{r['feeds_skipped']} skipped (parked, backing off or asked to wait)"
+          + (f", {r['feeds_not_due']} not due yet" if r.get("feeds_not_due") else ""), file=out)
     print(f"  articles  {r['articles_new']} new, {r['relevant_new']} relevant"
           f" ({r['duplicates']} copies of known stories, {r['retry_later']} to retry, {r['parked']} parked)",
           file=out)
@@ -309,15 +310,29 @@ def cmd_feeds(args) -> int:
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
         return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items"
                              + (f" (but: {poll.warning})" if poll.warning else "")) for poll in polls)
-    import duckdb
-    sql = ("SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
-           "last_error, last_warning AS warning FROM feeds ORDER BY parked DESC, failures DESC, url")
-    try:
-        columns, rows = Warehouse(db).query(sql)
-    except duckdb.BinderException:   # a warehouse no cycle has migrated to schema 3 yet: no warnings known
-        columns, rows = Warehouse(db).query(sql.replace(", last_warning AS warning", ""))
-    print_table(columns, rows)
+    warehouse = Warehouse(db)
+    if Path(db).exists():
+        warehouse.migrate()   # a warehouse of an older dealwatch: the schedule's and the warnings' columns
+    columns, rows = warehouse.query(
+        "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
+        "CASE WHEN parked THEN NULL ELSE greatest(due_at, next_poll_at) END AS next_poll, "
+        "CASE WHEN parked THEN due_reason WHEN due_at IS NULL AND next_poll_at IS NULL THEN 'new: due now' "
+        "ELSE due_reason END AS why, last_error, last_warning AS warning FROM feeds "
+        "ORDER BY parked DESC, failures DESC, url")
+    print_table(columns, [_with_countdown(row, columns.index("next_poll")) for row in rows])
     return 0
+
+
+def _with_countdown(row: tuple, at: int) -> tuple:
+    """The row with its next poll as 'HH:MM:SS UTC (in N min)' or 'now'."""
+    from dealwatch.warehouse import utcnow
+    when = row[at]
+    if when is None:
+        return row
+    left = (when - utcnow()).total_seconds()
+    shown = "now" if left <= 0 else (f"{when:%Y-%m-%d %H:%M:%S} UTC (in "
+                                     + (f"{left / 60:.0f} min)" if left >= 90 else f"{left:.0f} s)"))
+    return (*row[:at], shown, *row[at + 1:])
 
 
 # -- serve, backfill (deployments/, flows/backfill.py) -------------------------------------------
@@ -328,7 +343,7 @@ def cmd_serve(args) -> int:
     from deployments.serve import check_schedule, run_parameters, serve
     check_feed_urls(args.feed or [])
     try:
-        check_schedule(args.cron, args.interval)
+        check_schedule(args.cron, args.interval, args.tick)
     except ValueError as e:
         raise UsageError(str(e)) from e
     config, _ = _settings(args)
@@ -337,7 +352,7 @@ def cmd_serve(args) -> int:
         Notifier(list(config.notify_urls), [str(p) for p in config.notify_configs])
     params = run_parameters(args.config, args.db, args.feed)
     try:
-        return serve(params, args.cron, args.interval)
+        return serve(params, args.cron, args.interval, tick=args.tick)
     except ConnectionError as e:
         raise UsageError(str(e)) from e
 
@@ -451,8 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--cron", metavar="EXPR", help="the cycle's schedule, UTC (default: '*/15 * * * *')")
-    when.add_argument("--interval", type=float, metavar="SECONDS", help="a cycle every SECONDS instead")
+    when.add_argument("--tick", type=float, metavar="SECONDS",
+                      help="the default: a short cycle every SECONDS (default 60) polling only the feeds due by "
+                           "their own clock (adapted to how often each publishes; `dealwatch feeds` shows when)")
+    when.add_argument("--cron", metavar="EXPR", help="a fixed schedule instead, UTC (e.g. '*/15 * * * *'): "
+                                                     "every feed at every run")
+    when.add_argument("--interval", type=float, metavar="SECONDS",
+                      help="a fixed schedule instead: a cycle polling every feed every SECONDS")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("backfill", help="judge a list of article URLs or a folder of saved pages into the "

@@ -30,6 +30,7 @@ import duckdb
 
 from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
+from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
@@ -153,6 +154,9 @@ class PollRecord:
     retry_after: float | None = None
     rate_limited: bool = False   # a 429: counted, never parks the feed
     warning: str | None = None   # what was odd in a feed read all the same (kept in feeds.last_warning)
+    max_age: float | None = None         # what the feed asked for (dealwatch.schedule): Cache-Control max-age,
+    ttl: float | None = None             # RSS <ttl> (seconds), <skipHours> (UTC)
+    skip_hours: tuple[int, ...] = ()
 
 
 class _Shared:
@@ -341,44 +345,55 @@ class Warehouse:
 
     # -- feeds ------------------------------------------------------------------------------------
 
-    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None) -> tuple[list[FeedState], list[str]]:
-        """(feeds due for a poll now, urls skipped because parked or backing off); registers new feeds."""
+    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None, only_due: bool = False,
+                      tick: float | None = None) -> tuple[list[FeedState], list[str]]:
+        """(feeds to poll now, urls skipped because parked, backing off or asking not to be read now: Retry-After,
+        max-age, ttl, skipHours); registers new feeds. only_due: only the feeds whose own clock has them due
+        (dealwatch.schedule; `dealwatch serve`'s short cycles): the others are neither polled nor skipped.
+        tick: the seconds between those cycles: a feed due before the middle of the next one is polled now
+        (its interval rounded to the nearest tick, not always up: a 2-minute interval, counted from the end
+        of a poll, would otherwise come due just after a tick and wait for the next, every time). Never
+        before what the feed allows."""
         now = now or utcnow()
+        due_by = now + timedelta(seconds=(tick or 0) / 2)
         with self.transaction() as con:
             con.execute("INSERT INTO feeds (url) SELECT unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
                         [list(dict.fromkeys(urls))])
             rows = con.execute(
-                "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at FROM feeds "
-                "WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
+                "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at, due_at, skip_hours "
+                "FROM feeds WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
         by_url = {row[0]: row for row in rows}
         due, skipped = [], []
         for url in dict.fromkeys(urls):
-            _, etag, modified, failures, parked, next_poll = by_url[url]
-            if parked or (next_poll is not None and next_poll > now):
+            _, etag, modified, failures, parked, not_before, due_at, skip_hours = by_url[url]
+            if parked or (not_before is not None and not_before > now) or \
+                    outside_skip_hours(now, skip_hours or ()) != now:
                 skipped.append(url)
-            else:
+            elif not only_due or due_at is None or due_at <= due_by:
                 due.append(FeedState(url, etag, modified, failures, parked))
         return due, skipped
 
     def record_poll(self, feed_url: str, *, ok: bool, status: int | None = None, title: str | None = None,
                     etag: str | None = None, last_modified: str | None = None,
                     items: Sequence[FeedItem] = (), error: str | None = None, transient: bool = False,
-                    retry_after: float | None = None, rate_limited: bool = False,
-                    now: datetime | None = None) -> int:
+                    retry_after: float | None = None, rate_limited: bool = False, max_age: float | None = None,
+                    ttl: float | None = None, skip_hours: Sequence[int] = (), now: datetime | None = None) -> int:
         """record_polls for one feed; how many of its entries were new."""
         poll = PollRecord(feed_url, ok=ok, status=status, title=title, etag=etag, last_modified=last_modified,
                           items=tuple(items), error=error, transient=transient, retry_after=retry_after,
-                          rate_limited=rate_limited)
+                          rate_limited=rate_limited, max_age=max_age, ttl=ttl, skip_hours=tuple(skip_hours))
         return self.record_polls([poll], now=now)[feed_url]
 
     def record_polls(self, polls: Sequence[PollRecord], now: datetime | None = None) -> dict[str, int]:
         """Queue the feeds' new entries and save their validators, all in one transaction; how many entries
-        of each feed were new (an entry listed by two feeds is queued for the first of them).
+        of each feed were new (an entry listed by two feeds is queued for the first of them). Each feed's
+        next poll is scheduled (dealwatch.schedule.next_poll) from its publication rate, updated with what
+        this poll found, and what the feed asked for.
 
         ok with status 304: nothing changed. ok with items: validators as the server sent them, and the
         poll's warning (what was odd in a feed read all the same) as the feed's last_warning.
         Not ok: the failure counts toward parking the feed, except a 429 (rate limits never park a feed).
-        Set-at-a-time: three statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
+        Set-at-a-time: four statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
         """
         now = now or utcnow()
         new = {p.feed_url: 0 for p in polls}
@@ -399,12 +414,22 @@ class Warehouse:
                      [i.source or None for i in items], now])
                 for (feed,) in con.fetchall():
                     new[feed] += 1
+            known = {row[0]: row[1:] for row in con.execute(
+                "SELECT url, consecutive_failures, last_success_at, rate_items, rate_hours, ttl_seconds, skip_hours "
+                "FROM feeds WHERE url IN (SELECT unnest(?))", [[p.feed_url for p in polls]]).fetchall()}
+            k = self._spacing(con, [p.feed_url for p in polls], now)
             done = [p for p in polls if p.ok]
             if done:
                 changed = [p.status != 304 for p in done]
+                # a feed polled without a row (no UPDATE will touch it) plans as a new one
+                plans = [self._schedule_success(p, known.get(p.feed_url, (0, None, None, None, None, None)),
+                                                new[p.feed_url], now, k) for p in done]
                 con.execute(
                     "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = v.status, "
-                    "last_error = NULL, consecutive_failures = 0, next_poll_at = NULL, "
+                    "last_error = NULL, consecutive_failures = 0, next_poll_at = v.not_before, due_at = v.due_at, "
+                    "due_reason = v.reason, rate_items = v.rate_items, rate_hours = v.rate_hours, "
+                    "ttl_seconds = CASE WHEN v.changed THEN v.ttl ELSE feeds.ttl_seconds END, "
+                    "skip_hours = CASE WHEN v.changed THEN v.skip_hours ELSE feeds.skip_hours END, "
                     "title = coalesce(v.title, feeds.title), items_seen = items_seen + v.new, "
                     "etag = CASE WHEN v.changed THEN v.etag ELSE feeds.etag END, "
                     "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END, "
@@ -412,38 +437,75 @@ class Warehouse:
                     "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS title, unnest(?::INTEGER[]) AS new, unnest(?::BOOLEAN[]) AS changed, "
                     "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified, "
-                    "unnest(?::VARCHAR[]) AS warning) AS v "
+                    "unnest(?::VARCHAR[]) AS warning, "
+                    "unnest(?::TIMESTAMP[]) AS not_before, unnest(?::TIMESTAMP[]) AS due_at, "
+                    "unnest(?::VARCHAR[]) AS reason, unnest(?::DOUBLE[]) AS rate_items, "
+                    "unnest(?::DOUBLE[]) AS rate_hours, unnest(?::DOUBLE[]) AS ttl, "
+                    "unnest(?::INTEGER[][]) AS skip_hours) AS v "
                     "WHERE feeds.url = v.url",
                     [now, now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
                      [new[p.feed_url] for p in done], changed, [p.etag for p in done],
-                     [p.last_modified for p in done], [getattr(p, "warning", None) for p in done]])
+                     [p.last_modified for p in done], [getattr(p, "warning", None) for p in done],
+                     [n.not_before for n in plans], [n.due_at for n in plans],
+                     [n.reason for n in plans], [n.rate.items for n in plans], [n.rate.hours for n in plans],
+                     [p.ttl for p in done], [list(p.skip_hours or ()) for p in done]])
             failed = [p for p in polls if not p.ok]
             if failed:
-                known = dict(con.execute("SELECT url, consecutive_failures FROM feeds WHERE url IN (SELECT unnest(?))",
-                                         [[p.feed_url for p in failed]]).fetchall())
                 rows = []
                 for p in failed:
-                    failures = known[p.feed_url] + (0 if p.rate_limited else 1)
+                    before, _, rate_items, rate_hours, _, skip_hours = known.get(p.feed_url, (0, None, None, None, None, None))
+                    failures = before + (0 if p.rate_limited else 1)
                     wait = backoff(failures, self.retry_base, self.retry_cap) if p.transient or p.rate_limited else None
-                    if p.retry_after:
-                        wait = max(wait or timedelta(0), timedelta(seconds=p.retry_after))
-                    rows.append((p.feed_url, p.status, p.error, failures, now + wait if wait else None,
-                                 failures >= self.feed_max_failures))
-                url, status, error, failures, next_poll, parked = (list(c) for c in zip(*rows))
+                    plan = next_poll(now, rate=Rate(rate_items or 0.0, rate_hours or 0.0), ok=False,
+                                     retry_after=p.retry_after, skip_hours=skip_hours or (), backoff=wait,
+                                     failures=failures, spacing=k)
+                    parked = failures >= self.feed_max_failures
+                    reason = (f"parked after {failures} failures: `dealwatch feeds --unpark {p.feed_url}`"
+                              if parked else plan.reason)
+                    rows.append((p.feed_url, p.status, p.error, failures, plan.not_before, plan.due_at, reason,
+                                 parked))
+                url, status, error, failures, next_poll_at, due_at, reason, parked = (list(c) for c in zip(*rows))
                 con.execute(
                     "UPDATE feeds SET last_polled_at = ?, last_status = v.status, last_error = v.error, "
-                    "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked "
+                    "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked, "
+                    "due_at = v.due_at, due_reason = v.reason "
                     "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS error, unnest(?::INTEGER[]) AS failures, "
-                    "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::BOOLEAN[]) AS parked) AS v "
+                    "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::TIMESTAMP[]) AS due_at, "
+                    "unnest(?::VARCHAR[]) AS reason, unnest(?::BOOLEAN[]) AS parked) AS v "
                     "WHERE feeds.url = v.url",
-                    [now, url, status, error, failures, next_poll, parked])
+                    [now, url, status, error, failures, next_poll_at, due_at, reason, parked])
         return new
+
+    @staticmethod
+    def _spacing(con, polled: Sequence[str], now: datetime) -> float:
+        """The request budget's constant of the square-root rule (dealwatch.schedule.spacing), over the feeds
+        in use: those polled now or in the last day, not parked."""
+        rates = [Rate(items or 0.0, hours or 0.0).per_hour for items, hours in con.execute(
+            "SELECT rate_items, rate_hours FROM feeds WHERE NOT parked AND (url IN (SELECT unnest(?)) "
+            "OR last_polled_at >= ?)", [list(polled), now - timedelta(days=1)]).fetchall()]
+        return spacing(rates, budget(len(rates)))
+
+    @staticmethod
+    def _schedule_success(poll: PollRecord, known: tuple, new_items: int, now: datetime, k: float) -> Next:
+        """A feed's next poll after a successful one: its rate updated with the new entries found (seeded by
+        the listed entries' dates on its first success), and what it asked for (a 304 keeps the ttl and
+        skipHours its document last gave)."""
+        _, last_success, rate_items, rate_hours, ttl, skip_hours = known
+        if last_success is None:
+            rate = seeded_rate((_naive_utc(i.published) for i in poll.items), now)
+        else:
+            rate = Rate(rate_items or 0.0, rate_hours or 0.0).observed(new_items, now - last_success)
+        if poll.status != 304:
+            ttl, skip_hours = poll.ttl, poll.skip_hours
+        return next_poll(now, rate=rate, ok=True, max_age=poll.max_age, ttl=ttl, retry_after=poll.retry_after,
+                         skip_hours=skip_hours or (), spacing=k)
 
     def unpark_feeds(self, urls: Sequence[str] | None = None) -> int:
         with self.transaction() as con:
             where, params = ("WHERE url IN (SELECT unnest(?))", [list(urls)]) if urls else ("", [])
-            return con.execute(f"UPDATE feeds SET parked = false, consecutive_failures = 0, next_poll_at = NULL "
+            return con.execute(f"UPDATE feeds SET parked = false, consecutive_failures = 0, next_poll_at = NULL, "
+                               f"due_at = NULL, due_reason = 'unparked: due now' "
                                f"{where} RETURNING url", params).fetchall().__len__()
 
     # -- the fetch queue --------------------------------------------------------------------------

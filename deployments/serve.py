@@ -1,8 +1,11 @@
 """dealwatch's three deployments, built in Python for `dealwatch serve` (deployments/prefect.yaml declares
 the same three for `prefect deploy` and a process work pool):
 
-    dealwatch-monitor/monitor                  a cycle on a schedule (every 15 minutes by default); at most
-                                               one at a time: a run due while one still runs is cancelled
+    dealwatch-monitor/monitor                  `dealwatch serve`: a short cycle every minute (--tick) that
+                                               polls only the feeds due by their own clock (dealwatch.schedule);
+                                               or, with --cron / --interval, a fixed schedule polling every
+                                               feed (prefect.yaml: every 15 minutes). At most one at a time: a
+                                               run due while one still runs is cancelled
     dealwatch-deliver-alerts/deliver-alerts    triggered by the dealwatch.bidder.new / dealwatch.deadline.new
                                                events a cycle emits for each new fact (at most one run a
                                                minute: the cycle delivers whatever is left at its end)
@@ -33,7 +36,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-DEFAULT_CRON = "*/15 * * * *"
+DEFAULT_CRON = "*/15 * * * *"   # the fixed schedule (prefect.yaml, build_deployments without a tick)
+DEFAULT_TICK = 60.0             # seconds between `dealwatch serve`'s short cycles: a feed due by its own clock
+                                # waits at most this long for the next one (30 s on average)
 DELIVER_EVENTS = ("dealwatch.bidder.new", "dealwatch.deadline.new")
 DELIVER_DEBOUNCE = timedelta(seconds=60)
 SERVER_START_TIMEOUT = 180.0
@@ -48,8 +53,13 @@ def deliver_trigger():
                                   threshold=1, within=DELIVER_DEBOUNCE)
 
 
-def check_schedule(cron: str | None, interval: float | None) -> dict:
-    """The monitor's schedule as to_deployment arguments; ValueError with a readable message if invalid."""
+def check_schedule(cron: str | None, interval: float | None, tick: float | None = None) -> dict:
+    """The monitor's schedule as to_deployment arguments; ValueError with a readable message if invalid.
+    tick: the short cycles of the feeds' own clocks, every `tick` seconds."""
+    if tick is not None:
+        if tick < 1:
+            raise ValueError(f"--tick {tick:g}: give a number of seconds, at least 1")
+        return {"interval": timedelta(seconds=tick)}
     if interval is not None:
         if interval < 1:
             raise ValueError(f"--interval {interval:g}: give a number of seconds, at least 1")
@@ -82,10 +92,12 @@ def run_parameters(config: str | Path | None = None, db: str | Path | None = Non
 
 
 def build_deployments(params: dict, cron: str | None = None, interval: float | None = None,
-                      module_entrypoints: bool = True) -> list:
+                      module_entrypoints: bool = True, tick: float | None = None) -> list:
     """monitor (scheduled, concurrency 1), deliver-alerts (event-triggered), backfill (on demand).
-    module_entrypoints: entrypoints as module paths (flows.monitor.monitor), so runs load the installed
-    package whatever the working directory."""
+    monitor: with tick, a short cycle every `tick` seconds that polls only the feeds due by their own clock
+    (its parameter only_due); else the fixed schedule `cron` (DEFAULT_CRON) or `interval`, polling every
+    feed. module_entrypoints: entrypoints as module paths (flows.monitor.monitor), so runs load the
+    installed package whatever the working directory."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
@@ -97,9 +109,11 @@ def build_deployments(params: dict, cron: str | None = None, interval: float | N
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
     return [
         monitor.to_deployment(
-            name="monitor", **check_schedule(cron, interval), parameters=dict(params),
+            name="monitor", **check_schedule(cron, interval, tick),
+            parameters=dict(params, only_due=True, tick=tick) if tick is not None else dict(params),
             concurrency_limit=one_at_a_time, tags=["dealwatch"], entrypoint_type=entry,
-            description="One dealwatch cycle: poll the feeds, fetch, judge, store, alert."),
+            description="One dealwatch cycle: poll the feeds (" + ("those due by their own clock"
+                        if tick is not None else "all of them") + "), fetch, judge, store, alert."),
         deliver.to_deployment(
             name="deliver-alerts", triggers=[deliver_trigger()], parameters=common, concurrency_limit=1,
             tags=["dealwatch"], entrypoint_type=entry,
@@ -212,21 +226,27 @@ def _sigterm_as_interrupt(*_args) -> None:
     signal.raise_signal(signal.SIGINT)
 
 
-def serve(params: dict, cron: str | None = None, interval: float | None = None, out=sys.stdout) -> int:
+def serve(params: dict, cron: str | None = None, interval: float | None = None, out=sys.stdout,
+          tick: float | None = None) -> int:
     """Serve the three deployments until SIGTERM or Ctrl-C (then: exit status 0, a requested stop; the
     local Prefect server, if it started one, is stopped too). Deployments are paused when it stops (so no
-    runs pile up while nothing executes them) and resumed when it starts again."""
+    runs pile up while nothing executes them) and resumed when it starts again. With neither cron nor
+    interval: the feeds' own clocks, a short cycle every `tick` seconds (DEFAULT_TICK)."""
     import asyncio
-    schedule = check_schedule(cron, interval)
+    if cron is None and interval is None and tick is None:
+        tick = DEFAULT_TICK
+    schedule = check_schedule(cron, interval, tick)
     if threading.current_thread() is threading.main_thread():  # SIGTERM while starting: stop cleanly too
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         with prefect_api(out) as api_url:
             from prefect.settings import PREFECT_API_URL, temporary_settings
             with temporary_settings({PREFECT_API_URL: api_url}):
-                deployments = build_deployments(params, cron, interval)
+                deployments = build_deployments(params, cron, interval, tick=tick)
                 when = (f"every {schedule['interval'].total_seconds():g} s" if "interval" in schedule
                         else f"on cron {schedule['cron']!r} (UTC)")
+                when += (", polling the feeds due by their own clock (dealwatch feeds: when and why)"
+                         if tick is not None else ", polling every feed")
                 source = f"config {params['config']}" if "config" in params else f"warehouse {params.get('db')}"
                 print(f"dealwatch serve: Prefect API {api_url}\n"
                       f"  dealwatch-monitor/monitor                 {when}, one at a time\n"

@@ -16,8 +16,9 @@ average, measured), the async engine does not wait for it. The stages themselves
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.exceptions import MissingContextError
@@ -49,6 +50,7 @@ class CycleReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
     feeds_skipped: int = 0
+    feeds_not_due: int = 0   # (only_due) not due yet by their own clock
     items_new: int = 0
     articles_new: int = 0
     relevant_new: int = 0
@@ -105,13 +107,20 @@ def from_config(config: str | None, **given) -> dict:
 
 
 @task(name="poll feeds", cache_policy=NONE)
-async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleReport:
-    """Poll every due feed (conditional GET) and queue its new entries with its new validators."""
+async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict, only_due: bool = False,
+                         clock: Callable[[], datetime] | None = None, tick: float | None = None) -> CycleReport:
+    """Poll the feeds (conditional GET) and queue their new entries with their new validators: every feed that
+    allows it now, or only_due, only those due by their own clock (dealwatch.schedule). clock: what time it
+    is, as naive UTC (default: utcnow; a simulation's in benchmarks/run.py --freshness). The next polls are
+    counted from after the answers came, so that a max-age or ttl is never cut short. tick: the seconds
+    between only_due cycles (see Warehouse.feeds_to_poll)."""
     logger = _logger()
     report = CycleReport()
     warehouse = Warehouse(db)
-    due, skipped = warehouse.feeds_to_poll(feeds)
+    clock = clock or utcnow
+    due, skipped = warehouse.feeds_to_poll(feeds, now=clock(), only_due=only_due, tick=tick)
     report.feeds_skipped = len(skipped)
+    report.feeds_not_due = len(set(feeds)) - len(due) - len(skipped)
     settings = FetchSettings.from_options(fetch_options)
     polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], settings, parse=parse_feed_in_workers)
     news_links = [i.link for p in polls if p.ok for i in p.items if google_news_id(i.link)]
@@ -119,7 +128,7 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
         resolved = await resolve_news_links(polls, warehouse.known_news_links(news_links), settings)
         warehouse.record_news_links(resolved.decoded, resolved.errors)
         polls = resolved.polls
-    new = warehouse.record_polls(polls)   # one transaction: each feed's entries with its validators
+    new = warehouse.record_polls(polls, now=clock())   # one transaction: each feed's entries with its validators
     report.items_new = sum(new.values())
     for poll in polls:
         if not poll.ok or poll.error:
@@ -129,8 +138,8 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
             logger.info("feed %s read, but: %s", poll.feed_url, poll.warning)
         report.feeds_failed += not poll.ok
     report.feeds_polled = len(due)
-    logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",
-                len(due), report.feeds_failed, len(skipped), report.items_new)
+    logger.info("polled %d feeds (%d failed, %d skipped, %d not due): %d new entries",
+                len(due), report.feeds_failed, len(skipped), report.feeds_not_due, report.items_new)
     return report
 
 
@@ -253,9 +262,12 @@ def cycle_markdown(report: CycleReport) -> str:
 async def monitor(db: str | None = None, feeds: list[str] | None = None, notify: list[SecretStr] | None = None,
                   notify_configs: list[str] | None = None, profile: str | None = None,
                   fetch_options: dict | None = None, digest_threshold: int | None = None,
-                  notify_min_interval: float | None = None, config: str | None = None) -> dict:
+                  notify_min_interval: float | None = None, config: str | None = None,
+                  only_due: bool = False, tick: float | None = None) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that.
+    only_due: poll only the feeds due by their own clock (`dealwatch serve`'s short cycles); else every feed
+    that allows it now (`dealwatch run`, a fixed cron). tick: the seconds between only_due cycles.
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
@@ -263,15 +275,17 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
     warehouse = Warehouse(p["db"])
     with warehouse.cycle_lock():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
-                           p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"])
+                           p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
+                           only_due=only_due, tick=tick)
 
 
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
                 profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True,
-                notify_min_interval: float | None = None) -> dict:
+                notify_min_interval: float | None = None, only_due: bool = False,
+                clock: Callable[[], datetime] | None = None, tick: float | None = None) -> dict:
     """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
     events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
-    warehouse's cycle lock."""
+    warehouse's cycle lock. only_due, clock and tick: see poll_and_queue."""
     run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
     with warehouse.session():
         warehouse.migrate()
@@ -290,7 +304,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
         tried: set[str] = set()
         try:
-            vars(report).update(vars(await poll(db, feeds, fetch_options)), run_id=run_id)
+            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id)
             if notify or notify_configs:
                 alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
             while True:
@@ -318,7 +332,10 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
-        if engine:
+        # serve's short cycles come every minute and mostly find nothing due: those leave no artifact (1,440 a
+        # day in Prefect's database, each saying nothing)
+        if engine and (not only_due or report.feeds_polled or report.articles_new or report.alerts_sent
+                       or report.alerts_failed or report.retry_later):
             await acreate_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
                                             description="What this dealwatch cycle found")
     except BaseException as exc:

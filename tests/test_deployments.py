@@ -231,3 +231,29 @@ def _served(server) -> dict | None:
     except httpx.HTTPStatusError:
         return None
     return found if any(s["schedule"].get("interval") for s in found["schedules"]) else None
+
+
+def test_serve_by_default_runs_short_cycles_of_the_due_feeds(prefect_server, sample_news, tmp_path):
+    """`dealwatch serve` without --cron/--interval: the monitor deployment every --tick seconds with only_due;
+    its runs poll each feed once, then only when it is due (the sample feeds: not within the minute)."""
+    server = prefect_server
+    db = tmp_path / "w.duckdb"
+    config = write_config(tmp_path / "dealwatch.toml", sample_news.feed_urls(), db, [sample_news.notify_url])
+    serve = subprocess.Popen([sys.executable, "-m", "dealwatch", "serve", "--config", str(config), "--tick", "5"],
+                             cwd=tmp_path, env=client_env(server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        def ours():   # the module's server may hold this deployment from another test: wait for this serve's
+            found = _served(server)
+            return found if found and found["parameters"].get("config") == str(config) else None
+        monitor = wait_for("dealwatch serve to register the monitor deployment", ours, 60)
+        assert monitor["parameters"] == {"config": str(config), "only_due": True, "tick": 5.0}
+        completed = wait_for("two scheduled cycles to complete", lambda: (lambda done: done if len(done) >= 2 else None)(
+            [r for r in flow_runs(server, monitor["id"])
+             if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)]), 150)
+        assert len(completed) >= 2
+    finally:
+        stop_process_group(serve, grace=10)
+    polled = rows(db, "SELECT feeds_polled FROM runs WHERE status = 'completed' ORDER BY started_at")
+    assert polled[0][0] == len(sample_news.feed_urls()) and all(n == 0 for (n,) in polled[1:]), polled
+    assert rows(db, "SELECT count(*) FROM feeds WHERE due_at IS NULL OR due_reason IS NULL") == [(0,)]
