@@ -28,6 +28,7 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
+from dealwatch.delivery import DestinationChange, deliver_outbox
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds
@@ -174,32 +175,48 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
 @task(name="deliver alerts", cache_policy=NONE)
 def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
                    digest_threshold: int, min_interval: float | None = None) -> dict[str, int]:
-    """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
+    """Send the outbox's due alerts (this cycle's and those still owed to a destination), destination by
+    destination (dealwatch.delivery); an event for each destination that went down or came back."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
     urls = [u.get_secret_value() for u in notify]
-    due = warehouse.claim_alerts()
-    if due and not (urls or notify_configs):
+    if not (urls or notify_configs):
+        due = warehouse.claim_alerts()
         warehouse.release_alerts([a.id for a in due])
         report["alerts_waiting"] = len(due)
-    if not due or not (urls or notify_configs):
         return report
     notifier = alerting.Notifier(urls, notify_configs, min_interval=min_interval)
-    for message, group in alerting.plan_messages(due, date.today(), digest_threshold,
-                                                 by_tag=notifier.routes_by_tag):
-        # URLs that already have every alert of this message (an earlier partial failure) are skipped
-        have_it = set.intersection(*(set(a.delivered_to) for a in group))
-        delivery = notifier.send(message, skip=have_it)
-        ids = [a.id for a in group]
-        if delivery.ok:
-            warehouse.mark_delivered(ids)
-            report["alerts_sent"] += len(ids)
+    delivered = deliver_outbox(warehouse, notifier, digest_threshold)
+    report.update(alerts_sent=delivered.alerts_sent, alerts_failed=delivered.alerts_failed)
+    logger = _logger()
+    for change in delivered.changes:
+        if change.state == "failing":
+            logger.warning("notification destination %s is failing (its alerts wait for it): %s",
+                           change.destination, change.error)
         else:
-            warehouse.mark_failed(ids, delivery.error or "delivery failed", delivered_to=delivery.delivered_to)
-            report["alerts_failed"] += len(ids)
-            _logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
-                                     len(ids), delivery.error)
+            logger.info("notification destination %s works again (failing since %s)", change.destination,
+                        change.since)
+        emit_destination_event(change)
+    for destination in delivered.outages_reported:
+        logger.warning("notification destination %s has been failing for over an hour: reported through the "
+                       "others", destination)
+    if delivered.alerts_failed:
+        logger.warning("%d alerts not delivered everywhere yet (dealwatch alerts shows where and why)",
+                       delivered.alerts_failed)
     return report
+
+
+def emit_destination_event(change: DestinationChange) -> None:
+    """dealwatch.destination.failing / dealwatch.destination.ok: a notification destination (masked URL, no
+    secret) went down or came back; for Prefect automations and the event feed."""
+    try:
+        emit_event(event=f"dealwatch.destination.{change.state}",
+                   resource={"prefect.resource.id": f"dealwatch.destination.{change.destination}",
+                             "prefect.resource.name": change.destination},
+                   payload={"destination": change.destination, "state": change.state,
+                            "since": change.since.isoformat() if change.since else None, "error": change.error})
+    except Exception as exc:   # outside a Prefect run (engine=False): the log line above says it
+        logging.getLogger("dealwatch.cycle").debug("no event for %s: %s", change.destination, exc)
 
 
 def emit_fact_events(new_alerts: list[Alert]) -> None:
