@@ -235,12 +235,13 @@ def emit_fact_events(new_alerts: list[Alert]) -> None:
 _LAST_BATCH: dict[str, list[Alert]] = {}
 
 
-def announce_last_batch(flow, run, state) -> None:
+def announce_last_batch(flow, flow_run, state) -> None:
     """The flow run's hook on its final state (completed, failed, crashed or cancelled): the events of the
     cycle's last batch of new facts. Emitted before the final state, the ~2 ms each of the Prefect server's
     work of storing them delayed that state's API call, and with it the flow run's end, by 0.1-0.4 s
-    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest)."""
-    emit_fact_events(_LAST_BATCH.pop(str(run.id), []))
+    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest).
+    The parameters' names matter: Prefect's runner calls on_crashed hooks with keywords (flow, flow_run, state)."""
+    emit_fact_events(_LAST_BATCH.pop(str(flow_run.id), []))
 
 
 def cycle_markdown(report: CycleReport) -> str:
@@ -322,8 +323,10 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 unannounced = stored.alerts_new
                 if not more:   # that was all of the queue: what it retries comes due in a later cycle
                     break
-        finally:
-            shutdown_workers()
+        except BaseException:   # stopped (SIGTERM, an error): the workers' current jobs are not waited for
+            shutdown_workers(terminate=True)
+            raise
+        shutdown_workers()
         for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
