@@ -501,6 +501,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dealwatch: interrupted", file=sys.stderr)
         return 130
+    except BaseException as e:
+        # SIGTERM during a flow run: Prefect raises its TerminationSignal once the cycle has stopped cleanly
+        # (its run recorded 'interrupted', its claims given back); the next cycle carries on
+        if type(e).__name__ != "TerminationSignal" or args.debug:
+            raise
+        print("dealwatch: stopped by SIGTERM; the next run carries on where this one stopped", file=sys.stderr)
+        return 143
     except Exception as e:
         if args.debug:
             raise

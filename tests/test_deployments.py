@@ -211,6 +211,7 @@ def test_serve_runs_scheduled_cycles_and_stops_on_sigterm(prefect_server, sample
         status, stopped_in, output = stop_serve(serve)
     finally:
         stop_process_group(serve, grace=5)
+    print(f"serve stopped {stopped_in:.1f} s after SIGTERM")
     assert status == 0, output[-3000:]
     assert stopped_in < 10, f"took {stopped_in:.1f} s to stop"
     assert "dealwatch serve: stopped" in output and "Traceback" not in output, output[-3000:]
@@ -236,6 +237,7 @@ def test_serve_stopped_mid_cycle_stops_it_cleanly_and_the_next_cycle_completes_i
     finally:
         stop_process_group(serve, grace=5)
         sample_news.delays.clear()
+    print(f"serve stopped {stopped_in:.1f} s after SIGTERM")
     assert status == 0, output[-3000:]
     assert stopped_in < 10, f"took {stopped_in:.1f} s to stop:\n{output[-3000:]}"
     assert left == [], f"processes left behind: {left}"
@@ -264,11 +266,16 @@ def test_a_cycle_stopped_by_sigterm_at_any_stage_is_completed_by_the_next(stage,
     try:
         wait_for(f"the cycle to reach the hung {stage}", lambda: sample_news.hits.get(hung), 150, every=0.2)
         status, stopped_in, output = stop_serve(cycle)
+        print(f"dealwatch run stopped {stopped_in:.1f} s after SIGTERM at the {stage}")
         left = process_group(cycle.pid)
     finally:
         stop_process_group(cycle, grace=5)
         sample_news.delays.clear()
-    assert status is not None and stopped_in < 10, f"took {stopped_in:.1f} s to stop:\n{output[-3000:]}"
+    # 143: SIGTERM reached the cycle between two stages (the command line says so); -15: inside a task, where
+    # Prefect's SIGTERM bridge re-raises the signal once the flow run has stopped. Either way, no traceback.
+    assert status in (143, -signal.SIGTERM) and stopped_in < 10, (
+        f"status {status}, took {stopped_in:.1f} s to stop:\n{output[-3000:]}")
+    assert "Traceback" not in output, output[-3000:]
     assert left == [], f"processes left behind: {left}"
     assert rows(db, "SELECT status FROM runs") == [("interrupted",)]
     assert rows(db, "SELECT count(*) FROM alerts WHERE status = 'sending'") == [(0,)]   # claims given back
