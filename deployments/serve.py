@@ -200,7 +200,8 @@ def prefect_api(out=sys.stdout) -> Iterator[str]:
         yield api_url
 
 
-STOP_RUNS_GRACE = 6.0    # seconds the runs in flight get to stop after SIGTERM (a cycle needs ~1-2 s), then SIGKILL
+STOP_RUNS_GRACE = 7.5    # seconds the runs in flight get to stop after SIGTERM, then SIGKILL (a cycle needs 0.2-4 s,
+                         # most of it Prefect's reporting of the run's end to its server, slower under load)
 STOP_DEADLINE = 9.5      # seconds after SIGTERM by which serve has exited, whatever Prefect's shutdown still waits on
 
 
@@ -216,9 +217,9 @@ def _runner(**kwargs):
     kills every flow-run process still registered with a 30 s grace (it checks liveness with kill(pid, 0)),
     which is what a serve that exits 0 exactly 30 s after SIGTERM was waiting for.
 
-    Here a stop first sends SIGTERM to each run's process and waits for them to end (STOP_RUNS_GRACE): a
-    cycle then stops where it is, gives back its claims, stops its workers, records its run 'interrupted',
-    and its flow run ends Crashed. Only then does the runner shut down (pausing the deployments), with no
+    Here a stop first sends SIGTERM to each run's process and waits for them to end (STOP_RUNS_GRACE; then
+    SIGKILL, to its worker processes too): a cycle then stops where it is, gives back its claims, stops its
+    workers, records its run 'interrupted', and its flow run ends Crashed (flows.monitor.sigterm_stops_the_cycle). Only then does the runner shut down (pausing the deployments), with no
     run left to kill; a watchdog ends the process at STOP_DEADLINE if Prefect's shutdown hangs on its API."""
     import asyncio
 
@@ -259,7 +260,8 @@ def _runner(**kwargs):
                 if in_flight.get(run_id) and pid:
                     print(f"dealwatch serve: flow run {run_id} did not stop within {STOP_RUNS_GRACE:g} s: killed",
                           flush=True)
-                    _signal(pid, signal.SIGKILL)
+                    for process in [*_descendants(pid), pid]:   # its worker processes too: no orphans
+                        _signal(process, signal.SIGKILL)
             self.started, self.stopping = False, True
             self._scheduled_run_poller.stopping = True
             self._loops_task_group.cancel_scope.cancel()
@@ -277,6 +279,25 @@ def _runner(**kwargs):
 
 def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes started by pid and by those, from ps (POSIX)."""
+    try:
+        listing = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    children: dict[int, list[int]] = {}
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(fields[0]))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue += children.get(child, [])
+    return found
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -15,12 +15,17 @@ average, measured), the async engine does not wait for it. The stages themselves
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from prefect import flow, get_run_logger, task
-from prefect.exceptions import MissingContextError
+from prefect.exceptions import MissingContextError, TerminationSignal
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
@@ -271,9 +276,58 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
                     notify_min_interval=notify_min_interval)
     warehouse = Warehouse(p["db"])
-    with warehouse.cycle_lock():
+    with warehouse.cycle_lock(), sigterm_stops_the_cycle():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"])
+
+
+_IN_SYNC_STAGE = threading.Event()   # set while the cycle blocks the event loop (the delivery)
+
+
+@contextmanager
+def sigterm_stops_the_cycle() -> Iterator[None]:
+    """SIGTERM (what `dealwatch serve` and systemd send) stops the cycle where it is, cleanly, within a second
+    or two at any stage; then the flow run ends as Prefect's own handling of SIGTERM ends it (a
+    TerminationSignal: Crashed, "aborted by a termination signal").
+
+    Prefect's handler raises TerminationSignal wherever the main thread happens to be; in the event loop that
+    is often inside httpx's or anyio's code, which turned it into an "unexpected RuntimeError" of one feed's
+    poll (seen: the cycle went on and completed). Here, while the cycle awaits, SIGTERM cancels its task
+    (CancelledError at its await: every stage gives back what it holds, the run is recorded 'interrupted');
+    while it blocks the loop (the delivery, sync) it raises at once, in dealwatch's own code, whose finally
+    blocks give the alerts' claims back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    stopped = threading.Event()
+
+    def on_sigterm(signum, frame):
+        stopped.set()
+        if _IN_SYNC_STAGE.is_set():
+            raise TerminationSignal(signal=signum)
+        loop.call_soon_threadsafe(task.cancel)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except asyncio.CancelledError as cancelled:
+        if not stopped.is_set():
+            raise
+        task.uncancel()
+        raise TerminationSignal(signal=signal.SIGTERM) from cancelled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def sync_stage() -> Iterator[None]:
+    """The cycle blocks its event loop meanwhile: a SIGTERM raises at once (see sigterm_stops_the_cycle)."""
+    _IN_SYNC_STAGE.set()
+    try:
+        yield
+    finally:
+        _IN_SYNC_STAGE.clear()
 
 
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
@@ -327,7 +381,9 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
             shutdown_workers(terminate=True)
             raise
         shutdown_workers()
-        for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
+        with sync_stage():
+            delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval)
+        for name, value in delivered.items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
         if engine:
