@@ -235,6 +235,9 @@ def _runner(**kwargs):
         def handle_sigint(self, *args, **kwargs) -> None:
             self.request_stop("Ctrl-C")
 
+        def _start_stopping(self) -> None:
+            self._stopping_task = self._loop.create_task(self._stop())   # referenced: a task is weakly held
+
         def request_stop(self, why: str) -> None:
             if self.stop_requested is not None:
                 return
@@ -242,26 +245,26 @@ def _runner(**kwargs):
             print(f"dealwatch serve: {why}: stopping the runs in flight, then Prefect's runner", flush=True)
             _watchdog(self.stop_requested + STOP_DEADLINE)
             if self._loop is not None and self.started:
-                self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._stop()))
+                self._loop.call_soon_threadsafe(self._start_stopping)
             else:   # not serving yet (starting up): nothing runs
                 raise KeyboardInterrupt
 
         async def _stop(self) -> None:
-            in_flight = self._process_manager   # the runner's flow-run processes, by flow run id
-            runs = {run_id: in_flight.get(run_id).pid for run_id in in_flight.flow_run_ids()}
-            for pid in runs.values():
-                if pid:
-                    _signal(pid, signal.SIGTERM)
+            # every flow-run process: those the runner tracks, and any child of serve's (a run whose process
+            # was being started), but never serve's own Prefect server
+            in_flight = self._process_manager
+            tracked = {in_flight.get(run_id).pid for run_id in in_flight.flow_run_ids()}
+            runs = sorted(({pid for pid in tracked if pid} | set(_children(os.getpid()))) - _own_server_pids())
+            for pid in runs:
+                _signal(pid, signal.SIGTERM)
             deadline = self.stop_requested + STOP_RUNS_GRACE
-            # a run's handle leaves the map once its process has exited and the runner has recorded it
-            while any(in_flight.get(run_id) for run_id in runs) and time.monotonic() < deadline:
+            while any(_running(pid) for pid in runs) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
-            for run_id, pid in runs.items():
-                if in_flight.get(run_id) and pid:
-                    print(f"dealwatch serve: flow run {run_id} did not stop within {STOP_RUNS_GRACE:g} s: killed",
-                          flush=True)
-                    for process in [*_descendants(pid), pid]:   # its worker processes too: no orphans
-                        _signal(process, signal.SIGKILL)
+            for pid in runs:
+                if _running(pid):
+                    print(f"dealwatch serve: flow run process {pid} did not stop within {STOP_RUNS_GRACE:g} s: "
+                          f"killed", flush=True)
+                    _kill_tree(pid)
             self.started, self.stopping = False, True
             self._scheduled_run_poller.stopping = True
             self._loops_task_group.cancel_scope.cancel()
@@ -281,23 +284,59 @@ def _interrupt(*_args) -> None:
     raise KeyboardInterrupt
 
 
-def _descendants(pid: int) -> list[int]:
-    """The processes started by pid and by those, from ps (POSIX)."""
+def _process_tree() -> dict[int, list[int]]:
+    """parent pid -> its live child processes (zombies are dead already), from ps (POSIX)."""
     try:
-        listing = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=5).stdout
+        listing = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,stat="], capture_output=True, text=True,
+                                 timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
-        return []
+        return {}
     children: dict[int, list[int]] = {}
     for line in listing.splitlines():
         fields = line.split()
-        if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
+        if len(fields) == 3 and fields[0].isdigit() and fields[1].isdigit() and not fields[2].startswith("Z"):
             children.setdefault(int(fields[1]), []).append(int(fields[0]))
-    found, queue = [], list(children.get(pid, []))
+    return children
+
+
+def _children(pid: int) -> list[int]:
+    return _process_tree().get(pid, [])
+
+
+def _descendants(pid: int) -> list[int]:
+    """The live processes started by pid and by those."""
+    tree = _process_tree()
+    found, queue = [], list(tree.get(pid, []))
     while queue:
         child = queue.pop()
         found.append(child)
-        queue += children.get(child, [])
+        queue += tree.get(child, [])
     return found
+
+
+def _running(pid: int) -> bool:
+    """pid is alive and not a zombie (a zombie's kill(pid, 0) succeeds: Prefect's check counts it alive)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return os.path.isdir("/proc") is False   # no /proc: trust kill(pid, 0)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL pid and every process it started (a cycle's worker processes): nothing left behind."""
+    for process in [*_descendants(pid), pid]:
+        _signal(process, signal.SIGKILL)
+
+
+def _own_server_pids() -> set[int]:
+    return {server.pid for server in _OWN_SERVERS}
 
 
 def _signal(pid: int, signum: int) -> None:
@@ -313,6 +352,8 @@ def _watchdog(deadline: float) -> None:
     def watch():
         time.sleep(max(0.0, deadline - time.monotonic()))
         print("dealwatch serve: stopped (Prefect's shutdown did not finish in time; exiting anyway)", flush=True)
+        for child in set(_children(os.getpid())) - _own_server_pids():   # a run still there: nothing left behind
+            _kill_tree(child)
         for server in list(_OWN_SERVERS):   # our own Prefect server stops by itself on SIGTERM
             try:
                 os.killpg(server.pid, signal.SIGTERM)

@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 
+from datetime import UTC, datetime
+
 import duckdb
 import pytest
 
+from dealwatch.alerts import masked
 from flows.monitor import monitor
+from waiting import wait_for
 
 pytestmark = pytest.mark.prefect
 
@@ -78,6 +82,7 @@ def test_one_destination_down_beside_a_working_one(prefect_engine, sample_news, 
     db = tmp_path / "w.duckdb"
     mail, hook = smtp.url(cto=1), webhook.url("json")
     smtp.go_down()
+    started = datetime.now(UTC)
     first, _ = cycle(sample_news, db, [mail, hook], notify_min_interval=0)
     assert first["alerts_new"] > 10 and first["alerts_sent"] == 0     # sent: reached every destination
     [digest] = webhook.payloads                                        # the backlog, over the threshold
@@ -94,6 +99,29 @@ def test_one_destination_down_beside_a_working_one(prefect_engine, sample_news, 
     third, _ = cycle(sample_news, db, [mail, hook], notify_min_interval=0)
     assert third["alerts_sent"] == 0 and len(smtp.messages) == 1 and len(webhook.payloads) == 1
     assert rows(db, "SELECT DISTINCT status FROM alerts") == [("sent",)]
+    # the mail destination's outage is marked by a Prefect event when it starts and when it ends
+    events = destination_events(started, expected=2)
+    assert [(e.event, e.resource["prefect.resource.name"]) for e in events] == [
+        ("dealwatch.destination.failing", masked(mail)), ("dealwatch.destination.ok", masked(mail))]
+    assert "Connection" in events[0].payload["error"] and events[1].payload["since"]
+
+
+def destination_events(since: datetime, expected: int, timeout: float = 120) -> list:
+    """The dealwatch.destination.* events the Prefect server recorded since `since`, oldest first, once there
+    are `expected` (sent from a background thread, stored in batches), asked again a moment later."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
+
+    wanted = EventFilter(event=EventNameFilter(prefix=["dealwatch.destination."]),
+                         occurred=EventOccurredFilter(since=since))
+
+    def recorded() -> list:
+        with get_client(sync_client=True) as client:
+            return sorted(client.read_events(wanted, limit=50).events, key=lambda e: e.occurred)
+
+    wait_for(f"{expected} dealwatch.destination.* events", lambda: len(recorded()) >= expected, timeout)
+    time.sleep(2.0)
+    return recorded()
 
 
 def test_alerts_test_says_which_url_works(webhook, tmp_path):

@@ -240,7 +240,7 @@ def test_serve_stopped_mid_cycle_stops_it_cleanly_and_the_next_cycle_completes_i
     print(f"serve stopped {stopped_in:.1f} s after SIGTERM")
     assert status == 0, output[-3000:]
     assert stopped_in < 10, f"took {stopped_in:.1f} s to stop:\n{output[-3000:]}"
-    assert left == [], f"processes left behind: {left}"
+    assert left == [], f"processes left behind: {left}\n{output[-3000:]}"
     assert "Traceback" not in output, output[-3000:]
     assert rows(db, "SELECT status FROM runs") == [("interrupted",)]
     monitor = deployment(server, "dealwatch-monitor", "monitor")
