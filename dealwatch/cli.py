@@ -289,11 +289,35 @@ def cmd_alerts(args) -> int:
             raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
         results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
         return print_checks((url, ok, "" if ok else f"({error})") for url, ok, error in results)
-    columns, rows = Warehouse(db).query(
+    warehouse = Warehouse(db)
+    if args.retry is not None:
+        ids = [_alert_id(i) for i in args.retry] or None
+        warehouse.migrate()
+        count = warehouse.retry_alerts(ids)
+        print(f"re-queued {count} alert(s): the next delivery (a cycle, or deliver-alerts) tries them again"
+              if count else "no failed alert to re-queue" + (f" among {', '.join(args.retry)}" if ids else ""))
+        return 0
+    columns, rows = warehouse.query(
         "SELECT id, kind, value, status, attempts, created_at, sent_at, last_error, article_url "
         "FROM alerts ORDER BY id")
     print_table(columns, rows)
+    columns, rows = warehouse.query(
+        "SELECT destination, CASE WHEN state = 'failing' THEN 'failing since ' || strftime(failing_since, "
+        "'%Y-%m-%d %H:%M') || ' UTC' ELSE state END AS state, failed_attempts, last_ok_at, last_error, "
+        "(SELECT count(*) FROM alert_failures f WHERE f.destination = d.destination) AS alerts_refused "
+        "FROM destinations d ORDER BY state = 'ok', destination")
+    if rows:
+        print("\nDestinations:")
+        print_table(columns, rows)
     return 0
+
+
+def _alert_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--retry {text!r}: give alert ids (the id column of `dealwatch alerts`), or none "
+                         f"for every failed alert") from None
 
 
 def cmd_feeds(args) -> int:
@@ -448,10 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("alerts", help="list alerts and their delivery status; --test sends a test notification")
+    p = sub.add_parser("alerts", help="list alerts, their delivery status and each destination's state; "
+                       "--test sends a test notification, --retry re-queues failed alerts")
     common(p)
     p.add_argument("--test", action="store_true", help="send a test notification to every configured URL")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also test this URL")
+    p.add_argument("--retry", nargs="*", metavar="ID", help="re-queue failed alerts (these ids; none: every "
+                   "failed one): the next delivery tries them again where they failed")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("feeds", help="each feed's health; --check validates the configured feeds now")
@@ -501,6 +528,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dealwatch: interrupted", file=sys.stderr)
         return 130
+    except BaseException as e:
+        # SIGTERM during a flow run: Prefect raises its TerminationSignal once the cycle has stopped cleanly
+        # (its run recorded 'interrupted', its claims given back); the next cycle carries on
+        if type(e).__name__ != "TerminationSignal" or args.debug:
+            raise
+        print("dealwatch: stopped by SIGTERM; the next run carries on where this one stopped", file=sys.stderr)
+        return 143
     except Exception as e:
         if args.debug:
             raise

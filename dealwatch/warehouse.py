@@ -10,7 +10,8 @@ Crash safety comes from the order of transactions, not from luck:
      transaction. A crash before it: the next poll sends the old validators and gets the entries again.
   2. store_outcomes: articles, facts, the outbox rows they raise, and the entries' queue status, in one
      transaction. A crash before it: the entries are still pending and are fetched again.
-  3. mark_delivered: after a message went out. A crash between sending and this: see README, "Alerts".
+  3. mark_delivered: after a message went out, per destination; settle_alerts at the delivery's end. A crash
+     between sending and recording: see README, "Alerts".
 """
 from __future__ import annotations
 
@@ -133,6 +134,30 @@ class StoreResult:
         return total
 
 
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """What one delivery made of a claimed alert (settle_alerts records it)."""
+
+    alert_id: int
+    status: str                 # sent | failed (refused for good somewhere, delivered everywhere else) | pending
+    error: str | None = None    # why not sent (every destination still missing it, masked, with its reason)
+    tried: bool = False         # a destination that still misses it was tried in this delivery
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationState:
+    """A destination's delivery health (the destinations table)."""
+
+    destination: str
+    state: str = "ok"                       # ok | failing
+    failing_since: datetime | None = None
+    failed_attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    reported_at: datetime | None = None
+
+
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff: base, 2 base, 4 base, ... at most cap."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
@@ -187,13 +212,12 @@ class Warehouse:
     """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction()."""
 
     def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
-                 item_max_attempts: int = 5, feed_max_failures: int = 10, alert_max_attempts: int = 8,
+                 item_max_attempts: int = 5, feed_max_failures: int = 10,
                  retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.item_max_attempts = item_max_attempts
         self.feed_max_failures = feed_max_failures
-        self.alert_max_attempts = alert_max_attempts
         self.retry_base = retry_base
         self.retry_cap = retry_cap
 
@@ -739,27 +763,32 @@ class Warehouse:
     # -- the outbox -------------------------------------------------------------------------------
 
     def claim_alerts(self, now: datetime | None = None, lease: timedelta = timedelta(minutes=10)) -> list[Alert]:
-        """Claim the alerts due for delivery now, oldest first, with their article.
+        """Claim the alerts due for delivery now, oldest first, with their article, where they went already
+        (delivered_to) and where they were refused for good (failed_to).
 
-        Due: pending and not backing off, or claimed by a deliverer whose lease ran out (it was killed
-        before recording the outcome: delivered again, at-least-once). Claiming is one transaction, so two
-        deliverers (a cycle and the event-triggered deliver-alerts flow) never send the same alert.
+        Due: pending (a pending alert waits for no clock: whether a destination is tried is its destination's
+        health, see dealwatch.delivery), or claimed by a deliverer whose lease ran out (it was killed before
+        recording the outcome: delivered again, at-least-once). Claiming is one transaction, so two deliverers
+        (a cycle and the event-triggered deliver-alerts flow) never send the same alert.
         """
         now = now or utcnow()
         with self.transaction() as con:
             claimed = con.execute(
                 "UPDATE alerts SET status = 'sending', next_attempt_at = ? "
-                "WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) "
-                "OR (status = 'sending' AND next_attempt_at <= ?) RETURNING id", [now + lease, now, now]).fetchall()
+                "WHERE status = 'pending' OR (status = 'sending' AND next_attempt_at <= ?) RETURNING id",
+                [now + lease, now]).fetchall()
             if not claimed:
                 return []
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
-                "a.detail, a.attempts, a.delivered_to FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
+                "a.detail, a.attempts, a.delivered_to, "
+                "(SELECT list(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id) "
+                "FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
                 "WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id", [[i for (i,) in claimed]]).fetchall()
         return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                       source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
-                      attempts=n, delivered_to=tuple(to or ())) for i, k, v, e, u, t, s, p, d, n, to in rows]
+                      attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ()))
+                for i, k, v, e, u, t, s, p, d, n, to, failed in rows]
 
     def release_alerts(self, ids: Sequence[int]) -> None:
         """Give claimed alerts back undelivered (nowhere to send them yet): pending, due at once."""
@@ -767,31 +796,114 @@ class Warehouse:
             con.execute("UPDATE alerts SET status = 'pending', next_attempt_at = NULL "
                         "WHERE status = 'sending' AND id IN (SELECT unnest(?))", [list(ids)])
 
-    def mark_delivered(self, ids: Sequence[int], now: datetime | None = None) -> None:
+    def mark_delivered(self, ids: Sequence[int], now: datetime | None = None, destination: str | None = None) -> None:
+        """Record that a message carrying these alerts went out. With destination (a masked URL): it reached
+        that one (added to delivered_to; the alert stays claimed until settle_alerts); without: the alerts
+        are sent."""
         now = now or utcnow()
         with self.transaction() as con:
-            con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL "
-                        "WHERE id IN (SELECT unnest(?))", [now, list(ids)])
+            if destination is None:
+                con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                            "last_error = NULL WHERE id IN (SELECT unnest(?))", [now, list(ids)])
+            else:
+                con.execute("UPDATE alerts SET delivered_to = list_distinct(list_append(coalesce(delivered_to, "
+                            "[]::VARCHAR[]), ?)) WHERE id IN (SELECT unnest(?))", [destination, list(ids)])
+
+    def mark_refused(self, ids: Sequence[int], destination: str, error: str, now: datetime | None = None) -> None:
+        """Record that destination refused these alerts for good (a permanent failure, with its reason)."""
+        with self.transaction() as con:
+            con.execute("INSERT INTO alert_failures SELECT unnest(?::BIGINT[]), ?, ?, ? ON CONFLICT DO NOTHING",
+                        [list(ids), destination, error, now or utcnow()])
+
+    def settle_alerts(self, outcomes: Sequence[AlertOutcome], now: datetime | None = None) -> None:
+        """The end of a delivery: each claimed alert's new status (sent, failed, or pending again: due at the
+        next delivery), its error, and one more attempt when it was tried and did not get everywhere."""
+        if not outcomes:
+            return
+        now = now or utcnow()
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE alerts SET status = o.status, last_error = o.error, attempts = attempts + o.tried, "
+                "next_attempt_at = NULL, sent_at = CASE WHEN o.status = 'sent' THEN coalesce(sent_at, ?) END FROM "
+                "(SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS error, "
+                "unnest(?::INTEGER[]) AS tried) o WHERE alerts.id = o.id AND alerts.status = 'sending'",
+                [now, [o.alert_id for o in outcomes], [o.status for o in outcomes], [o.error for o in outcomes],
+                 [int(o.tried) for o in outcomes]])
 
     def mark_failed(self, ids: Sequence[int], error: str, now: datetime | None = None,
                     delivered_to: Sequence[str] = ()) -> int:
-        """Record a failed delivery: retried later with backoff, or 'failed' after max attempts; how many
-        gave up. delivered_to: the (masked) URLs that did accept it, skipped by the retry."""
-        now = now or utcnow()
-        gave_up = 0
+        """Record a failed delivery (a transient failure): the alerts are pending again, due at the next
+        delivery, with the error; delivered_to: the (masked) URLs that did accept them, skipped then. Returns
+        how many gave up: none, since a transient failure never gives up (see dealwatch.delivery)."""
         with self.transaction() as con:
-            for alert_id, attempts, before in con.execute(
-                    "SELECT id, attempts, delivered_to FROM alerts WHERE id IN (SELECT unnest(?))",
+            con.execute("UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = NULL, "
+                        "status = 'pending', delivered_to = list_distinct(list_concat(coalesce(delivered_to, "
+                        "[]::VARCHAR[]), ?::VARCHAR[])) WHERE id IN (SELECT unnest(?))",
+                        [error, list(delivered_to), list(ids)])
+        return 0
+
+    def refusals(self, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """alert id -> {destination: why it refused it for good}, for those of ids that were refused."""
+        found: dict[int, dict[str, str]] = {}
+        if not ids:
+            return found
+        with self.connect() as con:
+            for alert_id, destination, error in con.execute(
+                    "SELECT alert_id, destination, error FROM alert_failures WHERE alert_id IN (SELECT unnest(?))",
                     [list(ids)]).fetchall():
-                attempts += 1
-                final = attempts >= self.alert_max_attempts
-                gave_up += final
-                wait = backoff(attempts, timedelta(minutes=1), self.retry_cap)
-                reached = sorted(set(before or ()) | set(delivered_to))
-                con.execute("UPDATE alerts SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ?, "
-                            "delivered_to = ? WHERE id = ?",
-                            [attempts, error, now + wait, "failed" if final else "pending", reached, alert_id])
-        return gave_up
+                found.setdefault(alert_id, {})[destination] = error
+        return found
+
+    def retry_alerts(self, ids: Sequence[int] | None = None) -> int:
+        """Re-queue failed alerts (all of them, or those ids): their destinations' refusals are forgotten and
+        the next delivery tries them again. How many were re-queued."""
+        with self.transaction() as con:
+            chosen = "status = 'failed'" + ("" if ids is None else " AND id IN (SELECT unnest(?))")
+            args = [] if ids is None else [list(ids)]
+            requeued = [i for (i,) in con.execute(
+                f"UPDATE alerts SET status = 'pending', next_attempt_at = NULL WHERE {chosen} RETURNING id",
+                args).fetchall()]
+            if requeued:
+                con.execute("DELETE FROM alert_failures WHERE alert_id IN (SELECT unnest(?))", [requeued])
+        return len(requeued)
+
+    # -- destinations -----------------------------------------------------------------------------
+
+    def destinations(self) -> dict[str, DestinationState]:
+        """Every destination's delivery health, by masked URL."""
+        with self.connect() as con:
+            rows = con.execute("SELECT destination, state, failing_since, failed_attempts, last_error, "
+                               "last_attempt_at, last_ok_at, reported_at FROM destinations").fetchall()
+        return {r[0]: DestinationState(*r) for r in rows}
+
+    def record_attempt(self, destination: str, ok: bool, error: str | None = None,
+                       now: datetime | None = None) -> DestinationState:
+        """A delivery's attempt on destination: it works (the outage, if any, ends), or it failed (the outage
+        starts, or goes on). Returns the destination's state before this attempt (None fields when new)."""
+        now = now or utcnow()
+        with self.transaction() as con:
+            before = con.execute("SELECT destination, state, failing_since, failed_attempts, last_error, "
+                                 "last_attempt_at, last_ok_at, reported_at FROM destinations WHERE destination = ?",
+                                 [destination]).fetchone()
+            if ok:
+                con.execute("INSERT INTO destinations (destination, state, last_attempt_at, last_ok_at) "
+                            "VALUES (?, 'ok', ?, ?) ON CONFLICT (destination) DO UPDATE SET state = 'ok', "
+                            "failing_since = NULL, failed_attempts = 0, last_error = NULL, reported_at = NULL, "
+                            "last_attempt_at = excluded.last_attempt_at, last_ok_at = excluded.last_ok_at",
+                            [destination, now, now])
+            else:
+                con.execute("INSERT INTO destinations (destination, state, failing_since, failed_attempts, "
+                            "last_error, last_attempt_at) VALUES (?, 'failing', ?, 1, ?, ?) "
+                            "ON CONFLICT (destination) DO UPDATE SET state = 'failing', "
+                            "failing_since = coalesce(destinations.failing_since, excluded.failing_since), "
+                            "failed_attempts = destinations.failed_attempts + 1, last_error = excluded.last_error, "
+                            "last_attempt_at = excluded.last_attempt_at", [destination, now, error, now])
+        return DestinationState(*before) if before else DestinationState(destination)
+
+    def mark_outage_reported(self, destination: str, now: datetime | None = None) -> None:
+        """The current outage of destination was reported through the other destinations (once an outage)."""
+        with self.transaction() as con:
+            con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ?", [now or utcnow(), destination])
 
     # -- runs -------------------------------------------------------------------------------------
 

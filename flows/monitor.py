@@ -15,13 +15,17 @@ average, measured), the async engine does not wait for it. The stages themselves
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from prefect import flow, get_run_logger, task
-from prefect.exceptions import MissingContextError
+from prefect.exceptions import MissingContextError, TerminationSignal
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
@@ -29,6 +33,7 @@ from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
+from dealwatch.delivery import DestinationChange, deliver_outbox
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
@@ -191,32 +196,48 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
 @task(name="deliver alerts", cache_policy=NONE)
 def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
                    digest_threshold: int, min_interval: float | None = None) -> dict[str, int]:
-    """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
+    """Send the outbox's due alerts (this cycle's and those still owed to a destination), destination by
+    destination (dealwatch.delivery); an event for each destination that went down or came back."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
     urls = [u.get_secret_value() for u in notify]
-    due = warehouse.claim_alerts()
-    if due and not (urls or notify_configs):
+    if not (urls or notify_configs):
+        due = warehouse.claim_alerts()
         warehouse.release_alerts([a.id for a in due])
         report["alerts_waiting"] = len(due)
-    if not due or not (urls or notify_configs):
         return report
     notifier = alerting.Notifier(urls, notify_configs, min_interval=min_interval)
-    for message, group in alerting.plan_messages(due, date.today(), digest_threshold,
-                                                 by_tag=notifier.routes_by_tag):
-        # URLs that already have every alert of this message (an earlier partial failure) are skipped
-        have_it = set.intersection(*(set(a.delivered_to) for a in group))
-        delivery = notifier.send(message, skip=have_it)
-        ids = [a.id for a in group]
-        if delivery.ok:
-            warehouse.mark_delivered(ids)
-            report["alerts_sent"] += len(ids)
+    delivered = deliver_outbox(warehouse, notifier, digest_threshold)
+    report.update(alerts_sent=delivered.alerts_sent, alerts_failed=delivered.alerts_failed)
+    logger = _logger()
+    for change in delivered.changes:
+        if change.state == "failing":
+            logger.warning("notification destination %s is failing (its alerts wait for it): %s",
+                           change.destination, change.error)
         else:
-            warehouse.mark_failed(ids, delivery.error or "delivery failed", delivered_to=delivery.delivered_to)
-            report["alerts_failed"] += len(ids)
-            _logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
-                                     len(ids), delivery.error)
+            logger.info("notification destination %s works again (failing since %s)", change.destination,
+                        change.since)
+        emit_destination_event(change)
+    for destination in delivered.outages_reported:
+        logger.warning("notification destination %s has been failing for over an hour: reported through the "
+                       "others", destination)
+    if delivered.alerts_failed:
+        logger.warning("%d alerts not delivered everywhere yet (dealwatch alerts shows where and why)",
+                       delivered.alerts_failed)
     return report
+
+
+def emit_destination_event(change: DestinationChange) -> None:
+    """dealwatch.destination.failing / dealwatch.destination.ok: a notification destination (masked URL, no
+    secret) went down or came back; for Prefect automations and the event feed."""
+    try:
+        emit_event(event=f"dealwatch.destination.{change.state}",
+                   resource={"prefect.resource.id": f"dealwatch.destination.{change.destination}",
+                             "prefect.resource.name": change.destination},
+                   payload={"destination": change.destination, "state": change.state,
+                            "since": change.since.isoformat() if change.since else None, "error": change.error})
+    except Exception as exc:   # outside a Prefect run (engine=False): the log line above says it
+        logging.getLogger("dealwatch.cycle").debug("no event for %s: %s", change.destination, exc)
 
 
 def emit_fact_events(new_alerts: list[Alert]) -> None:
@@ -235,12 +256,13 @@ def emit_fact_events(new_alerts: list[Alert]) -> None:
 _LAST_BATCH: dict[str, list[Alert]] = {}
 
 
-def announce_last_batch(flow, run, state) -> None:
+def announce_last_batch(flow, flow_run, state) -> None:
     """The flow run's hook on its final state (completed, failed, crashed or cancelled): the events of the
     cycle's last batch of new facts. Emitted before the final state, the ~2 ms each of the Prefect server's
     work of storing them delayed that state's API call, and with it the flow run's end, by 0.1-0.4 s
-    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest)."""
-    emit_fact_events(_LAST_BATCH.pop(str(run.id), []))
+    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest).
+    The parameters' names matter: Prefect's runner calls on_crashed hooks with keywords (flow, flow_run, state)."""
+    emit_fact_events(_LAST_BATCH.pop(str(flow_run.id), []))
 
 
 def cycle_markdown(report: CycleReport) -> str:
@@ -273,10 +295,59 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
                     notify_min_interval=notify_min_interval)
     warehouse = Warehouse(p["db"])
-    with warehouse.cycle_lock():
+    with warehouse.cycle_lock(), sigterm_stops_the_cycle():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
                            only_due=only_due, tick=tick)
+
+
+_IN_SYNC_STAGE = threading.Event()   # set while the cycle blocks the event loop (the delivery)
+
+
+@contextmanager
+def sigterm_stops_the_cycle() -> Iterator[None]:
+    """SIGTERM (what `dealwatch serve` and systemd send) stops the cycle where it is, cleanly, within a second
+    or two at any stage; then the flow run ends as Prefect's own handling of SIGTERM ends it (a
+    TerminationSignal: Crashed, "aborted by a termination signal").
+
+    Prefect's handler raises TerminationSignal wherever the main thread happens to be; in the event loop that
+    is often inside httpx's or anyio's code, which turned it into an "unexpected RuntimeError" of one feed's
+    poll (seen: the cycle went on and completed). Here, while the cycle awaits, SIGTERM cancels its task
+    (CancelledError at its await: every stage gives back what it holds, the run is recorded 'interrupted');
+    while it blocks the loop (the delivery, sync) it raises at once, in dealwatch's own code, whose finally
+    blocks give the alerts' claims back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    stopped = threading.Event()
+
+    def on_sigterm(signum, frame):
+        stopped.set()
+        if _IN_SYNC_STAGE.is_set():
+            raise TerminationSignal(signal=signum)
+        loop.call_soon_threadsafe(task.cancel)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except asyncio.CancelledError as cancelled:
+        if not stopped.is_set():
+            raise
+        task.uncancel()
+        raise TerminationSignal(signal=signal.SIGTERM) from cancelled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def sync_stage() -> Iterator[None]:
+    """The cycle blocks its event loop meanwhile: a SIGTERM raises at once (see sigterm_stops_the_cycle)."""
+    _IN_SYNC_STAGE.set()
+    try:
+        yield
+    finally:
+        _IN_SYNC_STAGE.clear()
 
 
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
@@ -327,9 +398,13 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 unannounced = stored.alerts_new
                 if not more:   # that was all of the queue: what it retries comes due in a later cycle
                     break
-        finally:
-            shutdown_workers()
-        for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
+        except BaseException:   # stopped (SIGTERM, an error): the workers' current jobs are not waited for
+            shutdown_workers(terminate=True)
+            raise
+        shutdown_workers()
+        with sync_stage():
+            delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval)
+        for name, value in delivered.items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
         # serve's short cycles come every minute and mostly find nothing due: those leave no artifact (1,440 a
