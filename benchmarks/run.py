@@ -1,6 +1,7 @@
 """dealwatch against the physical floor of its work (extracting text from HTML), side by side in ONE run.
 
     uv run python benchmarks/run.py [--articles N] [--feeds F] [--repeat K] [--json OUT] [--no-10x]
+    uv run python benchmarks/run.py --freshness [--hours H] [--json OUT]   (benchmarks/freshness.py)
 
 N realistic article pages (benchmarks/corpus.py) are served over loopback HTTP across F RSS feeds with
 ETag / Last-Modified / 304 by benchmarks/server.py, in its own process. Each measurement runs in a fresh
@@ -663,6 +664,11 @@ def main(argv=None) -> int:
     p.add_argument("--prefect-home", help="PREFECT_HOME for the flow runs (default ~/.cache/dealwatch-bench/prefect)")
     p.add_argument("--cluster", action="store_true",
                    help="also the flow once with its CPU work on a local two-worker Dask cluster")
+    p.add_argument("--freshness", action="store_true",
+                   help="instead: how soon alerts follow publication, and at how many requests (benchmarks/freshness.py)")
+    p.add_argument("--hours", type=float, default=6.0, help="with --freshness: hours of simulated stream (default 6)")
+    p.add_argument("--tick", type=float, help="with --freshness: seconds between serve's cycles (default: serve's)")
+    p.add_argument("--stream-feeds", type=int, default=100, help="with --freshness: feeds in the stream (default 100)")
     # internal: one phase in this process
     p.add_argument("--phase", choices=["floor", "flow", "plain"], help=argparse.SUPPRESS)
     p.add_argument("--set", help=argparse.SUPPRESS)
@@ -672,6 +678,11 @@ def main(argv=None) -> int:
     p.add_argument("--dask", help=argparse.SUPPRESS)
     p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.freshness:
+        import freshness
+        if not 0 < a.hours <= 48 or not 4 <= a.stream_feeds <= 1000:
+            p.error("--hours must be more than 0 and at most 48, --stream-feeds 4..1000")
+        return freshness.main(a)
     if a.phase:
         result = {"floor": phase_floor, "flow": phase_flow, "plain": phase_plain}[a.phase](a)
         print("PHASE-RESULT " + json.dumps(result), flush=True)

@@ -45,7 +45,7 @@ from apprise.plugins import N_MGR as _PLUGINS
 from dealwatch.model import Alert
 
 __all__ = [
-    "Delivery", "Message", "Notifier", "NotifyConfigError", "compose", "compose_digest", "masked",
+    "Attempt", "Delivery", "Message", "Notifier", "NotifyConfigError", "compose", "compose_digest", "masked",
     "plan_messages", "send_test", "DEFAULT_DIGEST_THRESHOLD", "DEFAULT_TARGET",
 ]
 
@@ -86,6 +86,17 @@ class Message:
     body_format: BodyFormat = "markdown"
     tag: str | None = None              # "bidder" | "deadline" | None (every URL)
     notify_type: str = "info"           # apprise NotifyType: info | success | warning | failure
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One message to one destination. permanent: the destination refused it for good (authentication
+    refused, a rejected address, a malformed request): trying again will not help until someone fixes it.
+    Any other failure (connection refused, timed out, a 5xx, an SMTP 4xx) is transient."""
+
+    ok: bool
+    error: str | None = None            # why not (masked), from apprise's log
+    permanent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,16 +410,17 @@ _CAPTURE_LOCK = threading.RLock()
 
 
 @contextmanager
-def _captured():
-    """apprise's warnings and errors while the block runs, kept here: while capturing, the "apprise"
-    logger does not propagate, so our caller's logs never get apprise's lines (which name URLs, only
-    partly masked); the reasons reach the caller, scrubbed, in Delivery.error or NotifyConfigError."""
+def _captured(level: int = logging.WARNING):
+    """apprise's warnings and errors (and more, with level) while the block runs, kept here: while
+    capturing, the "apprise" logger does not propagate, so our caller's logs never get apprise's lines
+    (which name URLs, only partly masked); the reasons reach the caller, scrubbed, in Delivery.error or
+    NotifyConfigError."""
     logger = logging.getLogger("apprise")
     with _CAPTURE_LOCK:
         propagate = logger.propagate
         logger.propagate = False
         try:
-            with LogCapture(level=logging.WARNING) as log:
+            with LogCapture(level=level) as log:
                 yield log
         finally:
             logger.propagate = propagate
@@ -517,6 +529,27 @@ def _known_scheme(scheme: str) -> bool:
 
 
 # -- delivering -------------------------------------------------------------------------------------
+
+_SMTP_ANSWER = re.compile(r"\((\d{3}), b?['\"]([^'\"]{0,200})")
+_HTTP_ERROR = re.compile(r"\berror=(\d{3})\b")
+_HTTP_TRANSIENT = {408, 425, 429}
+
+
+def _server_answer(log_text: str) -> tuple[str, bool]:
+    """(what the server answered, whether that is a permanent refusal), from apprise's log (its DEBUG lines
+    hold the SMTP reply). SMTP: a 5xx reply is permanent (RFC 5321: 535 authentication refused, 550/553 a
+    rejected address), 4xx transient. HTTP: a 4xx but 408, 425 and 429 is permanent (401/403 refused,
+    400/404/410/422 a malformed or unknown endpoint), 5xx transient. No answer at all (connection refused,
+    timed out, dropped) is transient."""
+    smtp = _SMTP_ANSWER.search(log_text)
+    if smtp:
+        code = int(smtp.group(1))
+        return f"SMTP {code} {' '.join(smtp.group(2).split())}".strip(), 500 <= code < 600
+    http = _HTTP_ERROR.search(log_text)
+    if http:
+        code = int(http.group(1))
+        return "", 400 <= code < 500 and code not in _HTTP_TRANSIENT
+    return "", False
 
 
 
@@ -647,18 +680,42 @@ class Notifier:
 
     def _deliver(self, target: _Target, message: Message) -> str | None:
         """None when target accepted message, else why not (masked)."""
+        return self._attempt(target, message).error
+
+    def _attempt(self, target: _Target, message: Message) -> Attempt:
         try:
-            with _captured() as log:
+            with _captured(logging.DEBUG) as log:     # DEBUG: apprise logs the server's answer only there
                 one = apprise.Apprise(asset=self._asset)
                 one.add(target.plugin)
                 result = one.notify(body=message.body, title=message.title,
                                     body_format=NotifyFormat(message.body_format),
                                     notify_type=NotifyType(message.notify_type))
             if result:
-                return None
-            return _reasons(log.getvalue(), target.secrets) or "apprise reported a failure without a reason"
+                return Attempt(ok=True)
+            logged = log.getvalue()
+            why = _reasons(logged, target.secrets) or "apprise reported a failure without a reason"
+            answer, permanent = _server_answer(logged)
+            if answer:
+                why += f" ({_scrub(answer, target.secrets)})"
+            return Attempt(ok=False, error=why, permanent=permanent)
         except Exception as exc:  # apprise should not raise; a delivery failure must never escape
-            return _scrub(f"{type(exc).__name__}: {exc}", target.secrets)
+            return Attempt(ok=False, error=_scrub(f"{type(exc).__name__}: {exc}", target.secrets))
+
+    @property
+    def destinations(self) -> list[str]:
+        """The masked URL of every configured destination, in order."""
+        return [t.masked for t in self._targets]
+
+    def routes(self, tag: str | None) -> list[str]:
+        """The destinations (masked URLs) a message tagged tag goes to (see the module doc)."""
+        return [t.masked for t in self._targets if t.wants(tag)]
+
+    def send_to(self, destination: str, message: Message) -> Attempt:
+        """Deliver message to the one destination (a masked URL of .destinations), whatever its tag says."""
+        for target in self._targets:
+            if target.masked == destination:
+                return self._attempt(target, message)
+        raise KeyError(f"no destination {destination} is configured")
 
     def send(self, message: Message, skip: Iterable[str] = ()) -> Delivery:
         """Deliver message to every URL its tag routes to (see the module doc); never raises on a

@@ -120,7 +120,8 @@ def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None
     r = report
     print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
     print(f"  feeds     {r['feeds_polled']} polled, {r['feeds_failed']} failed, "
-          f"{r['feeds_skipped']} skipped (parked or backing off)", file=out)
+          f"{r['feeds_skipped']} skipped (parked, backing off or asked to wait)"
+          + (f", {r['feeds_not_due']} not due yet" if r.get("feeds_not_due") else ""), file=out)
     print(f"  articles  {r['articles_new']} new, {r['relevant_new']} relevant"
           f" ({r['duplicates']} copies of known stories, {r['retry_later']} to retry, {r['parked']} parked)",
           file=out)
@@ -312,11 +313,35 @@ def cmd_alerts(args) -> int:
             raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
         results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
         return print_checks((url, ok, "" if ok else f"({error})") for url, ok, error in results)
-    columns, rows = Warehouse(db).query(
+    warehouse = Warehouse(db)
+    if args.retry is not None:
+        ids = [_alert_id(i) for i in args.retry] or None
+        warehouse.migrate()
+        count = warehouse.retry_alerts(ids)
+        print(f"re-queued {count} alert(s): the next delivery (a cycle, or deliver-alerts) tries them again"
+              if count else "no failed alert to re-queue" + (f" among {', '.join(args.retry)}" if ids else ""))
+        return 0
+    columns, rows = warehouse.query(
         "SELECT id, kind, value, status, attempts, created_at, sent_at, last_error, article_url "
         "FROM alerts ORDER BY id")
     print_table(columns, rows)
+    columns, rows = warehouse.query(
+        "SELECT destination, CASE WHEN state = 'failing' THEN 'failing since ' || strftime(failing_since, "
+        "'%Y-%m-%d %H:%M') || ' UTC' ELSE state END AS state, failed_attempts, last_ok_at, last_error, "
+        "(SELECT count(*) FROM alert_failures f WHERE f.destination = d.destination) AS alerts_refused "
+        "FROM destinations d ORDER BY state = 'ok', destination")
+    if rows:
+        print("\nDestinations:")
+        print_table(columns, rows)
     return 0
+
+
+def _alert_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--retry {text!r}: give alert ids (the id column of `dealwatch alerts`), or none "
+                         f"for every failed alert") from None
 
 
 def cmd_feeds(args) -> int:
@@ -333,15 +358,29 @@ def cmd_feeds(args) -> int:
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
         return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items"
                              + (f" (but: {poll.warning})" if poll.warning else "")) for poll in polls)
-    import duckdb
-    sql = ("SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
-           "last_error, last_warning AS warning FROM feeds ORDER BY parked DESC, failures DESC, url")
-    try:
-        columns, rows = Warehouse(db).query(sql)
-    except duckdb.BinderException:   # a warehouse no cycle has migrated to schema 3 yet: no warnings known
-        columns, rows = Warehouse(db).query(sql.replace(", last_warning AS warning", ""))
-    print_table(columns, rows)
+    warehouse = Warehouse(db)
+    if Path(db).exists():
+        warehouse.migrate()   # a warehouse of an older dealwatch: the schedule's and the warnings' columns
+    columns, rows = warehouse.query(
+        "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
+        "CASE WHEN parked THEN NULL ELSE greatest(due_at, next_poll_at) END AS next_poll, "
+        "CASE WHEN parked THEN due_reason WHEN due_at IS NULL AND next_poll_at IS NULL THEN 'new: due now' "
+        "ELSE due_reason END AS why, last_error, last_warning AS warning FROM feeds "
+        "ORDER BY parked DESC, failures DESC, url")
+    print_table(columns, [_with_countdown(row, columns.index("next_poll")) for row in rows])
     return 0
+
+
+def _with_countdown(row: tuple, at: int) -> tuple:
+    """The row with its next poll as 'HH:MM:SS UTC (in N min)' or 'now'."""
+    from dealwatch.warehouse import utcnow
+    when = row[at]
+    if when is None:
+        return row
+    left = (when - utcnow()).total_seconds()
+    shown = "now" if left <= 0 else (f"{when:%Y-%m-%d %H:%M:%S} UTC (in "
+                                     + (f"{left / 60:.0f} min)" if left >= 90 else f"{left:.0f} s)"))
+    return (*row[:at], shown, *row[at + 1:])
 
 
 # -- serve, backfill (deployments/, flows/backfill.py) -------------------------------------------
@@ -352,7 +391,7 @@ def cmd_serve(args) -> int:
     from deployments.serve import check_schedule, run_parameters, serve
     check_feed_urls(args.feed or [])
     try:
-        check_schedule(args.cron, args.interval)
+        check_schedule(args.cron, args.interval, args.tick)
     except ValueError as e:
         raise UsageError(str(e)) from e
     config, _ = _settings(args)
@@ -367,7 +406,7 @@ def cmd_serve(args) -> int:
     if address:
         params["dask_scheduler"] = address
     try:
-        return serve(params, args.cron, args.interval)
+        return serve(params, args.cron, args.interval, tick=args.tick)
     except ConnectionError as e:
         raise UsageError(str(e)) from e
 
@@ -472,10 +511,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait while a cycle holds the file")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("alerts", help="list alerts and their delivery status; --test sends a test notification")
+    p = sub.add_parser("alerts", help="list alerts, their delivery status and each destination's state; "
+                       "--test sends a test notification, --retry re-queues failed alerts")
     common(p)
     p.add_argument("--test", action="store_true", help="send a test notification to every configured URL")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also test this URL")
+    p.add_argument("--retry", nargs="*", metavar="ID", help="re-queue failed alerts (these ids; none: every "
+                   "failed one): the next delivery tries them again where they failed")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("feeds", help="each feed's health; --check validates the configured feeds now")
@@ -490,8 +532,13 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--cron", metavar="EXPR", help="the cycle's schedule, UTC (default: '*/15 * * * *')")
-    when.add_argument("--interval", type=float, metavar="SECONDS", help="a cycle every SECONDS instead")
+    when.add_argument("--tick", type=float, metavar="SECONDS",
+                      help="the default: a short cycle every SECONDS (default 60) polling only the feeds due by "
+                           "their own clock (adapted to how often each publishes; `dealwatch feeds` shows when)")
+    when.add_argument("--cron", metavar="EXPR", help="a fixed schedule instead, UTC (e.g. '*/15 * * * *'): "
+                                                     "every feed at every run")
+    when.add_argument("--interval", type=float, metavar="SECONDS",
+                      help="a fixed schedule instead: a cycle polling every feed every SECONDS")
     dask(p)
     p.set_defaults(func=cmd_serve)
 
@@ -522,6 +569,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dealwatch: interrupted", file=sys.stderr)
         return 130
+    except BaseException as e:
+        # SIGTERM during a flow run: Prefect raises its TerminationSignal once the cycle has stopped cleanly
+        # (its run recorded 'interrupted', its claims given back); the next cycle carries on
+        if type(e).__name__ != "TerminationSignal" or args.debug:
+            raise
+        print("dealwatch: stopped by SIGTERM; the next run carries on where this one stopped", file=sys.stderr)
+        return 143
     except Exception as e:
         if args.debug:
             raise

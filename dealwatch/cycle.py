@@ -276,13 +276,20 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
     return parse_feed(feed_url, body, content_type, base_url=base_url)
 
 
-def shutdown_workers() -> None:
-    """Stop the worker pool (at the end of a cycle: idle workers would hold ~100 MB each)."""
+def shutdown_workers(terminate: bool = False) -> None:
+    """Stop the worker pool (at the end of a cycle: idle workers would hold ~100 MB each). terminate: a cycle
+    that is stopping (SIGTERM, an error) does not wait for the jobs the workers are running (a stretch of
+    extraction can take seconds on a busy machine); they are judged again by the next cycle."""
     global _POOL, _POOL_WORKERS, _POOL_STARTED
     cluster.close()
     pool, _POOL, _POOL_WORKERS, _POOL_STARTED = _POOL, None, 0, []
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    if pool is None:
+        return
+    if terminate:
+        # ProcessPoolExecutor has no public way to stop busy workers before Python 3.14 (terminate_workers)
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            worker.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,

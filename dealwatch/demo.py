@@ -54,7 +54,8 @@ class SampleNewsServer:
         self.phase = phase
         self.hits: dict[str, int] = {}
         self.notifications: list[dict] = []   # bodies POSTed to /notify (apprise's json:// format)
-        self.delays: dict[str, float] = {}    # path -> seconds to stall before answering (tests: a hung page)
+        self.delays: dict[str, float] = {}    # path -> seconds to stall before answering (tests: a hung page;
+                                              # a POST to it stalls and is dropped unanswered, unrecorded)
         self._closing = threading.Event()
         self.statuses: list[tuple[str, int]] = []
         self._lock = threading.Lock()
@@ -156,6 +157,13 @@ class _Handler(BaseHTTPRequestHandler):
         server: SampleNewsServer = self.server.sample
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
+        stall = server.delays.get(urlsplit(self.path).path)
+        if stall:   # a receiver that hangs: no answer, nothing recorded (tests: a stop during delivery)
+            with server._lock:
+                server.hits[urlsplit(self.path).path] = server.hits.get(urlsplit(self.path).path, 0) + 1
+            server._closing.wait(stall)
+            self.close_connection = True
+            return
         try:
             note = json.loads(raw)
         except ValueError:

@@ -450,3 +450,20 @@ def parse_feed(feed_url: str, body: bytes, content_type: str | None = None, *,
             error = f"{feed_url}: malformed feed, no item could be read: {problem}"
     return ParsedFeed(title=title, items=items, error=error, version=version,
                       warning="; ".join(notes) or None)
+
+
+# -- what an RSS channel asks of its readers (dealwatch.schedule honours it) ----------------------------
+
+_TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>", re.I)
+_SKIP_HOURS = re.compile(rb"<skipHours>(.*?)</skipHours>", re.I | re.S)
+_HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.I)
+
+
+def channel_schedule(body: bytes) -> tuple[float | None, tuple[int, ...]]:
+    """(RSS <ttl> in seconds or None, the <skipHours> hours in UTC, 0-23) of a feed document. Read here, not
+    from feedparser: it keeps only the last <hour> of skipHours (feedparser 6)."""
+    ttl = _TTL.search(body)
+    skip = _SKIP_HOURS.search(body)
+    hours = sorted({int(h) % 24 for h in _HOUR.findall(skip.group(1)) if int(h) <= 24}) if skip else []
+    minutes = int(ttl.group(1)) if ttl else 0
+    return (minutes * 60.0 if minutes > 0 else None), tuple(hours)

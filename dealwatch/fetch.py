@@ -74,7 +74,8 @@ import httpx
 import stamina
 import stamina.instrumentation
 
-from dealwatch.feeds import ParsedFeed, parse_feed
+from dealwatch.feeds import ParsedFeed, channel_schedule, parse_feed
+from dealwatch.schedule import cache_max_age
 from dealwatch.model import FeedItem, Page
 from dealwatch.urls import (GOOGLE_NEWS_HOST, UnsafeURL, acheck_article_url, canonical_url, google_news_id, host_of,
                             is_trusted_host, resolve_public)
@@ -657,6 +658,9 @@ class FeedPoll:
     retry_after: float | None = None   # seconds the server asked us to wait, when it did
     attempts: int = 0                  # requests made in this cycle (retries included)
     warning: str | None = None         # what was odd in a feed read all the same (ParsedFeed.warning)
+    max_age: float | None = None       # Cache-Control max-age of the answer, seconds (dealwatch.schedule)
+    ttl: float | None = None           # the RSS channel's <ttl>, seconds
+    skip_hours: tuple[int, ...] = ()   # the RSS channel's <skipHours>, UTC
 
     @property
     def ok(self) -> bool:
@@ -697,9 +701,13 @@ async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None =
 
     new_etag = answer.headers.get("ETag")
     new_modified = answer.headers.get("Last-Modified")
+    asked = {"max_age": cache_max_age(answer.headers.get("Cache-Control")),
+             "retry_after": parse_retry_after(answer.headers.get("Retry-After"))}
     if answer.status == 304:
         return FeedPoll(feed_url, status=304, not_modified=True, etag=new_etag or etag,
-                        last_modified=new_modified or last_modified, final_url=answer.final_url, attempts=tries)
+                        last_modified=new_modified or last_modified, final_url=answer.final_url, attempts=tries,
+                        **asked)
+    ttl, skip_hours = channel_schedule(answer.body)
     content_type = answer.headers.get("Content-Type")
     if parse is None:
         parsed = parse_feed(feed_url, answer.body, content_type, base_url=answer.final_url)
@@ -708,7 +716,7 @@ async def poll_feed(client: httpx.AsyncClient, feed_url: str, etag: str | None =
     return FeedPoll(feed_url, status=answer.status, title=parsed.title, items=parsed.items,
                     etag=new_etag, last_modified=new_modified, final_url=answer.final_url,
                     error=parsed.error, transient=parsed.error is not None and not answer.body.strip(),
-                    attempts=tries, warning=parsed.warning)
+                    attempts=tries, warning=parsed.warning, ttl=ttl, skip_hours=skip_hours, **asked)
 
 
 async def poll_feeds(feeds: Sequence[tuple[str, str | None, str | None]], settings: FetchSettings | None = None,

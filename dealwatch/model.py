@@ -104,3 +104,4 @@ class Alert:
     detail: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # the Fact's detail
     attempts: int = 0               # deliveries tried so far
     delivered_to: tuple[str, ...] = ()  # masked URLs that already accepted it (an earlier partial delivery)
+    failed_to: tuple[str, ...] = ()     # masked URLs that refused it for good (not tried there again)

@@ -10,7 +10,8 @@ Crash safety comes from the order of transactions, not from luck:
      transaction. A crash before it: the next poll sends the old validators and gets the entries again.
   2. store_outcomes: articles, facts, the outbox rows they raise, and the entries' queue status, in one
      transaction. A crash before it: the entries are still pending and are fetched again.
-  3. mark_delivered: after a message went out. A crash between sending and this: see README, "Alerts".
+  3. mark_delivered: after a message went out, per destination; settle_alerts at the delivery's end. A crash
+     between sending and recording: see README, "Alerts".
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import duckdb
 
 from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
+from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
@@ -132,6 +134,30 @@ class StoreResult:
         return total
 
 
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """What one delivery made of a claimed alert (settle_alerts records it)."""
+
+    alert_id: int
+    status: str                 # sent | failed (refused for good somewhere, delivered everywhere else) | pending
+    error: str | None = None    # why not sent (every destination still missing it, masked, with its reason)
+    tried: bool = False         # a destination that still misses it was tried in this delivery
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationState:
+    """A destination's delivery health (the destinations table)."""
+
+    destination: str
+    state: str = "ok"                       # ok | failing
+    failing_since: datetime | None = None
+    failed_attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    reported_at: datetime | None = None
+
+
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Exponential backoff: base, 2 base, 4 base, ... at most cap."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
@@ -153,6 +179,9 @@ class PollRecord:
     retry_after: float | None = None
     rate_limited: bool = False   # a 429: counted, never parks the feed
     warning: str | None = None   # what was odd in a feed read all the same (kept in feeds.last_warning)
+    max_age: float | None = None         # what the feed asked for (dealwatch.schedule): Cache-Control max-age,
+    ttl: float | None = None             # RSS <ttl> (seconds), <skipHours> (UTC)
+    skip_hours: tuple[int, ...] = ()
 
 
 class _Shared:
@@ -183,13 +212,12 @@ class Warehouse:
     """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction()."""
 
     def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
-                 item_max_attempts: int = 5, feed_max_failures: int = 10, alert_max_attempts: int = 8,
+                 item_max_attempts: int = 5, feed_max_failures: int = 10,
                  retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.item_max_attempts = item_max_attempts
         self.feed_max_failures = feed_max_failures
-        self.alert_max_attempts = alert_max_attempts
         self.retry_base = retry_base
         self.retry_cap = retry_cap
 
@@ -341,44 +369,55 @@ class Warehouse:
 
     # -- feeds ------------------------------------------------------------------------------------
 
-    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None) -> tuple[list[FeedState], list[str]]:
-        """(feeds due for a poll now, urls skipped because parked or backing off); registers new feeds."""
+    def feeds_to_poll(self, urls: Sequence[str], now: datetime | None = None, only_due: bool = False,
+                      tick: float | None = None) -> tuple[list[FeedState], list[str]]:
+        """(feeds to poll now, urls skipped because parked, backing off or asking not to be read now: Retry-After,
+        max-age, ttl, skipHours); registers new feeds. only_due: only the feeds whose own clock has them due
+        (dealwatch.schedule; `dealwatch serve`'s short cycles): the others are neither polled nor skipped.
+        tick: the seconds between those cycles: a feed due before the middle of the next one is polled now
+        (its interval rounded to the nearest tick, not always up: a 2-minute interval, counted from the end
+        of a poll, would otherwise come due just after a tick and wait for the next, every time). Never
+        before what the feed allows."""
         now = now or utcnow()
+        due_by = now + timedelta(seconds=(tick or 0) / 2)
         with self.transaction() as con:
             con.execute("INSERT INTO feeds (url) SELECT unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
                         [list(dict.fromkeys(urls))])
             rows = con.execute(
-                "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at FROM feeds "
-                "WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
+                "SELECT url, etag, last_modified, consecutive_failures, parked, next_poll_at, due_at, skip_hours "
+                "FROM feeds WHERE url IN (SELECT unnest(?))", [list(urls)]).fetchall()
         by_url = {row[0]: row for row in rows}
         due, skipped = [], []
         for url in dict.fromkeys(urls):
-            _, etag, modified, failures, parked, next_poll = by_url[url]
-            if parked or (next_poll is not None and next_poll > now):
+            _, etag, modified, failures, parked, not_before, due_at, skip_hours = by_url[url]
+            if parked or (not_before is not None and not_before > now) or \
+                    outside_skip_hours(now, skip_hours or ()) != now:
                 skipped.append(url)
-            else:
+            elif not only_due or due_at is None or due_at <= due_by:
                 due.append(FeedState(url, etag, modified, failures, parked))
         return due, skipped
 
     def record_poll(self, feed_url: str, *, ok: bool, status: int | None = None, title: str | None = None,
                     etag: str | None = None, last_modified: str | None = None,
                     items: Sequence[FeedItem] = (), error: str | None = None, transient: bool = False,
-                    retry_after: float | None = None, rate_limited: bool = False,
-                    now: datetime | None = None) -> int:
+                    retry_after: float | None = None, rate_limited: bool = False, max_age: float | None = None,
+                    ttl: float | None = None, skip_hours: Sequence[int] = (), now: datetime | None = None) -> int:
         """record_polls for one feed; how many of its entries were new."""
         poll = PollRecord(feed_url, ok=ok, status=status, title=title, etag=etag, last_modified=last_modified,
                           items=tuple(items), error=error, transient=transient, retry_after=retry_after,
-                          rate_limited=rate_limited)
+                          rate_limited=rate_limited, max_age=max_age, ttl=ttl, skip_hours=tuple(skip_hours))
         return self.record_polls([poll], now=now)[feed_url]
 
     def record_polls(self, polls: Sequence[PollRecord], now: datetime | None = None) -> dict[str, int]:
         """Queue the feeds' new entries and save their validators, all in one transaction; how many entries
-        of each feed were new (an entry listed by two feeds is queued for the first of them).
+        of each feed were new (an entry listed by two feeds is queued for the first of them). Each feed's
+        next poll is scheduled (dealwatch.schedule.next_poll) from its publication rate, updated with what
+        this poll found, and what the feed asked for.
 
         ok with status 304: nothing changed. ok with items: validators as the server sent them, and the
         poll's warning (what was odd in a feed read all the same) as the feed's last_warning.
         Not ok: the failure counts toward parking the feed, except a 429 (rate limits never park a feed).
-        Set-at-a-time: three statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
+        Set-at-a-time: four statements for any number of feeds (one per feed cost ~5 ms each: 0.5 s for 100).
         """
         now = now or utcnow()
         new = {p.feed_url: 0 for p in polls}
@@ -399,12 +438,22 @@ class Warehouse:
                      [i.source or None for i in items], now])
                 for (feed,) in con.fetchall():
                     new[feed] += 1
+            known = {row[0]: row[1:] for row in con.execute(
+                "SELECT url, consecutive_failures, last_success_at, rate_items, rate_hours, ttl_seconds, skip_hours "
+                "FROM feeds WHERE url IN (SELECT unnest(?))", [[p.feed_url for p in polls]]).fetchall()}
+            k = self._spacing(con, [p.feed_url for p in polls], now)
             done = [p for p in polls if p.ok]
             if done:
                 changed = [p.status != 304 for p in done]
+                # a feed polled without a row (no UPDATE will touch it) plans as a new one
+                plans = [self._schedule_success(p, known.get(p.feed_url, (0, None, None, None, None, None)),
+                                                new[p.feed_url], now, k) for p in done]
                 con.execute(
                     "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = v.status, "
-                    "last_error = NULL, consecutive_failures = 0, next_poll_at = NULL, "
+                    "last_error = NULL, consecutive_failures = 0, next_poll_at = v.not_before, due_at = v.due_at, "
+                    "due_reason = v.reason, rate_items = v.rate_items, rate_hours = v.rate_hours, "
+                    "ttl_seconds = CASE WHEN v.changed THEN v.ttl ELSE feeds.ttl_seconds END, "
+                    "skip_hours = CASE WHEN v.changed THEN v.skip_hours ELSE feeds.skip_hours END, "
                     "title = coalesce(v.title, feeds.title), items_seen = items_seen + v.new, "
                     "etag = CASE WHEN v.changed THEN v.etag ELSE feeds.etag END, "
                     "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END, "
@@ -412,38 +461,75 @@ class Warehouse:
                     "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS title, unnest(?::INTEGER[]) AS new, unnest(?::BOOLEAN[]) AS changed, "
                     "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified, "
-                    "unnest(?::VARCHAR[]) AS warning) AS v "
+                    "unnest(?::VARCHAR[]) AS warning, "
+                    "unnest(?::TIMESTAMP[]) AS not_before, unnest(?::TIMESTAMP[]) AS due_at, "
+                    "unnest(?::VARCHAR[]) AS reason, unnest(?::DOUBLE[]) AS rate_items, "
+                    "unnest(?::DOUBLE[]) AS rate_hours, unnest(?::DOUBLE[]) AS ttl, "
+                    "unnest(?::INTEGER[][]) AS skip_hours) AS v "
                     "WHERE feeds.url = v.url",
                     [now, now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
                      [new[p.feed_url] for p in done], changed, [p.etag for p in done],
-                     [p.last_modified for p in done], [getattr(p, "warning", None) for p in done]])
+                     [p.last_modified for p in done], [getattr(p, "warning", None) for p in done],
+                     [n.not_before for n in plans], [n.due_at for n in plans],
+                     [n.reason for n in plans], [n.rate.items for n in plans], [n.rate.hours for n in plans],
+                     [p.ttl for p in done], [list(p.skip_hours or ()) for p in done]])
             failed = [p for p in polls if not p.ok]
             if failed:
-                known = dict(con.execute("SELECT url, consecutive_failures FROM feeds WHERE url IN (SELECT unnest(?))",
-                                         [[p.feed_url for p in failed]]).fetchall())
                 rows = []
                 for p in failed:
-                    failures = known[p.feed_url] + (0 if p.rate_limited else 1)
+                    before, _, rate_items, rate_hours, _, skip_hours = known.get(p.feed_url, (0, None, None, None, None, None))
+                    failures = before + (0 if p.rate_limited else 1)
                     wait = backoff(failures, self.retry_base, self.retry_cap) if p.transient or p.rate_limited else None
-                    if p.retry_after:
-                        wait = max(wait or timedelta(0), timedelta(seconds=p.retry_after))
-                    rows.append((p.feed_url, p.status, p.error, failures, now + wait if wait else None,
-                                 failures >= self.feed_max_failures))
-                url, status, error, failures, next_poll, parked = (list(c) for c in zip(*rows))
+                    plan = next_poll(now, rate=Rate(rate_items or 0.0, rate_hours or 0.0), ok=False,
+                                     retry_after=p.retry_after, skip_hours=skip_hours or (), backoff=wait,
+                                     failures=failures, spacing=k)
+                    parked = failures >= self.feed_max_failures
+                    reason = (f"parked after {failures} failures: `dealwatch feeds --unpark {p.feed_url}`"
+                              if parked else plan.reason)
+                    rows.append((p.feed_url, p.status, p.error, failures, plan.not_before, plan.due_at, reason,
+                                 parked))
+                url, status, error, failures, next_poll_at, due_at, reason, parked = (list(c) for c in zip(*rows))
                 con.execute(
                     "UPDATE feeds SET last_polled_at = ?, last_status = v.status, last_error = v.error, "
-                    "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked "
+                    "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked, "
+                    "due_at = v.due_at, due_reason = v.reason "
                     "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS error, unnest(?::INTEGER[]) AS failures, "
-                    "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::BOOLEAN[]) AS parked) AS v "
+                    "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::TIMESTAMP[]) AS due_at, "
+                    "unnest(?::VARCHAR[]) AS reason, unnest(?::BOOLEAN[]) AS parked) AS v "
                     "WHERE feeds.url = v.url",
-                    [now, url, status, error, failures, next_poll, parked])
+                    [now, url, status, error, failures, next_poll_at, due_at, reason, parked])
         return new
+
+    @staticmethod
+    def _spacing(con, polled: Sequence[str], now: datetime) -> float:
+        """The request budget's constant of the square-root rule (dealwatch.schedule.spacing), over the feeds
+        in use: those polled now or in the last day, not parked."""
+        rates = [Rate(items or 0.0, hours or 0.0).per_hour for items, hours in con.execute(
+            "SELECT rate_items, rate_hours FROM feeds WHERE NOT parked AND (url IN (SELECT unnest(?)) "
+            "OR last_polled_at >= ?)", [list(polled), now - timedelta(days=1)]).fetchall()]
+        return spacing(rates, budget(len(rates)))
+
+    @staticmethod
+    def _schedule_success(poll: PollRecord, known: tuple, new_items: int, now: datetime, k: float) -> Next:
+        """A feed's next poll after a successful one: its rate updated with the new entries found (seeded by
+        the listed entries' dates on its first success), and what it asked for (a 304 keeps the ttl and
+        skipHours its document last gave)."""
+        _, last_success, rate_items, rate_hours, ttl, skip_hours = known
+        if last_success is None:
+            rate = seeded_rate((_naive_utc(i.published) for i in poll.items), now)
+        else:
+            rate = Rate(rate_items or 0.0, rate_hours or 0.0).observed(new_items, now - last_success)
+        if poll.status != 304:
+            ttl, skip_hours = poll.ttl, poll.skip_hours
+        return next_poll(now, rate=rate, ok=True, max_age=poll.max_age, ttl=ttl, retry_after=poll.retry_after,
+                         skip_hours=skip_hours or (), spacing=k)
 
     def unpark_feeds(self, urls: Sequence[str] | None = None) -> int:
         with self.transaction() as con:
             where, params = ("WHERE url IN (SELECT unnest(?))", [list(urls)]) if urls else ("", [])
-            return con.execute(f"UPDATE feeds SET parked = false, consecutive_failures = 0, next_poll_at = NULL "
+            return con.execute(f"UPDATE feeds SET parked = false, consecutive_failures = 0, next_poll_at = NULL, "
+                               f"due_at = NULL, due_reason = 'unparked: due now' "
                                f"{where} RETURNING url", params).fetchall().__len__()
 
     # -- the fetch queue --------------------------------------------------------------------------
@@ -677,27 +763,32 @@ class Warehouse:
     # -- the outbox -------------------------------------------------------------------------------
 
     def claim_alerts(self, now: datetime | None = None, lease: timedelta = timedelta(minutes=10)) -> list[Alert]:
-        """Claim the alerts due for delivery now, oldest first, with their article.
+        """Claim the alerts due for delivery now, oldest first, with their article, where they went already
+        (delivered_to) and where they were refused for good (failed_to).
 
-        Due: pending and not backing off, or claimed by a deliverer whose lease ran out (it was killed
-        before recording the outcome: delivered again, at-least-once). Claiming is one transaction, so two
-        deliverers (a cycle and the event-triggered deliver-alerts flow) never send the same alert.
+        Due: pending (a pending alert waits for no clock: whether a destination is tried is its destination's
+        health, see dealwatch.delivery), or claimed by a deliverer whose lease ran out (it was killed before
+        recording the outcome: delivered again, at-least-once). Claiming is one transaction, so two deliverers
+        (a cycle and the event-triggered deliver-alerts flow) never send the same alert.
         """
         now = now or utcnow()
         with self.transaction() as con:
             claimed = con.execute(
                 "UPDATE alerts SET status = 'sending', next_attempt_at = ? "
-                "WHERE (status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) "
-                "OR (status = 'sending' AND next_attempt_at <= ?) RETURNING id", [now + lease, now, now]).fetchall()
+                "WHERE status = 'pending' OR (status = 'sending' AND next_attempt_at <= ?) RETURNING id",
+                [now + lease, now]).fetchall()
             if not claimed:
                 return []
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
-                "a.detail, a.attempts, a.delivered_to FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
+                "a.detail, a.attempts, a.delivered_to, "
+                "(SELECT list(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id) "
+                "FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
                 "WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id", [[i for (i,) in claimed]]).fetchall()
         return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                       source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
-                      attempts=n, delivered_to=tuple(to or ())) for i, k, v, e, u, t, s, p, d, n, to in rows]
+                      attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ()))
+                for i, k, v, e, u, t, s, p, d, n, to, failed in rows]
 
     def release_alerts(self, ids: Sequence[int]) -> None:
         """Give claimed alerts back undelivered (nowhere to send them yet): pending, due at once."""
@@ -705,31 +796,114 @@ class Warehouse:
             con.execute("UPDATE alerts SET status = 'pending', next_attempt_at = NULL "
                         "WHERE status = 'sending' AND id IN (SELECT unnest(?))", [list(ids)])
 
-    def mark_delivered(self, ids: Sequence[int], now: datetime | None = None) -> None:
+    def mark_delivered(self, ids: Sequence[int], now: datetime | None = None, destination: str | None = None) -> None:
+        """Record that a message carrying these alerts went out. With destination (a masked URL): it reached
+        that one (added to delivered_to; the alert stays claimed until settle_alerts); without: the alerts
+        are sent."""
         now = now or utcnow()
         with self.transaction() as con:
-            con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL "
-                        "WHERE id IN (SELECT unnest(?))", [now, list(ids)])
+            if destination is None:
+                con.execute("UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                            "last_error = NULL WHERE id IN (SELECT unnest(?))", [now, list(ids)])
+            else:
+                con.execute("UPDATE alerts SET delivered_to = list_distinct(list_append(coalesce(delivered_to, "
+                            "[]::VARCHAR[]), ?)) WHERE id IN (SELECT unnest(?))", [destination, list(ids)])
+
+    def mark_refused(self, ids: Sequence[int], destination: str, error: str, now: datetime | None = None) -> None:
+        """Record that destination refused these alerts for good (a permanent failure, with its reason)."""
+        with self.transaction() as con:
+            con.execute("INSERT INTO alert_failures SELECT unnest(?::BIGINT[]), ?, ?, ? ON CONFLICT DO NOTHING",
+                        [list(ids), destination, error, now or utcnow()])
+
+    def settle_alerts(self, outcomes: Sequence[AlertOutcome], now: datetime | None = None) -> None:
+        """The end of a delivery: each claimed alert's new status (sent, failed, or pending again: due at the
+        next delivery), its error, and one more attempt when it was tried and did not get everywhere."""
+        if not outcomes:
+            return
+        now = now or utcnow()
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE alerts SET status = o.status, last_error = o.error, attempts = attempts + o.tried, "
+                "next_attempt_at = NULL, sent_at = CASE WHEN o.status = 'sent' THEN coalesce(sent_at, ?) END FROM "
+                "(SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS error, "
+                "unnest(?::INTEGER[]) AS tried) o WHERE alerts.id = o.id AND alerts.status = 'sending'",
+                [now, [o.alert_id for o in outcomes], [o.status for o in outcomes], [o.error for o in outcomes],
+                 [int(o.tried) for o in outcomes]])
 
     def mark_failed(self, ids: Sequence[int], error: str, now: datetime | None = None,
                     delivered_to: Sequence[str] = ()) -> int:
-        """Record a failed delivery: retried later with backoff, or 'failed' after max attempts; how many
-        gave up. delivered_to: the (masked) URLs that did accept it, skipped by the retry."""
-        now = now or utcnow()
-        gave_up = 0
+        """Record a failed delivery (a transient failure): the alerts are pending again, due at the next
+        delivery, with the error; delivered_to: the (masked) URLs that did accept them, skipped then. Returns
+        how many gave up: none, since a transient failure never gives up (see dealwatch.delivery)."""
         with self.transaction() as con:
-            for alert_id, attempts, before in con.execute(
-                    "SELECT id, attempts, delivered_to FROM alerts WHERE id IN (SELECT unnest(?))",
+            con.execute("UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = NULL, "
+                        "status = 'pending', delivered_to = list_distinct(list_concat(coalesce(delivered_to, "
+                        "[]::VARCHAR[]), ?::VARCHAR[])) WHERE id IN (SELECT unnest(?))",
+                        [error, list(delivered_to), list(ids)])
+        return 0
+
+    def refusals(self, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """alert id -> {destination: why it refused it for good}, for those of ids that were refused."""
+        found: dict[int, dict[str, str]] = {}
+        if not ids:
+            return found
+        with self.connect() as con:
+            for alert_id, destination, error in con.execute(
+                    "SELECT alert_id, destination, error FROM alert_failures WHERE alert_id IN (SELECT unnest(?))",
                     [list(ids)]).fetchall():
-                attempts += 1
-                final = attempts >= self.alert_max_attempts
-                gave_up += final
-                wait = backoff(attempts, timedelta(minutes=1), self.retry_cap)
-                reached = sorted(set(before or ()) | set(delivered_to))
-                con.execute("UPDATE alerts SET attempts = ?, last_error = ?, next_attempt_at = ?, status = ?, "
-                            "delivered_to = ? WHERE id = ?",
-                            [attempts, error, now + wait, "failed" if final else "pending", reached, alert_id])
-        return gave_up
+                found.setdefault(alert_id, {})[destination] = error
+        return found
+
+    def retry_alerts(self, ids: Sequence[int] | None = None) -> int:
+        """Re-queue failed alerts (all of them, or those ids): their destinations' refusals are forgotten and
+        the next delivery tries them again. How many were re-queued."""
+        with self.transaction() as con:
+            chosen = "status = 'failed'" + ("" if ids is None else " AND id IN (SELECT unnest(?))")
+            args = [] if ids is None else [list(ids)]
+            requeued = [i for (i,) in con.execute(
+                f"UPDATE alerts SET status = 'pending', next_attempt_at = NULL WHERE {chosen} RETURNING id",
+                args).fetchall()]
+            if requeued:
+                con.execute("DELETE FROM alert_failures WHERE alert_id IN (SELECT unnest(?))", [requeued])
+        return len(requeued)
+
+    # -- destinations -----------------------------------------------------------------------------
+
+    def destinations(self) -> dict[str, DestinationState]:
+        """Every destination's delivery health, by masked URL."""
+        with self.connect() as con:
+            rows = con.execute("SELECT destination, state, failing_since, failed_attempts, last_error, "
+                               "last_attempt_at, last_ok_at, reported_at FROM destinations").fetchall()
+        return {r[0]: DestinationState(*r) for r in rows}
+
+    def record_attempt(self, destination: str, ok: bool, error: str | None = None,
+                       now: datetime | None = None) -> DestinationState:
+        """A delivery's attempt on destination: it works (the outage, if any, ends), or it failed (the outage
+        starts, or goes on). Returns the destination's state before this attempt (None fields when new)."""
+        now = now or utcnow()
+        with self.transaction() as con:
+            before = con.execute("SELECT destination, state, failing_since, failed_attempts, last_error, "
+                                 "last_attempt_at, last_ok_at, reported_at FROM destinations WHERE destination = ?",
+                                 [destination]).fetchone()
+            if ok:
+                con.execute("INSERT INTO destinations (destination, state, last_attempt_at, last_ok_at) "
+                            "VALUES (?, 'ok', ?, ?) ON CONFLICT (destination) DO UPDATE SET state = 'ok', "
+                            "failing_since = NULL, failed_attempts = 0, last_error = NULL, reported_at = NULL, "
+                            "last_attempt_at = excluded.last_attempt_at, last_ok_at = excluded.last_ok_at",
+                            [destination, now, now])
+            else:
+                con.execute("INSERT INTO destinations (destination, state, failing_since, failed_attempts, "
+                            "last_error, last_attempt_at) VALUES (?, 'failing', ?, 1, ?, ?) "
+                            "ON CONFLICT (destination) DO UPDATE SET state = 'failing', "
+                            "failing_since = coalesce(destinations.failing_since, excluded.failing_since), "
+                            "failed_attempts = destinations.failed_attempts + 1, last_error = excluded.last_error, "
+                            "last_attempt_at = excluded.last_attempt_at", [destination, now, error, now])
+        return DestinationState(*before) if before else DestinationState(destination)
+
+    def mark_outage_reported(self, destination: str, now: datetime | None = None) -> None:
+        """The current outage of destination was reported through the other destinations (once an outage)."""
+        with self.transaction() as con:
+            con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ?", [now or utcnow(), destination])
 
     # -- runs -------------------------------------------------------------------------------------
 

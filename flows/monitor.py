@@ -15,12 +15,17 @@ average, measured), the async engine does not wait for it. The stages themselves
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from prefect import flow, get_run_logger, task
-from prefect.exceptions import MissingContextError
+from prefect.exceptions import MissingContextError, TerminationSignal
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 from prefect.events import emit_event
@@ -29,6 +34,7 @@ from pydantic import SecretStr
 
 from dealwatch import alerts as alerting
 from dealwatch import cluster
+from dealwatch.delivery import DestinationChange, deliver_outbox
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
@@ -50,6 +56,7 @@ class CycleReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
     feeds_skipped: int = 0
+    feeds_not_due: int = 0   # (only_due) not due yet by their own clock
     items_new: int = 0
     articles_new: int = 0
     relevant_new: int = 0
@@ -107,13 +114,20 @@ def from_config(config: str | None, **given) -> dict:
 
 
 @task(name="poll feeds", cache_policy=NONE)
-async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> CycleReport:
-    """Poll every due feed (conditional GET) and queue its new entries with its new validators."""
+async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict, only_due: bool = False,
+                         clock: Callable[[], datetime] | None = None, tick: float | None = None) -> CycleReport:
+    """Poll the feeds (conditional GET) and queue their new entries with their new validators: every feed that
+    allows it now, or only_due, only those due by their own clock (dealwatch.schedule). clock: what time it
+    is, as naive UTC (default: utcnow; a simulation's in benchmarks/run.py --freshness). The next polls are
+    counted from after the answers came, so that a max-age or ttl is never cut short. tick: the seconds
+    between only_due cycles (see Warehouse.feeds_to_poll)."""
     logger = _logger()
     report = CycleReport()
     warehouse = Warehouse(db)
-    due, skipped = warehouse.feeds_to_poll(feeds)
+    clock = clock or utcnow
+    due, skipped = warehouse.feeds_to_poll(feeds, now=clock(), only_due=only_due, tick=tick)
     report.feeds_skipped = len(skipped)
+    report.feeds_not_due = len(set(feeds)) - len(due) - len(skipped)
     settings = FetchSettings.from_options(fetch_options)
     polls = await poll_feeds([(f.url, f.etag, f.last_modified) for f in due], settings, parse=parse_feed_in_workers)
     news_links = [i.link for p in polls if p.ok for i in p.items if google_news_id(i.link)]
@@ -121,7 +135,7 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
         resolved = await resolve_news_links(polls, warehouse.known_news_links(news_links), settings)
         warehouse.record_news_links(resolved.decoded, resolved.errors)
         polls = resolved.polls
-    new = warehouse.record_polls(polls)   # one transaction: each feed's entries with its validators
+    new = warehouse.record_polls(polls, now=clock())   # one transaction: each feed's entries with its validators
     report.items_new = sum(new.values())
     for poll in polls:
         if not poll.ok or poll.error:
@@ -131,8 +145,8 @@ async def poll_and_queue(db: str, feeds: list[str], fetch_options: dict) -> Cycl
             logger.info("feed %s read, but: %s", poll.feed_url, poll.warning)
         report.feeds_failed += not poll.ok
     report.feeds_polled = len(due)
-    logger.info("polled %d feeds (%d failed, %d skipped): %d new entries",
-                len(due), report.feeds_failed, len(skipped), report.items_new)
+    logger.info("polled %d feeds (%d failed, %d skipped, %d not due): %d new entries",
+                len(due), report.feeds_failed, len(skipped), report.feeds_not_due, report.items_new)
     return report
 
 
@@ -184,32 +198,48 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
 @task(name="deliver alerts", cache_policy=NONE)
 def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
                    digest_threshold: int, min_interval: float | None = None) -> dict[str, int]:
-    """Send the outbox's due alerts (this cycle's and earlier failures'), then record each delivery."""
+    """Send the outbox's due alerts (this cycle's and those still owed to a destination), destination by
+    destination (dealwatch.delivery); an event for each destination that went down or came back."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
     urls = [u.get_secret_value() for u in notify]
-    due = warehouse.claim_alerts()
-    if due and not (urls or notify_configs):
+    if not (urls or notify_configs):
+        due = warehouse.claim_alerts()
         warehouse.release_alerts([a.id for a in due])
         report["alerts_waiting"] = len(due)
-    if not due or not (urls or notify_configs):
         return report
     notifier = alerting.Notifier(urls, notify_configs, min_interval=min_interval)
-    for message, group in alerting.plan_messages(due, date.today(), digest_threshold,
-                                                 by_tag=notifier.routes_by_tag):
-        # URLs that already have every alert of this message (an earlier partial failure) are skipped
-        have_it = set.intersection(*(set(a.delivered_to) for a in group))
-        delivery = notifier.send(message, skip=have_it)
-        ids = [a.id for a in group]
-        if delivery.ok:
-            warehouse.mark_delivered(ids)
-            report["alerts_sent"] += len(ids)
+    delivered = deliver_outbox(warehouse, notifier, digest_threshold)
+    report.update(alerts_sent=delivered.alerts_sent, alerts_failed=delivered.alerts_failed)
+    logger = _logger()
+    for change in delivered.changes:
+        if change.state == "failing":
+            logger.warning("notification destination %s is failing (its alerts wait for it): %s",
+                           change.destination, change.error)
         else:
-            warehouse.mark_failed(ids, delivery.error or "delivery failed", delivered_to=delivery.delivered_to)
-            report["alerts_failed"] += len(ids)
-            _logger().warning("alert delivery failed (%d alerts, retried next cycle): %s",
-                                     len(ids), delivery.error)
+            logger.info("notification destination %s works again (failing since %s)", change.destination,
+                        change.since)
+        emit_destination_event(change)
+    for destination in delivered.outages_reported:
+        logger.warning("notification destination %s has been failing for over an hour: reported through the "
+                       "others", destination)
+    if delivered.alerts_failed:
+        logger.warning("%d alerts not delivered everywhere yet (dealwatch alerts shows where and why)",
+                       delivered.alerts_failed)
     return report
+
+
+def emit_destination_event(change: DestinationChange) -> None:
+    """dealwatch.destination.failing / dealwatch.destination.ok: a notification destination (masked URL, no
+    secret) went down or came back; for Prefect automations and the event feed."""
+    try:
+        emit_event(event=f"dealwatch.destination.{change.state}",
+                   resource={"prefect.resource.id": f"dealwatch.destination.{change.destination}",
+                             "prefect.resource.name": change.destination},
+                   payload={"destination": change.destination, "state": change.state,
+                            "since": change.since.isoformat() if change.since else None, "error": change.error})
+    except Exception as exc:   # outside a Prefect run (engine=False): the log line above says it
+        logging.getLogger("dealwatch.cycle").debug("no event for %s: %s", change.destination, exc)
 
 
 def emit_fact_events(new_alerts: list[Alert]) -> None:
@@ -228,12 +258,13 @@ def emit_fact_events(new_alerts: list[Alert]) -> None:
 _LAST_BATCH: dict[str, list[Alert]] = {}
 
 
-def announce_last_batch(flow, run, state) -> None:
+def announce_last_batch(flow, flow_run, state) -> None:
     """The flow run's hook on its final state (completed, failed, crashed or cancelled): the events of the
     cycle's last batch of new facts. Emitted before the final state, the ~2 ms each of the Prefect server's
     work of storing them delayed that state's API call, and with it the flow run's end, by 0.1-0.4 s
-    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest)."""
-    emit_fact_events(_LAST_BATCH.pop(str(run.id), []))
+    (measured, 436 events); emit_event only queues them, sent in the background (and at exit at the latest).
+    The parameters' names matter: Prefect's runner calls on_crashed hooks with keywords (flow, flow_run, state)."""
+    emit_fact_events(_LAST_BATCH.pop(str(flow_run.id), []))
 
 
 def cycle_markdown(report: CycleReport) -> str:
@@ -256,9 +287,11 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                   notify_configs: list[str] | None = None, profile: str | None = None,
                   fetch_options: dict | None = None, digest_threshold: int | None = None,
                   notify_min_interval: float | None = None, config: str | None = None,
-                  dask_scheduler: str | None = None) -> dict:
+                  dask_scheduler: str | None = None, only_due: bool = False, tick: float | None = None) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that.
+    only_due: poll only the feeds due by their own clock (`dealwatch serve`'s short cycles); else every feed
+    that allows it now (`dealwatch run`, a fixed cron). tick: the seconds between only_due cycles.
     dask_scheduler: the CPU work on that Dask cluster (dealwatch.cluster; else $DEALWATCH_DASK_SCHEDULER's,
     else the local worker pool).
     Async: from synchronous code, asyncio.run(monitor(...))."""
@@ -267,17 +300,68 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                     notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler)
     cluster.use_cluster(p["dask_scheduler"])
     warehouse = Warehouse(p["db"])
-    with warehouse.cycle_lock():
+    with warehouse.cycle_lock(), sigterm_stops_the_cycle():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
-                           p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"])
+                           p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
+                           only_due=only_due, tick=tick)
+
+
+_IN_SYNC_STAGE = threading.Event()   # set while the cycle blocks the event loop (the delivery)
+
+
+@contextmanager
+def sigterm_stops_the_cycle() -> Iterator[None]:
+    """SIGTERM (what `dealwatch serve` and systemd send) stops the cycle where it is, cleanly, within a second
+    or two at any stage; then the flow run ends as Prefect's own handling of SIGTERM ends it (a
+    TerminationSignal: Crashed, "aborted by a termination signal").
+
+    Prefect's handler raises TerminationSignal wherever the main thread happens to be; in the event loop that
+    is often inside httpx's or anyio's code, which turned it into an "unexpected RuntimeError" of one feed's
+    poll (seen: the cycle went on and completed). Here, while the cycle awaits, SIGTERM cancels its task
+    (CancelledError at its await: every stage gives back what it holds, the run is recorded 'interrupted');
+    while it blocks the loop (the delivery, sync) it raises at once, in dealwatch's own code, whose finally
+    blocks give the alerts' claims back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    stopped = threading.Event()
+
+    def on_sigterm(signum, frame):
+        stopped.set()
+        if _IN_SYNC_STAGE.is_set():
+            raise TerminationSignal(signal=signum)
+        loop.call_soon_threadsafe(task.cancel)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except asyncio.CancelledError as cancelled:
+        if not stopped.is_set():
+            raise
+        task.uncancel()
+        raise TerminationSignal(signal=signal.SIGTERM) from cancelled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def sync_stage() -> Iterator[None]:
+    """The cycle blocks its event loop meanwhile: a SIGTERM raises at once (see sigterm_stops_the_cycle)."""
+    _IN_SYNC_STAGE.set()
+    try:
+        yield
+    finally:
+        _IN_SYNC_STAGE.clear()
 
 
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
                 profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True,
-                notify_min_interval: float | None = None) -> dict:
+                notify_min_interval: float | None = None, only_due: bool = False,
+                clock: Callable[[], datetime] | None = None, tick: float | None = None) -> dict:
     """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
     events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
-    warehouse's cycle lock."""
+    warehouse's cycle lock. only_due, clock and tick: see poll_and_queue."""
     run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
     with warehouse.session():
         warehouse.migrate()
@@ -296,7 +380,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
         tried: set[str] = set()
         try:
-            vars(report).update(vars(await poll(db, feeds, fetch_options)), run_id=run_id)
+            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id)
             if notify or notify_configs:
                 alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
             while True:
@@ -319,12 +403,19 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 unannounced = stored.alerts_new
                 if not more:   # that was all of the queue: what it retries comes due in a later cycle
                     break
-        finally:
-            shutdown_workers()
-        for name, value in deliver(db, notify, notify_configs, digest_threshold, notify_min_interval).items():
+        except BaseException:   # stopped (SIGTERM, an error): the workers' current jobs are not waited for
+            shutdown_workers(terminate=True)
+            raise
+        shutdown_workers()
+        with sync_stage():
+            delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval)
+        for name, value in delivered.items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))
-        if engine:
+        # serve's short cycles come every minute and mostly find nothing due: those leave no artifact (1,440 a
+        # day in Prefect's database, each saying nothing)
+        if engine and (not only_due or report.feeds_polled or report.articles_new or report.alerts_sent
+                       or report.alerts_failed or report.retry_later):
             await acreate_markdown_artifact(key="dealwatch-cycle", markdown=cycle_markdown(report),
                                             description="What this dealwatch cycle found")
     except BaseException as exc:

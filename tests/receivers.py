@@ -1,8 +1,10 @@
 """Real receivers on loopback for notification tests: an HTTP webhook receiver and an SMTP server.
 
 WebhookReceiver records the POSTs apprise's json:// and form:// send (parsed JSON, or form fields) and
-can be told to answer an error status for the next N requests. SmtpServer (aiosmtpd) records every
-message and can be stopped and started again on the same port ("down for a cycle, then up").
+can be told to answer an error status for the next N requests (it counts every request it got). SmtpServer
+(aiosmtpd) records every message, can refuse given recipients (550), and can be stopped and started again on
+the same port ("down for a cycle, then up"): stop() closes the port (connection refused), go_down() leaves
+a port that drops every connection and counts them (how many times a deliverer tried).
 """
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
+        self.attempts = 0                # every POST, answered 200 or not
         self._fail: list[int] = []       # statuses to answer, one per coming request
+        self.always: int | None = None   # answer this status to every request (a lasting outage)
         self._lock = threading.Lock()
         receiver = self
 
@@ -57,7 +61,8 @@ class WebhookReceiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype = self.headers.get("Content-Type", "")
                 with receiver._lock:
-                    status = receiver._fail.pop(0) if receiver._fail else 200
+                    receiver.attempts += 1
+                    status = receiver._fail.pop(0) if receiver._fail else (receiver.always or 200)
                     if status == 200:
                         receiver.requests.append(Received(self.path, ctype, raw, _parse(ctype, raw)))
                 self.send_response(status)
@@ -91,8 +96,15 @@ class WebhookReceiver:
 
 
 class _Recorder:
-    def __init__(self, messages: list):
+    def __init__(self, messages: list, refused: set[str]):
         self.messages = messages
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -103,19 +115,54 @@ class _Recorder:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:port (no TLS, no auth), recording (mail_from, rcpt_tos, EmailMessage)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, refused: set[str] = frozenset()) -> None:
         self.port = port or free_port()
         self.messages: list = []
+        self.refused = set(refused)      # recipients answered 550
+        self.dropped = 0                 # connections dropped while down (go_down)
         self._controller: Controller | None = None
+        self._dead: socket.socket | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Recorder(self.messages), hostname="127.0.0.1", port=self.port)
+        self._close_dead_port()
+        self._controller = Controller(_Recorder(self.messages, self.refused), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
+        self._close_dead_port()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def go_down(self) -> None:
+        """Down, but its port still accepts connections and drops them at once, counting them in .dropped:
+        a mail server whose process is gone behind a proxy, and a way to count a deliverer's attempts."""
+        self.stop()
+        dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        dead.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        dead.bind(("127.0.0.1", self.port))
+        dead.listen(16)
+        self._dead = dead
+
+        def drop():
+            while True:
+                try:
+                    conn, _ = dead.accept()
+                except OSError:   # closed: up again
+                    return
+                self.dropped += 1
+                conn.close()
+
+        threading.Thread(target=drop, name="smtp-down", daemon=True).start()
+
+    def _close_dead_port(self) -> None:
+        if self._dead is not None:
+            try:
+                self._dead.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._dead.close()
+            self._dead = None
 
     @property
     def running(self) -> bool:

@@ -78,3 +78,23 @@ def test_extracting_a_page_again_gives_the_same_text():
     texts = [extract_article(page, item, date.today()).text for _ in range(4)]
     assert len(texts[0]) > 1000
     assert texts == [texts[0]] * 4
+
+
+def test_freshness_benchmark_reports_its_last_line(tmp_path):
+    """benchmarks/run.py --freshness on a small stream: the summary line in its format, every figure measured,
+    and what must hold whatever the speed: every relevant item alerted, no poll sooner than a feed allows."""
+    import re
+    out = tmp_path / "freshness.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--freshness", "--hours", "0.25", "--stream-feeds", "10",
+         "--json", str(out)], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"freshness: alert p50 \d+ s p95 \d+ s \| requests/feed/h \d+\.\d "
+                        r"\(15-min cron \d+\.\d\)", summary), summary
+    res = json.loads(out.read_text())
+    assert res["summary"] == summary and res["feeds"] == 10 and res["relevant"] > 0
+    for mode in ("adaptive", "cron"):
+        assert res[mode]["missed"] == 0 and res[mode]["early_polls"] == 0, res[mode]
+        assert 0 < res[mode]["p50_s"] <= res[mode]["p95_s"] < 3600
+        assert res[mode]["requests_per_feed_hour"] > 0

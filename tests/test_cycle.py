@@ -210,6 +210,47 @@ def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news,
             assert sum(value in title for title in named) == 1, value
 
 
+def test_a_cycle_killed_right_after_its_first_notification_repeats_at_most_the_one_in_flight(sample_news, webhook,
+                                                                                             tmp_path):
+    """SIGKILL as soon as the webhook has the first of the cycle's alerts (one message each): what went out
+    is recorded per destination as it goes, so once the killed delivery's lease has run out the next cycle
+    sends every other alert exactly once; only a message in flight at the kill can arrive twice (README,
+    "Alerts: exactly once")."""
+    import os
+    import signal
+    import time
+
+    db = tmp_path / "w.duckdb"
+    config = tmp_path / "dealwatch.toml"
+    config.write_text("[notify]\ndigest_threshold = 1000\n", encoding="utf-8")   # one message per alert
+    args = ["run", "--config", str(config), "--db", str(db), "--notify", webhook.url("json")]
+    for url in sample_news.feed_urls():
+        args += ["--feed", url]
+    killed = subprocess.Popen([sys.executable, "-m", "dealwatch", *args], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not webhook.payloads and time.monotonic() < deadline and killed.poll() is None:
+            time.sleep(0.005)
+        assert webhook.payloads, "the cycle sent its first notification"
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=30)
+    first = len(webhook.payloads)
+    alerts = rows(db, "SELECT count(*) FROM alerts")[0][0]
+    assert 1 <= first < alerts, (first, alerts)      # killed in the middle of the delivery
+    with duckdb.connect(str(db)) as con:              # the killed delivery's lease (10 minutes) runs out
+        con.execute("UPDATE alerts SET next_attempt_at = now() - INTERVAL 1 SECOND WHERE status = 'sending'")
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert rows(db, "SELECT DISTINCT status FROM alerts") == [("sent",)]
+    values = [v for (v,) in rows(db, "SELECT value FROM alerts")]
+    counts = {v: sum(v in p["title"] for p in webhook.payloads) for v in values}
+    assert all(n >= 1 for n in counts.values()), counts                      # nothing lost
+    assert sum(n > 1 for n in counts.values()) <= 1, counts                 # at most the one in flight twice
+
+
 def test_a_cycle_that_stops_on_an_error_is_recorded_failed_with_its_figures_so_far(sample_news, tmp_path):
     from dealwatch.profile import ProfileError
     from dealwatch.warehouse import Warehouse

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dealwatch.model import Article, Fact, FeedItem, Judgment, Relevance
-from dealwatch.warehouse import ItemOutcome, PollRecord, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
+from dealwatch.warehouse import AlertOutcome, ItemOutcome, PollRecord, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
 
 FEED = "http://news.test/feed.xml"
 
@@ -192,24 +192,72 @@ def test_transient_failure_retries_with_backoff_then_parks(tmp_path):
     assert w.query("SELECT status, attempts, last_error FROM feed_items")[1] == [("parked", 2, "timed out")]
 
 
-def test_outbox_failed_delivery_backs_off_then_gives_up(tmp_path):
-    w = Warehouse(tmp_path / "w.duckdb", alert_max_attempts=2)
-    w.migrate()
-    [alert] = w.store_outcomes([judged(1, (AMAZON,))]).alerts_new
-    assert [a.id for a in w.claim_alerts()] == [alert.id]
-    assert w.mark_failed([alert.id], "SMTP server down") == 0
-    assert w.claim_alerts() == []  # backing off
-    [retry] = w.claim_alerts(now=utcnow() + timedelta(hours=7))
-    assert (retry.attempts, retry.article_title, retry.evidence) == (1, "Story 1", AMAZON.evidence)
-    assert w.mark_failed([alert.id], "SMTP server down") == 1
-    assert w.query("SELECT status, attempts, last_error FROM alerts")[1] == [("failed", 2, "SMTP server down")]
+def test_a_transient_failure_never_gives_up(warehouse):
+    [alert] = warehouse.store_outcomes([judged(1, (AMAZON,))]).alerts_new
+    for attempt in range(1, 21):   # a destination down for 20 deliveries: due again at every one
+        [retry] = warehouse.claim_alerts()
+        assert (retry.id, retry.attempts, retry.article_title) == (alert.id, attempt - 1, "Story 1")
+        assert warehouse.mark_failed([alert.id], "SMTP server down") == 0
+    assert warehouse.query("SELECT status, attempts, last_error FROM alerts")[1] == [("pending", 20, "SMTP server down")]
+
+
+def test_a_refusal_is_kept_per_destination_until_retry(warehouse):
+    alerts = warehouse.store_outcomes([judged(1, (AMAZON, APRIL_5))]).alerts_new
+    [amazon, april] = sorted(alerts, key=lambda a: a.kind)
+    warehouse.claim_alerts()
+    warehouse.mark_refused([amazon.id], "mailto://127.0.0.1", "SMTP 535 authentication failed")
+    warehouse.mark_delivered([amazon.id, april.id], destination="json://127.0.0.1/hook")
+    warehouse.settle_alerts([AlertOutcome(amazon.id, "failed", "mailto://127.0.0.1: SMTP 535", True),
+                             AlertOutcome(april.id, "sent")])
+    assert warehouse.query("SELECT kind, status, delivered_to, sent_at IS NOT NULL FROM alerts ORDER BY kind")[1] == [
+        ("bidder", "failed", ["json://127.0.0.1/hook"], False), ("deadline", "sent", ["json://127.0.0.1/hook"], True)]
+    assert warehouse.refusals([amazon.id, april.id]) == {amazon.id: {"mailto://127.0.0.1": "SMTP 535 authentication failed"}}
+    assert warehouse.claim_alerts() == []                         # failed is not due
+    assert warehouse.retry_alerts([april.id]) == 0                # only failed alerts are re-queued
+    assert warehouse.retry_alerts() == 1
+    [again] = warehouse.claim_alerts()
+    assert (again.id, again.failed_to, again.delivered_to) == (amazon.id, (), ("json://127.0.0.1/hook",))
+
+
+def test_destination_health_starts_and_ends_an_outage(warehouse):
+    t0 = datetime(2031, 1, 1, 8, 0)
+    assert warehouse.record_attempt("mailto://m", False, "refused", t0).state == "ok"   # new: was fine
+    warehouse.record_attempt("mailto://m", False, "refused again", t0 + timedelta(minutes=15))
+    [state] = warehouse.destinations().values()
+    assert (state.state, state.failing_since, state.failed_attempts, state.last_error) == (
+        "failing", t0, 2, "refused again")
+    warehouse.mark_outage_reported("mailto://m", t0 + timedelta(hours=1))
+    before = warehouse.record_attempt("mailto://m", True, None, t0 + timedelta(hours=2))
+    assert (before.state, before.reported_at) == ("failing", t0 + timedelta(hours=1))
+    state = warehouse.destinations()["mailto://m"]
+    assert (state.state, state.failing_since, state.failed_attempts, state.reported_at, state.last_ok_at) == (
+        "ok", None, 0, None, t0 + timedelta(hours=2))
+
+
+def test_a_version_2_warehouse_upgrades_and_its_given_up_alerts_are_delivered_again(tmp_path):
+    """A warehouse written before delivery health: alerts that gave up after 8 attempts are pending again."""
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        for version, migration in migrations():
+            if version <= 2:
+                con.execute(migration.read_text(encoding="utf-8"))
+                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+        con.execute("INSERT INTO alerts (kind, value, article_url, created_at, status, attempts, last_error, "
+                    "next_attempt_at) VALUES ('bidder', 'Amazon', 'http://news.test/a/1.html', now(), 'failed', 8, "
+                    "'SMTP server down', now() + INTERVAL 6 HOUR), ('bidder', 'Oracle', 'http://news.test/a/2.html', "
+                    "now(), 'sent', 1, NULL, NULL)")
+    warehouse = Warehouse(path)
+    assert warehouse.migrate() == migrations()[-1][0]
+    assert [a.value for a in warehouse.claim_alerts()] == ["Amazon"]
+    assert warehouse.destinations() == {}
 
 
 def test_partial_delivery_remembers_who_has_it(warehouse):
     [alert] = warehouse.store_outcomes([judged(1, (AMAZON,))]).alerts_new
     warehouse.claim_alerts()
     warehouse.mark_failed([alert.id], "chat down", delivered_to=["mailto://***@example.org"])
-    [retry] = warehouse.claim_alerts(now=utcnow() + timedelta(hours=1))
+    [retry] = warehouse.claim_alerts()
     assert retry.delivered_to == ("mailto://***@example.org",)
 
 
