@@ -555,3 +555,12 @@ def test_markdown_link_targets_are_not_read_and_link_text_is():
     text = ("That same year, Microsoft was [mulling an acquisition](https://example.test/2020/08/26/microsoft-tiktok) "
             "of TikTok in a deal, but talks fell through.")
     assert "Microsoft" in bidders(text)
+
+
+def test_a_known_non_candidate_is_not_offered_as_an_unknown_firm():
+    from dealwatch.facts.bidders import bidder_candidates
+    from helpers_judgment import article, profile
+    text = ("Oracle's bid for TikTok is under review by the Committee on Foreign Investment in the United States, "
+            "and Oracle is in talks with ByteDance.")
+    names = {c.name for c in bidder_candidates(article(text), profile())}
+    assert "Oracle" in names and not any("Foreign Investment" in n for n in names)

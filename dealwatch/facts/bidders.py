@@ -711,7 +711,8 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
         live = list(reading.live) if reading is not None else []
         owning = bool(OWNERSHIP.search(sentence)) if (known or unknown or live) else False
         if (live or owning) and ORG_HEAD.search(sentence):
-            unknown += [m for m in _org_mentions(sentence, profile, known + unknown)
+            # every party of the profile blocks its words, whatever its role ("Committee on Foreign Investment")
+            unknown += [m for m in _org_mentions(sentence, profile, known_mentions(sentence, profile) + unknown)
                         if all(m.name != u.name for u in unknown)]
         if not known and not unknown:
             continue
