@@ -358,7 +358,7 @@ def test_serve_by_default_runs_short_cycles_of_the_due_feeds(prefect_server, sam
         assert monitor["parameters"] == {"config": str(config), "only_due": True, "tick": 5.0}
         completed = wait_for("two scheduled cycles to complete", lambda: (lambda done: done if len(done) >= 2 else None)(
             [r for r in flow_runs(server, monitor["id"])
-             if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)]), 150)
+             if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)]), 300)
         assert len(completed) >= 2
     finally:
         stop_process_group(serve, grace=10)
