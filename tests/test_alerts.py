@@ -12,8 +12,9 @@ import pytest
 from dealwatch.alerts import (Delivery, Message, Notifier, NotifyConfigError, compose, compose_digest,
                               masked, plan_messages, send_test)
 from dealwatch.model import Alert
+from paths import SHARED
 
-sys.path.insert(0, "/work/shared/eval")
+sys.path.insert(0, str(SHARED / "eval"))
 try:  # the harness's own readers of notifications, when it is around
     from score import CANONICAL_BIDDERS, dates_in, names_in  # type: ignore
 except Exception:  # pragma: no cover - a tiny re-implementation of the same textual checks

@@ -16,9 +16,10 @@ import pytest
 from pydantic import SecretStr
 
 from flows.backfill import BackfillInputError, backfill, read_source
+from paths import SHARED
 
 pytestmark = pytest.mark.prefect
-CORPUS = Path("/work/shared/corpus/dev")
+CORPUS = SHARED / "corpus" / "dev"
 PAGES = ["ms-confirms-talks-2020", "mnuchin-investor-group", "de-amazon-last-minute-gebot", "creator-fund-winds-down"]
 
 

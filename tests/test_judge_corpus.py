@@ -1,4 +1,4 @@
-"""The whole judgment over the labelled corpora (read from /work/shared, never copied) and judge()/explain()."""
+"""The whole judgment over the labelled corpora (read from ../shared, never copied) and judge()/explain()."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,9 +11,10 @@ import pytest
 from dealwatch.judge import dedupe, explain, judge
 from dealwatch.model import Fact
 from helpers_judgment import article, profile
+from paths import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("DEALWATCH_CORPORA", "/work/shared/corpus"))
+CORPORA = Path(os.environ.get("DEALWATCH_CORPORA", SHARED / "corpus"))
 FLOORS = {"relevance": 0.97, "bidders": 0.92, "deadlines": 0.88}
 
 
@@ -27,7 +28,7 @@ def _scorer():
 @pytest.mark.parametrize("corpus", ["dev", "seeds"])
 def test_corpus_f1_floors(corpus):
     folder = CORPORA / corpus
-    scorer = Path(os.environ.get("DEALWATCH_EVAL_DIR", "/work/shared/eval")) / "score.py"
+    scorer = Path(os.environ.get("DEALWATCH_EVAL_DIR", SHARED / "eval")) / "score.py"
     if not (folder / "gold.jsonl").exists() or not scorer.exists():
         pytest.skip(f"corpus {folder} or the shared scorer {scorer} is not available")
     report = _scorer().evaluate(folder, profile())
@@ -41,7 +42,7 @@ HELDOUT_FLOORS = {"relevance": 0.95, "bidders": 0.95, "deadlines": 0.95, "prices
 
 
 def test_heldout_fixture_corpus_f1_floors():
-    scorer = Path(os.environ.get("DEALWATCH_EVAL_DIR", "/work/shared/eval")) / "score.py"
+    scorer = Path(os.environ.get("DEALWATCH_EVAL_DIR", SHARED / "eval")) / "score.py"
     if not scorer.exists():
         pytest.skip(f"the shared scorer {scorer} is not available")
     report = _scorer().evaluate(HELDOUT, profile())
