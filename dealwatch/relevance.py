@@ -127,7 +127,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
     for i, sentence in enumerate(sentences):
         strength = mention_strength(sentence, profile)
         named = bool(target_spans(sentence, profile))
-        marks = _MARKS.read((sentence, profile.not_target_rx, profile.parties_rx, *profile.vocab.values()),
+        marks = _MARKS.read((sentence, profile.not_target_rx, *profile.vocab.values()),
                             lambda: _sentence_marks(sentence, profile))
         not_target += marks[0]
         off_topic += marks[1]

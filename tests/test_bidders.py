@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dealwatch.facts.bidders import clean_name, extract_bidders
+from dealwatch.facts.bidders import bidder_candidates, clean_name, extract_bidders
 from helpers_judgment import article, profile
 
 
@@ -558,8 +558,6 @@ def test_markdown_link_targets_are_not_read_and_link_text_is():
 
 
 def test_a_known_non_candidate_is_not_offered_as_an_unknown_firm():
-    from dealwatch.facts.bidders import bidder_candidates
-    from helpers_judgment import article, profile
     text = ("Oracle's bid for TikTok is under review by the Committee on Foreign Investment in the United States, "
             "and Oracle is in talks with ByteDance.")
     names = {c.name for c in bidder_candidates(article(text), profile())}

@@ -698,7 +698,7 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     ruled: dict[str, Fact] = {}
     for fact in rule_facts:
         ruled.setdefault(fact.value, fact)
-    denied = _denied_parties(sentences, profile, vocabs) if ruled or sentences else set()
+    denied = _denied_parties(sentences, profile, vocabs)
     n = max(len(sentences), 1)
     stats: dict[str, dict] = {}
     bid_sentences = 0
@@ -706,13 +706,14 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     for i, sentence in enumerate(sentences):
         reading = _read_sentence(sentence, profile, vocabs)
         bid_sentences += bool(reading is not None and reading.live)
-        known = [m for m in known_mentions(sentence, profile) if m.party is not None and m.party.role == "candidate"]
+        named = known_mentions(sentence, profile)
+        known = [m for m in named if m.party is not None and m.party.role == "candidate"]
         unknown = list(reading.unknown) if reading is not None else []
         live = list(reading.live) if reading is not None else []
         owning = bool(OWNERSHIP.search(sentence)) if (known or unknown or live) else False
         if (live or owning) and ORG_HEAD.search(sentence):
             # every party of the profile blocks its words, whatever its role ("Committee on Foreign Investment")
-            unknown += [m for m in _org_mentions(sentence, profile, known_mentions(sentence, profile) + unknown)
+            unknown += [m for m in _org_mentions(sentence, profile, named + unknown)
                         if all(m.name != u.name for u in unknown)]
         if not known and not unknown:
             continue
@@ -727,9 +728,10 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
                 "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
                 "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
                 "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False,
+                "with_target": False, "host": 0, "rival": 0, "bare_list": 0,
                 "by_kind_of_firm": mention.party is None and ORG_NAME.fullmatch(mention.text.strip()) is not None})
             st["owning"] |= owning
-            st["with_target"] = st.get("with_target", False) or names_target
+            st["with_target"] |= names_target
             st["listed"] |= len(others) >= 3 and (owning or bool(live))
             st["mentions"] += 1
             st["headline"] |= i == 0 and bool(article.title)
@@ -751,19 +753,19 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
             if _is_official(sentence, mention, vocabs):
                 st["official"] = True
             roles = _role_matches(sentence, tuple(vocabs))
-            st["host"] = st.get("host", 0) + (_near(sentence, mention, roles["host"], max_words=6) is not None)
-            st["rival"] = st.get("rival", 0) + any(_near(sentence, mention, roles[k], max_words=4) is not None
-                                                   for k in ("competitor", "adviser"))
-            st["bare_list"] = st.get("bare_list", 0) + (len(others) >= 3 and not live)
-            wishes = _role_matches(sentence, tuple(vocabs))["wish"]
+            st["host"] += _near(sentence, mention, roles["host"], max_words=6) is not None
+            st["rival"] += any(_near(sentence, mention, roles[k], max_words=4) is not None
+                               for k in ("competitor", "adviser"))
+            st["bare_list"] += len(others) >= 3 and not live
+            wishes = roles["wish"]
             if wishes and _near(sentence, mention, wishes, max_words=6) is not None:
                 st["wish"] = True
             if any(o in ruled and o != mention.name for o in others):
                 # "Oracle, Silver Lake and MGX": a name in one list with a bidder
                 for other in known + unknown:
                     if other.name in ruled and other.name != mention.name:
-                        lo, hi = sorted((other.end, mention.start)) if other.end <= mention.start else (mention.end,
-                                                                                                         other.start)
+                        lo, hi = ((other.end, mention.start) if other.end <= mention.start
+                                  else (mention.end, other.start))
                         gap = sentence[lo:hi]
                         if _LIST_JOIN.match(gap) or (len(gap) < 40 and "," in gap and _words_between(gap) <= 4):
                             st["listed_with_bidder"] = True

@@ -524,9 +524,9 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
     return tuple(out)
 
 
-def _may_date(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
-    """Whether the sentence is read for deadlines: it may hold a date and is not about another deal."""
-    return may_give_date(sentence) and may_hold_date(sentence) and not vocab_holds(vocabs, "other_deal", sentence)
+def _other_deal(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+    """Whether the sentence names another deal (the profile's other_deal list): its dates are flagged."""
+    return vocab_holds(vocabs, "other_deal", sentence)
 
 
 def _on_topic(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
@@ -538,10 +538,10 @@ def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary
     return vocab_holds(vocabs, "deadline", sentence)
 
 
-# The answers of _may_date, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article
+# The answers of _other_deal, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article
 # is asked, and a sentence recurs across articles (wire copy, an updated story). The key holds the sentence, the
 # vocabularies and the profile's patterns that mention_strength reads.
-_MAY_DATE: dict[tuple, bool] = {}
+_OTHER_DEAL: dict[tuple, bool] = {}
 _ON_TOPIC: dict[tuple, bool] = {}
 _DEADLINE_WORDS: dict[tuple, bool] = {}
 
@@ -581,9 +581,9 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         if not (may_give_date(sentence) and may_hold_date(sentence)):
             continue
         sentence_flags = set()
-        if not _memo(_MAY_DATE, sentence, profile, vocabs, _may_date):
+        if _memo(_OTHER_DEAL, sentence, profile, vocabs, _other_deal):
             sentence_flags.add("other_deal")
-        if not on_topic(sentence) and not (i > 0 and not vocab_holds(vocabs, "other_deal", sentences[i - 1])
+        if not on_topic(sentence) and not (i > 0 and not _memo(_OTHER_DEAL, sentences[i - 1], profile, vocabs, _other_deal)
                                            and on_topic(sentences[i - 1])):
             sentence_flags.add("off_topic")
         has_deadline_words = _memo(_DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
@@ -763,7 +763,7 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
     by_day: dict[date, list[Candidate]] = {}
     for c in readings:
         by_day.setdefault(c.day, []).append(c)
-    has_title = bool(normalize_title(article.title))
+    has_title = bool((article.title or "").strip())
     out = []
     for day, occurrences in by_day.items():
         best = min(occurrences, key=lambda c: (len(c.flags), _HOW.index(c.how), len(c.sentence)))
@@ -796,6 +796,3 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
         out.append(DateCandidate(day, best, f))
     return out
 
-
-def normalize_title(title: str | None) -> str:
-    return (title or "").strip()
