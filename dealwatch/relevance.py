@@ -104,6 +104,17 @@ def _sentence_marks(sentence: str, profile: Profile) -> tuple[bool, bool, bool]:
             off_topic is not None and off_topic.holds(sentence), strong is not None and strong.holds(sentence))
 
 
+# Which way each feature's evidence points (+1: for relevance, -1: against; absent: the data decides). The training
+# script keeps every learned weight on its feature's side (scripts/train_judgment.py, fit).
+FEATURE_DIRECTIONS: dict[str, int] = {
+    "rules_say_relevant": +1, "rule_score_log": +1, "supporting_sentences_log": +1, "supporting_share": +1,
+    "headline_names_target": +1, "headline_about_sale": +1, "headline_or_lead_about_sale": +1, "lead_supporting": +1,
+    "named_share": +1, "strong_sale_share": +1, "bid_sentences_share": +1, "sale_beyond_timing": +1,
+    "headline_sale_words": +1, "strong_sale_words_share": +1, "candidate_party_with_target_share": +1,
+    "ban_or_law_only_share": -1, "not_target_share": -1, "off_topic_share": -1, "headline_off_topic": -1,
+}
+
+
 def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, float], dict]:
     """What the rules read of an article, as named features for the relevance model, and the rule's own reading
     (its score, decision, terms and sentences) for the explanation."""

@@ -36,10 +36,13 @@ sys.dont_write_bytecode = True
 import judge_corpus  # noqa: E402  (puts the eval folder and the repo on sys.path)
 from score import deadline_matches, gold_deadlines, name_key  # noqa: E402
 
+from dealwatch.facts.bidders import FEATURE_DIRECTIONS as BIDDER_DIRECTIONS  # noqa: E402
 from dealwatch.facts.bidders import bidder_candidates  # noqa: E402
+from dealwatch.facts.deadlines import FEATURE_DIRECTIONS as DEADLINE_DIRECTIONS  # noqa: E402
 from dealwatch.facts.deadlines import deadline_candidates  # noqa: E402
 from dealwatch.learned import JudgmentModels, LogisticModel  # noqa: E402
 from dealwatch.profile import load_profile, weights_path  # noqa: E402
+from dealwatch.relevance import FEATURE_DIRECTIONS as RELEVANCE_DIRECTIONS  # noqa: E402
 from dealwatch.relevance import relevance_features  # noqa: E402
 
 SHARED = judge_corpus.EVAL_DIR.parent
@@ -89,12 +92,18 @@ def samples(corpus: Path, profile) -> list[dict]:
     return out
 
 
+THRESHOLDS: tuple[float, ...] = ()  # --thresholds, to compare with --cv
+SIGNED = True  # the features' directions constrain the weights (--unsigned to compare)
 DROP: tuple[str, ...] = ()   # feature name prefixes left out (to compare with --cv)
 
 
-def fit(rows: list[tuple[dict, bool, float]], l2: float) -> LogisticModel:
+def fit(rows: list[tuple[dict, bool, float]], l2: float, directions: dict[str, int] | None = None) -> LogisticModel:
     """L2-regularised, sample-weighted logistic regression (Newton's method) on standardised features, folded back
-    to raw ones."""
+    to raw ones. `directions` says which way a feature's evidence points (+1 for, -1 against, absent: the data
+    decides): a feature whose weight comes out the other way is left out and the rest refitted, the one that
+    disagrees most first (an active set). The corpora hold a few dozen real bidders and deadlines; a weight
+    against a feature's meaning is what a handful of articles taught, not what the news does."""
+    directions = directions or {}
     names = sorted({k for f, _, _ in rows for k in f if not k.startswith(DROP or ("\0",))})
     X = np.array([[f.get(k, 0.0) for k in names] for f, _, _ in rows], dtype=float)
     y = np.array([1.0 if label else 0.0 for _, label, _ in rows])
@@ -102,6 +111,22 @@ def fit(rows: list[tuple[dict, bool, float]], l2: float) -> LogisticModel:
     mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0
     Z = np.hstack([np.ones((len(X), 1)), (X - mean) / std])
+    sign = np.array([0.0] + [float(directions.get(k, 0)) for k in names])
+    kept = np.ones(Z.shape[1], dtype=bool)
+    while True:
+        w = np.zeros(Z.shape[1])
+        w[kept] = _newton(Z[:, kept], y, sw, l2)
+        against = sign * w < -1e-9
+        if not against.any():
+            break
+        kept[int(np.argmax(np.where(against, -sign * w, 0.0)))] = False
+    raw = w[1:] / std
+    bias = w[0] - float((w[1:] * mean / std).sum())
+    return LogisticModel(float(bias), {k: float(v) for k, v in zip(names, raw) if abs(v) > 1e-9})
+
+
+def _newton(Z: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float) -> np.ndarray:
+    """The weights (the first column is the bias, not penalised) that minimise the weighted log loss + L2."""
     w = np.zeros(Z.shape[1])
     penalty = np.full(Z.shape[1], l2)
     penalty[0] = 0.0
@@ -113,9 +138,7 @@ def fit(rows: list[tuple[dict, bool, float]], l2: float) -> LogisticModel:
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    raw = w[1:] / std
-    bias = w[0] - float((w[1:] * mean / std).sum())
-    return LogisticModel(float(bias), {k: float(v) for k, v in zip(names, raw) if abs(v) > 1e-9})
+    return w
 
 
 def train(rows: list[dict]) -> JudgmentModels:
@@ -123,10 +146,17 @@ def train(rows: list[dict]) -> JudgmentModels:
     cleaner than the news, and larger in bidders and deadlines)."""
     def weight(r):
         return REAL_WEIGHT if r["real"] else 1.0
-    return JudgmentModels(
-        relevance=fit([(r["features"], r["relevant"], weight(r)) for r in rows], L2["relevance"]),
-        bidder=fit([(f, y, weight(r)) for r in rows for f, y in r["bidders"]], L2["bidder"]),
-        deadline=fit([(f, y, weight(r)) for r in rows for f, y in r["deadlines"]], L2["deadline"]))
+    models = JudgmentModels(
+        relevance=fit([(r["features"], r["relevant"], weight(r)) for r in rows], L2["relevance"],
+                      RELEVANCE_DIRECTIONS if SIGNED else None),
+        bidder=fit([(f, y, weight(r)) for r in rows for f, y in r["bidders"]], L2["bidder"],
+                   BIDDER_DIRECTIONS if SIGNED else None),
+        deadline=fit([(f, y, weight(r)) for r in rows for f, y in r["deadlines"]], L2["deadline"],
+                     DEADLINE_DIRECTIONS if SIGNED else None))
+    if THRESHOLDS:
+        models = JudgmentModels(*(replace(m, threshold=t) for m, t in zip(
+            (models.relevance, models.bidder, models.deadline), THRESHOLDS)))
+    return models
 
 
 def scores(corpus: Path, profile, ids: set[str] | None = None, show_errors: bool = False,
@@ -156,6 +186,8 @@ def main(argv=None) -> int:
     parser.add_argument("--l2", help="L2 strengths relevance,bidder,deadline (to compare with --cv)")
     parser.add_argument("--real-weight", type=float, help="weight of a real article's samples (to compare with --cv)")
     parser.add_argument("--drop", help="comma-separated feature name prefixes to leave out (to compare with --cv)")
+    parser.add_argument("--thresholds", help="decision thresholds relevance,bidder,deadline (to compare with --cv)")
+    parser.add_argument("--unsigned", action="store_true", help="ignore the features' directions (to compare)")
     parser.add_argument("--no-dev", action="store_true", help="train without the written dev corpus (to compare)")
     parser.add_argument("--show-errors", action="store_true", help="with --cv: list each held-out error")
     parser.add_argument("--profile", type=Path, help="profile TOML (default: the bundled one)")
@@ -165,6 +197,12 @@ def main(argv=None) -> int:
     if args.drop:
         global DROP
         DROP = tuple(args.drop.split(","))
+    if args.thresholds:
+        global THRESHOLDS
+        THRESHOLDS = tuple(map(float, args.thresholds.split(",")))
+    if args.unsigned:
+        global SIGNED
+        SIGNED = False
     if args.real_weight:
         global REAL_WEIGHT
         REAL_WEIGHT = args.real_weight

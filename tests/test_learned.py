@@ -104,3 +104,26 @@ def test_two_fold_split_keeps_each_outlet_on_one_side_and_balances_relevant_arti
         assert len({side for side, ids in (("a", a), ("b", b)) for i in ids if i.startswith(outlet + "-")}) == 1
     relevant = [sum(g["relevant"] for g in golds if g["id"] in side) for side in (a, b)]
     assert abs(relevant[0] - relevant[1]) <= 1
+
+
+def test_fit_keeps_each_weight_on_the_side_its_feature_points_to():
+    # a feature declared as evidence against (-1) whose data says "for" is left out, not learned backwards
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_judgment
+    rows = [({"for": x, "against": x}, x > 0.5, 1.0) for x in (0.0, 0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 1.0)]
+    free = train_judgment.fit(rows, l2=0.1)
+    assert free.weights["against"] > 0  # what the data alone teaches
+    signed = train_judgment.fit(rows, l2=0.1, directions={"for": +1, "against": -1})
+    assert "against" not in signed.weights and signed.weights["for"] > 0
+
+
+def test_shipped_weights_respect_the_declared_directions():
+    from dealwatch.facts.bidders import FEATURE_DIRECTIONS as bidder
+    from dealwatch.facts.deadlines import FEATURE_DIRECTIONS as deadline
+    from dealwatch.relevance import FEATURE_DIRECTIONS as relevance
+    models = load_profile().models
+    for name, directions in (("relevance", relevance), ("bidder", bidder), ("deadline", deadline)):
+        for feature, weight in getattr(models, name).weights.items():
+            assert weight * directions.get(feature, 0) >= 0, (name, feature, weight)

@@ -688,6 +688,18 @@ def _org_mentions(sentence: str, profile: Profile, taken: list[Mention]) -> list
     return out
 
 
+# Which way each feature's evidence points (+1: for a bidder, -1: against; absent: the data decides). The training
+# script keeps every learned weight on its feature's side (scripts/train_judgment.py, fit).
+FEATURE_DIRECTIONS: dict[str, int] = {
+    "rules_say_bidder": +1, "rules_lead_bidder": +1, "in_headline": +1,
+    "bid_sentence_share": +1, "in_a_bid_sentence": +1, "cue_within_3_words": +1, "subject_of_a_cue": +1,
+    "cue_and_target_in_sentence": +1, "strong_sale_words_in_bid_sentence": +1, "listed_with_a_bidder": +1,
+    "partner_word_near": +1, "with_target_in_a_sentence": +1, "share_of_party_mentions": +1,
+    "only_negated_cues": -1, "role_blocked_everywhere": -1, "official_title": -1, "wished_for": -1,
+    "denied_bidding": -1, "host_words_near_share": -1, "rival_or_adviser_near_share": -1,
+}
+
+
 def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact] | None = None) -> list[PartyCandidate]:
     """Every candidate party the article names (the profile's candidates anywhere; unknown organisations in the
     frames of a bid), one per name, with what the rules read around each of its mentions."""

@@ -556,6 +556,11 @@ def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary],
     return answer
 
 
+# the date of the text itself, not of the story: "Update, April 24th:", "Updated on 3 May", "Aktualisiert am 5. Mai"
+_EDITORIAL_STAMP = re.compile(r"^\W*(?:update[ds]?|last\s+updated|correction|editor'?s\s+note|aktualisiert|"
+                              r"aktualisierung|stand|korrektur)\W*(?:on|am|vom|at)?\s*$", re.I)
+
+
 def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     """Every date the article gives in a sentence that may hold one, each with the reasons the rules hold against it
     as a deadline (Candidate.flags: off_topic, other_deal, no_deadline_words, excluded, event, not_tight,
@@ -600,7 +605,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                 flags.add("event")
             if not has_deadline_words:
                 flags.add("no_deadline_words")
-            if _excluded(sentence, start, end, vocabs):
+            if _excluded(sentence, start, end, vocabs) or _EDITORIAL_STAMP.search(sentence[:start]):
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 0, "explicit", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))
@@ -750,6 +755,15 @@ _DEADLINE_NOUN = re.compile(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|
                             r"Aufschub|Schonfrist|Stichtag)\b", re.I)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
                          re.I)
+
+
+# Which way each feature's evidence points (+1: for a deadline, -1: against; absent: the data decides). The
+# training script keeps every learned weight on its feature's side (scripts/train_judgment.py, fit).
+FEATURE_DIRECTIONS: dict[str, int] = {
+    "rules_say_deadline": +1, "occurrences_log": +1, "after_by_or_until": +1, "deadline_noun_in_sentence": +1,
+    "names_target": +1, "kind_sale": +1, "kind_ban": +1, "kind_extension": +1,
+    "event_word_before": -1, "event_noun_after": -1, **{f"always_{flag}": -1 for flag in _FLAGS},
+}
 
 
 def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidate]:
