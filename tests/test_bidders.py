@@ -156,6 +156,13 @@ def test_en_other_deal_sentence_gives_no_bidder():
     assert bidders(text) == set()
 
 
+def test_en_bid_with_an_amount_for_another_company_gives_no_bidder():
+    # a TikTok story's aside on another deal ("bid $40bn for Arm Holdings") is not a bid for TikTok
+    text = ("Days before the TikTok deal, Nvidia, a chipmaker, bid $40bn for Arm Holdings, a British chip designer. "
+            "Microsoft is in talks to buy TikTok's US business.")
+    assert bidders(text) == {"Microsoft"}
+
+
 # --- DE -------------------------------------------------------------------------------------------------
 
 def test_de_angebot_eingereicht():

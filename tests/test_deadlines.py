@@ -238,6 +238,13 @@ def test_en_other_deal_dates_are_ignored():
     assert deadlines(text, date(2023, 10, 13)) == {}
 
 
+def test_en_editorial_update_stamp_and_tariff_truce_are_no_deadlines():
+    text = ("Update, April 24th: This article has been updated with a statement from TikTok about the ban. "
+            "The two sides agreed to extend their tariffs truce until 10 November. "
+            "TikTok must be sold by January 19.")
+    assert set(deadlines(text, date(2024, 4, 24))) == {"2025-01-19"}
+
+
 def test_en_date_without_deadline_words_is_ignored():
     assert deadlines("On Aug. 28, Beijing added recommendation technology to its export list.", date(2020, 9, 14)) == {}
 

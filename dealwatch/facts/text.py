@@ -214,7 +214,11 @@ _DEAL_OBJECT = prefiltered(
     r"einem\s+|einer\s+)?(?P<obj>[A-Z][\w.&'-]*)"
     r"|\b(?:buy|buys|buying|bought|acquire|acquires|acquired|acquiring|purchase[sd]?|kauft|kaufte|gekauft|übernimmt|"
     r"übernahm|übernommen|erwirbt|erwarb)\s+(?:the\s+|a\s+)?(?:(?:\d+(?:\.\d+)?\s?%|majority|minority)\s+(?:stake\s+in\s+)?)?"
-    r"(?P<obj2>[A-Z][\w.&'-]*)")
+    r"(?P<obj2>[A-Z][\w.&'-]*)"
+    # "bid $40bn for Arm Holdings", "offered about $30bn for the company", "ein Angebot von 5 Mrd. für X"
+    r"|\b(?:bid|bids|offered|(?:an?\s+)?offer|Angebot|bot)\s+(?:(?:[$€£]\s?[\d.,]+\s?(?:bn|billion|million|m|Mrd\.?|"
+    r"Milliarden|Mio\.?)?|about|around|roughly|some|rund|etwa|von)\s+)*(?:for|für)\s+(?:the\s+|a\s+|den\s+|die\s+|das\s+)?"
+    r"(?P<obj3>[A-Z][\w.&'-]*)")
 _NEUTRAL_OBJECT = re.compile(r"(?:U\.?S\.?|US|USA|American|Amerika\w*|Chinese|China|It|Its|Their|The)\b", re.I)
 
 
@@ -245,14 +249,15 @@ def about_other_deal(sentence: str, profile) -> bool:
 def _about_other_deal(sentence: str, target_rx, not_target_rx, seller_rx, reference_rx, parties_rx) -> bool:
     other = target = False
     for m in _DEAL_OBJECT.finditer(sentence):
-        obj = m.group("obj") or m.group("obj2")
+        group = "obj" if m.group("obj") else "obj2" if m.group("obj2") else "obj3"
+        obj = m.group(group)
         if not obj or _NEUTRAL_OBJECT.match(obj):
             target = target or bool(obj and _NEUTRAL_OBJECT.match(obj) and obj.upper().startswith("U"))
             continue
         if _target_spans(obj, target_rx, not_target_rx) or (seller_rx and seller_rx.match(obj)):
             target = True
             continue
-        if reference_rx and reference_rx.match(sentence, m.start("obj") if m.group("obj") else m.start("obj2")):
+        if reference_rx and reference_rx.match(sentence, m.start(group)):
             target = True
             continue
         if m.group("obj") and re.match(r"(?:merger|Fusion)", m.group(0), re.I) and parties_rx is not None \
