@@ -49,7 +49,8 @@ from functools import lru_cache
 from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
                                   target_spans)
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Party, Profile, Vocabulary, prefiltered
+from dealwatch.patterns import prefiltered
+from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
 CLAUSE_BREAK = re.compile(r"[;:–—]|,\s+(?:which|who|while|whereas|but|although|though|and\s+(?:the|a)\s|"

@@ -43,7 +43,8 @@ from operator import itemgetter
 from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, mention_strength, vocab_holds,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.profile import HEADS, Profile, Vocabulary, fold_case, prefiltered, text_index
+from dealwatch.patterns import HEADS, fold_case, prefiltered, text_index
+from dealwatch.profile import Profile, Vocabulary
 
 MONTHS = {}
 for _n, _names in enumerate([

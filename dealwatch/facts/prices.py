@@ -24,7 +24,8 @@ from functools import lru_cache
 from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mention_strength,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.profile import Profile, fold_case, prefiltered
+from dealwatch.patterns import fold_case, prefiltered
+from dealwatch.profile import Profile
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
         r"fifteen|twenty|thirty|forty|fifty|sixty|hundred|ein|eine|einer|zwei|drei|vier|fünf|sechs|sieben|acht|"

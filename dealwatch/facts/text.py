@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dealwatch.profile import prefiltered
+from dealwatch.patterns import prefiltered
 
 if TYPE_CHECKING:
     from dealwatch.profile import Vocabulary
