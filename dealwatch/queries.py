@@ -34,8 +34,7 @@ _PLACEHOLDER = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*|\d+)")
 _COMMENTS_AND_STRINGS = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", re.DOTALL)
 
 
-class QueryError(ValueError):
-    """A query cannot be run as asked (unknown saved query, missing parameter...); the message says why."""
+from dealwatch.errors import QueryError  # noqa: E402  (re-exported)
 
 
 # -- saved queries --------------------------------------------------------------------------------
