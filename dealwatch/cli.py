@@ -232,35 +232,30 @@ def print_checks(results) -> int:
 
 
 def cmd_sql(args) -> int:
-    import duckdb
-
     from dealwatch.queries import format_result, format_saved_list, run_query, saved_queries, saved_query
-    try:
-        if args.saved == "":  # --saved with no name: list them
-            sys.stdout.write(format_saved_list(saved_queries()))
-            return 0
-        sources = [bool(args.query), bool(args.file), args.saved is not None]
-        if sum(sources) > 1:
-            raise UsageError("give one query: the SQL, --file QUERY.sql or --saved NAME")
-        if args.saved is not None:
-            query = saved_query(args.saved).sql
-        elif args.file:
-            try:
-                query = Path(args.file).read_text(encoding="utf-8")
-            except OSError as e:
-                raise UsageError(f"cannot read the query file {args.file}: {e.strerror}") from e
-        else:
-            query = args.query
-        if not query or not query.strip():
-            raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
-                             "--saved alone lists the saved queries)")
-        from dealwatch.warehouse import Warehouse
-        _, db = _settings(args)
-        columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])
-        fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
-        sys.stdout.write(format_result(columns, rows, fmt))
-    except duckdb.Error as e:
-        raise UsageError(f"the query failed: {str(e).strip().splitlines()[0]}") from e
+    if args.saved == "":  # --saved with no name: list them
+        sys.stdout.write(format_saved_list(saved_queries()))
+        return 0
+    sources = [bool(args.query), bool(args.file), args.saved is not None]
+    if sum(sources) > 1:
+        raise UsageError("give one query: the SQL, --file QUERY.sql or --saved NAME")
+    if args.saved is not None:
+        query = saved_query(args.saved).sql
+    elif args.file:
+        try:
+            query = Path(args.file).read_text(encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot read the query file {args.file}: {e.strerror}") from e
+    else:
+        query = args.query
+    if not query or not query.strip():
+        raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
+                         "--saved alone lists the saved queries)")
+    from dealwatch.warehouse import Warehouse
+    _, db = _settings(args)
+    columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])   # QueryError if it fails
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    sys.stdout.write(format_result(columns, rows, fmt))
     return 0
 
 

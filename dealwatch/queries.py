@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from dealwatch.warehouse import Warehouse
 
 QUERIES_PACKAGE_DIR = "_warehouse/queries"
@@ -130,8 +132,12 @@ def bind_params(sql: str, given: Sequence[str]) -> dict[str, str] | list[str] | 
 
 
 def run_query(warehouse: Warehouse, sql: str, params: Sequence[str] = ()) -> tuple[list[str], list[tuple]]:
-    """(columns, rows) of a read-only query with `--param` values bound. duckdb.Error when it fails."""
-    return warehouse.query(sql, bind_params(sql, params))  # type: ignore[arg-type]
+    """(columns, rows) of a read-only query with `--param` values bound; QueryError with DuckDB's first line
+    when the query fails (a mistake in the query, not in dealwatch)."""
+    try:
+        return warehouse.query(sql, bind_params(sql, params))  # type: ignore[arg-type]
+    except duckdb.Error as e:
+        raise QueryError(f"the query failed: {str(e).strip().splitlines()[0]}") from e
 
 
 # -- output formats -------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_a_library_caller_catches_every_user_error_with_one_except(tmp_path):
     from dealwatch.learned import load_models
     from dealwatch.model import FeedItem, Page
     from dealwatch.profile import load_profile
-    from dealwatch.queries import saved_query
+    from dealwatch.queries import run_query, saved_query
     from dealwatch.urls import check_article_url
     from dealwatch.warehouse import Warehouse
     from flows.backfill import read_source
@@ -116,23 +116,26 @@ def test_a_library_caller_catches_every_user_error_with_one_except(tmp_path):
     empty_page = Page(url="https://example.org/a", final_url="https://example.org/a", status=200,
                       content_type="text/html", body=b"")
 
-    calls = {
-        "ConfigError": lambda: load_config(bad_toml),
-        "ProfileError": lambda: load_profile(bad_profile),
-        "ModelsError": lambda: load_models(bad_weights),
-        "NotifyConfigError": lambda: Notifier(["no-such-scheme://x"]),
-        "QueryError": lambda: saved_query("no_such_saved_query"),
-        "BackfillInputError": lambda: read_source(tmp_path / "missing.txt"),
-        "WarehouseError": lambda: Warehouse(not_duckdb, lock_timeout=1).migrate(),
-        "UnsafeURL": lambda: check_article_url("file:///etc/passwd", ""),
-        "ExtractionError": lambda: extract_article(empty_page, FeedItem(feed_url="", link=empty_page.url),
-                                                   date.today()),
-    }
-    for expected, call in calls.items():
+    warehouse = Warehouse(tmp_path / "good.duckdb")
+    warehouse.migrate()
+    calls = [
+        ("ConfigError", lambda: load_config(bad_toml)),
+        ("ProfileError", lambda: load_profile(bad_profile)),
+        ("ModelsError", lambda: load_models(bad_weights)),
+        ("NotifyConfigError", lambda: Notifier(["no-such-scheme://x"])),
+        ("QueryError", lambda: saved_query("no_such_saved_query")),
+        ("QueryError", lambda: run_query(warehouse, "SELEC name FROM bidders")),
+        ("BackfillInputError", lambda: read_source(tmp_path / "missing.txt")),
+        ("WarehouseError", lambda: Warehouse(not_duckdb, lock_timeout=1).migrate()),
+        ("UnsafeURL", lambda: check_article_url("file:///etc/passwd", "")),
+        ("ExtractionError", lambda: extract_article(empty_page, FeedItem(feed_url="", link=empty_page.url),
+                                                    date.today())),
+    ]
+    for expected, call in calls:
         try:
             call()
         except DealwatchError as e:
-            assert type(e).__name__ == expected or isinstance(e, getattr(errors, expected)), (expected, repr(e))
+            assert isinstance(e, getattr(errors, expected)), (expected, repr(e))
             assert str(e).strip() and "\n" not in str(e).strip(), (expected, str(e))
         else:
             pytest.fail(f"{expected}: nothing raised")
