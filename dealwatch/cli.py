@@ -428,7 +428,8 @@ def cmd_backfill(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dealwatch", description="Watch the news for new bidders and deadlines "
-                                     "in TikTok's forced sale; facts into DuckDB, alerts through apprise.")
+                                     "in a corporate saga (the profile's; by default TikTok's forced sale); facts "
+                                     "into DuckDB, alerts through apprise.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
