@@ -376,6 +376,8 @@ def cmd_serve(args) -> int:
     if config.notify_urls or config.notify_configs:  # a malformed URL fails now, not at the first alert
         from dealwatch.alerts import Notifier
         Notifier(list(config.notify_urls), [str(p) for p in config.notify_configs])
+    from dealwatch.profile import load_profile
+    load_profile(config.profile)   # and a profile that cannot be used, now, not in every scheduled run
     params = run_parameters(args.config, args.db, args.feed)
     address = dask_scheduler(args, config)
     check_cluster(address)   # now, not at the first scheduled run

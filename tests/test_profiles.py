@@ -83,3 +83,22 @@ def test_the_config_selects_the_profile_and_explain_shows_it(tmp_path, capsys):
     for bidder in ("Nordlicht Capital", "Elbtal Beteiligungen", "Veltrix Semiconductor", "Kaori Electronics"):
         assert bidder in out
     assert "2026-06-30" in out
+
+
+def test_serve_refuses_a_profile_that_cannot_be_used_before_it_starts_anything(tmp_path, capsys, monkeypatch):
+    """Not in every scheduled run's log: one line when `dealwatch serve` starts, and nothing served."""
+    import deployments.serve
+    from dealwatch import cli
+
+    def served(*args, **kwargs):
+        raise AssertionError("serve started with a profile that cannot be used")
+
+    monkeypatch.setattr(deployments.serve, "serve", served)
+
+    profile = tmp_path / "broken.toml"
+    profile.write_text("[profile]\nname = \"broken\"\n[target]\ncanonical = \"X\"\nnames = []\n", encoding="utf-8")
+    config = tmp_path / "dealwatch.toml"
+    config.write_text('[profile]\npath = "broken.toml"\n', encoding="utf-8")
+    assert cli.main(["serve", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"dealwatch: error: {profile}: missing table [relevance]\n"
