@@ -73,8 +73,7 @@ DEADLINE_KINDS = {
 }
 
 
-class NotifyConfigError(ValueError):
-    """A notification URL or config file cannot be used; the message names it (masked) and what to do."""
+from dealwatch.errors import NotifyConfigError  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True, slots=True)

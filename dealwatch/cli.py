@@ -25,24 +25,13 @@ QUIET_PREFECT = {
 }
 
 
-class UsageError(Exception):
-    """A mistake in what the user asked for; the message says what to do."""
+from dealwatch.errors import DealwatchError, UsageError  # noqa: E402  (re-exported: dealwatch.cli.UsageError)
 
 
 def quiet_prefect(progress: bool) -> None:
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if progress else "WARNING")
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """The exception types that mean 'the user asked for something that cannot be done'."""
-    from dealwatch.alerts import NotifyConfigError
-    from dealwatch.cluster import ClusterUnreachable
-    from dealwatch.config import ConfigError
-    from dealwatch.profile import ProfileError
-    from dealwatch.warehouse import WarehouseError
-    return UsageError, ConfigError, ProfileError, WarehouseError, NotifyConfigError, ClusterUnreachable
 
 
 def dask_scheduler(args, config) -> str | None:
@@ -243,38 +232,30 @@ def print_checks(results) -> int:
 
 
 def cmd_sql(args) -> int:
-    import duckdb
-
-    from dealwatch.queries import (QueryError, format_result, format_saved_list, run_query, saved_queries,
-                                   saved_query)
-    try:
-        if args.saved == "":  # --saved with no name: list them
-            sys.stdout.write(format_saved_list(saved_queries()))
-            return 0
-        sources = [bool(args.query), bool(args.file), args.saved is not None]
-        if sum(sources) > 1:
-            raise UsageError("give one query: the SQL, --file QUERY.sql or --saved NAME")
-        if args.saved is not None:
-            query = saved_query(args.saved).sql
-        elif args.file:
-            try:
-                query = Path(args.file).read_text(encoding="utf-8")
-            except OSError as e:
-                raise UsageError(f"cannot read the query file {args.file}: {e.strerror}") from e
-        else:
-            query = args.query
-        if not query or not query.strip():
-            raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
-                             "--saved alone lists the saved queries)")
-        from dealwatch.warehouse import Warehouse
-        _, db = _settings(args)
-        columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])
-        fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
-        sys.stdout.write(format_result(columns, rows, fmt))
-    except QueryError as e:
-        raise UsageError(str(e)) from e
-    except duckdb.Error as e:
-        raise UsageError(f"the query failed: {str(e).strip().splitlines()[0]}") from e
+    from dealwatch.queries import format_result, format_saved_list, run_query, saved_queries, saved_query
+    if args.saved == "":  # --saved with no name: list them
+        sys.stdout.write(format_saved_list(saved_queries()))
+        return 0
+    sources = [bool(args.query), bool(args.file), args.saved is not None]
+    if sum(sources) > 1:
+        raise UsageError("give one query: the SQL, --file QUERY.sql or --saved NAME")
+    if args.saved is not None:
+        query = saved_query(args.saved).sql
+    elif args.file:
+        try:
+            query = Path(args.file).read_text(encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot read the query file {args.file}: {e.strerror}") from e
+    else:
+        query = args.query
+    if not query or not query.strip():
+        raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
+                         "--saved alone lists the saved queries)")
+    from dealwatch.warehouse import Warehouse
+    _, db = _settings(args)
+    columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])   # QueryError if it fails
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    sys.stdout.write(format_result(columns, rows, fmt))
     return 0
 
 
@@ -290,13 +271,10 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from dealwatch.queries import QueryError, export_parquet
+    from dealwatch.queries import export_parquet
     from dealwatch.warehouse import Warehouse
     _, db = _settings(args)
-    try:
-        exported = export_parquet(Warehouse(db, lock_timeout=args.wait), args.dir)
-    except QueryError as e:
-        raise UsageError(str(e)) from e
+    exported = export_parquet(Warehouse(db, lock_timeout=args.wait), args.dir)
     for e in exported:
         print(f"  {e.kind:5}  {e.name:24} {e.rows:8} rows  {e.path}")
     print(f"dealwatch: exported {len(exported)} tables and views as Parquet to {args.dir}")
@@ -398,6 +376,8 @@ def cmd_serve(args) -> int:
     if config.notify_urls or config.notify_configs:  # a malformed URL fails now, not at the first alert
         from dealwatch.alerts import Notifier
         Notifier(list(config.notify_urls), [str(p) for p in config.notify_configs])
+    from dealwatch.profile import load_profile
+    load_profile(config.profile)   # and a profile that cannot be used, now, not in every scheduled run
     params = run_parameters(args.config, args.db, args.feed)
     address = dask_scheduler(args, config)
     check_cluster(address)   # now, not at the first scheduled run
@@ -414,12 +394,9 @@ def cmd_serve(args) -> int:
 def cmd_backfill(args) -> int:
     from pydantic import SecretStr
 
-    from flows.backfill import BackfillInputError, backfill, read_source
+    from flows.backfill import backfill, read_source
     config, db = _settings(args)
-    try:
-        source = read_source(args.source)
-    except BackfillInputError as e:
-        raise UsageError(str(e)) from e
+    source = read_source(args.source)   # BackfillInputError: one line, like every DealwatchError
     notify = list(config.notify_urls) + (args.notify or [])
     configs = [str(p) for p in config.notify_configs]
     if notify or configs:
@@ -453,7 +430,8 @@ def cmd_backfill(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dealwatch", description="Watch the news for new bidders and deadlines "
-                                     "in TikTok's forced sale; facts into DuckDB, alerts through apprise.")
+                                     "in a corporate saga (the profile's; by default TikTok's forced sale); facts "
+                                     "into DuckDB, alerts through apprise.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -560,27 +538,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     quiet_prefect(progress=sys.stderr.isatty())
-    errors = user_errors()
     try:
         return args.func(args)
-    except errors as e:
+    except DealwatchError as e:   # every error dealwatch raises on purpose (dealwatch/errors.py): its one line
         print(f"dealwatch: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dealwatch: interrupted", file=sys.stderr)
         return 130
-    except BaseException as e:
-        # SIGTERM during a flow run: Prefect raises its TerminationSignal once the cycle has stopped cleanly
-        # (its run recorded 'interrupted', its claims given back); the next cycle carries on
-        if type(e).__name__ != "TerminationSignal" or args.debug:
-            raise
-        print("dealwatch: stopped by SIGTERM; the next run carries on where this one stopped", file=sys.stderr)
-        return 143
     except Exception as e:
         if args.debug:
             raise
         print(f"dealwatch: failed: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
+    except BaseException as e:
+        # SIGTERM during a flow run: Prefect raises its TerminationSignal (a BaseException) once the cycle has
+        # stopped cleanly (its run recorded 'interrupted', its claims given back); the next cycle carries on
+        if type(e).__name__ != "TerminationSignal" or args.debug:
+            raise
+        print("dealwatch: stopped by SIGTERM; the next run carries on where this one stopped", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

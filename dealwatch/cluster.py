@@ -30,12 +30,7 @@ ENV_SCHEDULER = "DEALWATCH_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 10.0   # seconds to reach the scheduler, and for it to have a worker, when a cycle starts
 
 
-class ClusterUnreachable(Exception):
-    """No Dask scheduler (or no worker) at the configured address; the message says what to do."""
-
-
-class ClusterLost(Exception):
-    """The Dask cluster went away mid-cycle: the unfinished pages stay queued for the next cycle."""
+from dealwatch.errors import ClusterError, ClusterLost, ClusterUnreachable  # noqa: E402,F401  (re-exported)
 
 
 _ADDRESS: str | None = None   # set by use_cluster (a flow's parameter); else the environment's

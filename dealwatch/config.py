@@ -39,8 +39,7 @@ DEFAULT_WAREHOUSE = Path("warehouse") / "dealwatch.duckdb"
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message says what is wrong and what to do."""
+from dealwatch.errors import ConfigError  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)

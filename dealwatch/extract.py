@@ -37,8 +37,7 @@ from dealwatch.urls import host_of
 MIN_TEXT_CHARS = 200  # below this the page gave no article (paywall, consent wall, error page)
 
 
-class ExtractionError(Exception):
-    """The page has no article text that can be used."""
+from dealwatch.errors import ExtractionError  # noqa: E402  (re-exported)
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)

@@ -117,83 +117,10 @@ MAX_ROBOTS_BYTES = 512 * 1024   # RFC 9309 asks crawlers to read at least 500 Ki
 
 # -- errors ---------------------------------------------------------------------------------------------
 
-class FetchError(Exception):
-    """A request that gave nothing to keep. transient: trying again later may work."""
-
-    default_transient = False
-
-    def __init__(self, url: str, message: str, *, transient: bool | None = None,
-                 retry_after: float | None = None, status: int | None = None):
-        super().__init__(message)
-        self.url = url
-        self.message = message
-        self.transient = self.default_transient if transient is None else transient
-        self.retry_after = retry_after
-        self.status = status
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(url={self.url!r}, message={self.message!r}, transient={self.transient}, "
-                f"retry_after={self.retry_after}, status={self.status})")
-
-    def __reduce__(self):  # picklable (Prefect may ship results between processes)
-        return (_rebuild_error, (type(self), self.url, self.message, self.transient, self.retry_after,
-                                 self.status))
-
-
-def _rebuild_error(cls, url, message, transient, retry_after, status):
-    return cls(url, message, transient=transient, retry_after=retry_after, status=status)
-
-
-class BlockedURL(FetchError):
-    """Refused by the address guard before any connection (SSRF protection)."""
-
-
-class NetworkError(FetchError):
-    default_transient = True
-
-
-class FetchTimeout(NetworkError):
-    pass
-
-
-class HostUnreachable(NetworkError):
-    """The host does not resolve, or refuses connections: not tried again in this cycle."""
-
-
-class HostSkipped(NetworkError):
-    """Not tried: the host was found unreachable earlier in this cycle (an attempt not to count)."""
-
-
-class AggregatorLink(FetchError):
-    """An aggregator's article link that was not decoded to the publisher's URL: never fetched."""
-
-
-class HTTPStatusError(FetchError):
-    pass
-
-
-class TooManyRedirects(FetchError):
-    pass
-
-
-class RobotsDisallowed(FetchError):
-    pass
-
-
-class ContentError(FetchError):
-    pass
-
-
-class BadContentType(ContentError):
-    pass
-
-
-class TooLarge(ContentError):
-    pass
-
-
-class EmptyBody(ContentError):
-    default_transient = True
+from dealwatch.errors import (AggregatorLink, BadContentType, BlockedURL, ContentError,  # noqa: E402,F401
+                              EmptyBody, FetchError, FetchTimeout, HostSkipped, HostUnreachable, HTTPStatusError,
+                              NetworkError, RobotsDisallowed, TooLarge, TooManyRedirects, _rebuild_error)
+# (re-exported: the names have always been importable from dealwatch.fetch, and pickles name them there)
 
 
 # -- settings and the client ----------------------------------------------------------------------------

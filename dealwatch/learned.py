@@ -23,8 +23,7 @@ from typing import Mapping
 __all__ = ["LogisticModel", "JudgmentModels", "load_models", "ModelsError"]
 
 
-class ModelsError(Exception):
-    """A weights file that cannot be used; the message names the file and the problem."""
+from dealwatch.errors import ModelsError  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,7 @@ VOCAB_KEYS = ("sale_strong", "sale", "sale_weak", "bid", "partner", "negation", 
 ROLES = ("candidate", "seller", "government", "media", "platform", "other")
 
 
-class ProfileError(Exception):
-    """A profile file that cannot be used; the message names the file and the problem."""
+from dealwatch.errors import ProfileError  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from dealwatch.warehouse import Warehouse
 
 QUERIES_PACKAGE_DIR = "_warehouse/queries"
@@ -34,8 +36,7 @@ _PLACEHOLDER = re.compile(r"(?<![\w$])\$([A-Za-z_]\w*|\d+)")
 _COMMENTS_AND_STRINGS = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", re.DOTALL)
 
 
-class QueryError(ValueError):
-    """A query cannot be run as asked (unknown saved query, missing parameter...); the message says why."""
+from dealwatch.errors import QueryError  # noqa: E402  (re-exported)
 
 
 # -- saved queries --------------------------------------------------------------------------------
@@ -131,8 +132,12 @@ def bind_params(sql: str, given: Sequence[str]) -> dict[str, str] | list[str] | 
 
 
 def run_query(warehouse: Warehouse, sql: str, params: Sequence[str] = ()) -> tuple[list[str], list[tuple]]:
-    """(columns, rows) of a read-only query with `--param` values bound. duckdb.Error when it fails."""
-    return warehouse.query(sql, bind_params(sql, params))  # type: ignore[arg-type]
+    """(columns, rows) of a read-only query with `--param` values bound; QueryError with DuckDB's first line
+    when the query fails (a mistake in the query, not in dealwatch)."""
+    try:
+        return warehouse.query(sql, bind_params(sql, params))  # type: ignore[arg-type]
+    except duckdb.Error as e:
+        raise QueryError(f"the query failed: {str(e).strip().splitlines()[0]}") from e
 
 
 # -- output formats -------------------------------------------------------------------------------

@@ -39,13 +39,7 @@ _SAFE_PATH = "/%:@!$&'()*+,;=~-._"
 _SAFE_QUERY = _SAFE_PATH + "?"
 
 
-class UnsafeURL(ValueError):
-    """An article link dealwatch must not fetch: not http(s), or its host is a private address."""
-
-    def __init__(self, url: str, reason: str):
-        super().__init__(f"refusing {url}: {reason}")
-        self.url = url
-        self.reason = reason
+from dealwatch.errors import UnsafeURL  # noqa: E402  (re-exported)
 
 
 def _is_tracking(key: str) -> bool:

@@ -37,16 +37,7 @@ MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
 
 
-class WarehouseError(Exception):
-    """The warehouse cannot be used (unwritable path, not a DuckDB file, newer schema...)."""
-
-
-class WarehouseLocked(WarehouseError):
-    """Another process held the database file for longer than we were willing to wait."""
-
-
-class CycleRunning(WarehouseError):
-    """Another cycle is already working on this warehouse."""
+from dealwatch.errors import CycleRunning, WarehouseError, WarehouseLocked  # noqa: E402  (re-exported)
 
 
 def utcnow() -> datetime:

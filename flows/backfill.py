@@ -40,8 +40,7 @@ from flows.monitor import (BATCH_SIZE, Batch, CycleReport, cycle_markdown, deliv
 PAGE_SUFFIXES = (".html", ".htm")
 
 
-class BackfillInputError(ValueError):
-    """The backfill's source cannot be used; the message says what is wrong."""
+from dealwatch.errors import BackfillInputError  # noqa: E402  (re-exported)
 
 
 @dataclass(frozen=True)
