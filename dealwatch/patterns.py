@@ -1,4 +1,4 @@
-"""Fast, exact search of many word lists: dealwatch's one piece of search machinery.
+r"""Fast, exact search of many word lists: dealwatch's one piece of search machinery.
 
 The judgment asks, for every sentence of every article, whether the profile's lists (sale vocabulary, bid cues,
 aliases of ~40 parties, off-topic themes ...) match and where. Each list is one alternation
@@ -14,7 +14,7 @@ look-behind and with other case folding; the profile's lists are Python regexes,
 exactly those of `re` (tests/test_patterns.py compares every list of the bundled profile with its plain regex
 on many sentences).
 
-    rx = Alternation(("(?:bid)", "(?:offer\\w*)"), r"(?<![\w])", r"(?![\w])", re.IGNORECASE)
+    rx = Alternation(("(?:bid)", r"(?:offer\w*)"), r"(?<![\w])", r"(?![\w])", re.IGNORECASE)
     rx.search("Oracle made an offer")         # the same match as re.compile(rx.pattern, re.I).search(...)
     prefiltered(r"\d+ (?:days|Tage)").search(s)  # one regex, skipped where its words cannot be
 """

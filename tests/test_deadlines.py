@@ -245,6 +245,13 @@ def test_en_editorial_update_stamp_and_tariff_truce_are_no_deadlines():
     assert set(deadlines(text, date(2024, 4, 24))) == {"2025-01-19"}
 
 
+def test_a_bank_is_no_ban_and_a_bann_is_one():
+    sale = deadlines("Bids for TikTok must reach the investment bank advising ByteDance by April 15.", date(2025, 3, 1))
+    assert sale["2025-04-15"]["kind"] != "ban"
+    ban = deadlines("Der Tiktok-Bann soll am 19. Januar greifen, falls kein Käufer gefunden wird.", date(2025, 1, 2), "de")
+    assert ban["2025-01-19"]["kind"] == "ban"
+
+
 def test_en_date_without_deadline_words_is_ignored():
     assert deadlines("On Aug. 28, Beijing added recommendation technology to its export list.", date(2020, 9, 14)) == {}
 

@@ -131,8 +131,10 @@ KINDS = [
                              r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
                              r"enforcement", re.I)),
     ("talks", prefiltered(r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", re.I)),
-    ("ban", prefiltered(r"\bban\w*|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|take[sn]?\s+effect|"
-                       r"took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|app\s+stores?|App-Stores", re.I)),
+    # ("\bban\w*" took "the investment bank" for a ban)
+    ("ban", prefiltered(r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
+                       r"take[sn]?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
+                       r"app\s+stores?|App-Stores", re.I)),
     ("sale", prefiltered(r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", re.I)),
 ]
 REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
