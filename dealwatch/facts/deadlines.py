@@ -802,10 +802,11 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
             f[f"kind_{kind}"] = float(any(c.kind == kind for c in occurrences))
         f["after_by_or_until"] = float(any(
             c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
-        f["event_word_before"] = float(all(
-            c.span and _EVENT_BEFORE.search(c.sentence[max(0, c.span[0] - 60):c.span[0]]) for c in occurrences))
-        f["event_noun_after"] = float(all(
-            c.span and _EVENT_NOUN_AFTER.match(c.sentence[c.span[1]:c.span[1] + 40]) for c in occurrences))
+        # shares, not "every occurrence": a date written twice, once as "the March 5 bill", is half an event
+        f["event_word_before"] = sum(bool(c.span and _EVENT_BEFORE.search(c.sentence[max(0, c.span[0] - 60):c.span[0]]))
+                                     for c in occurrences) / len(occurrences)
+        f["event_noun_after"] = sum(bool(c.span and _EVENT_NOUN_AFTER.match(c.sentence[c.span[1]:c.span[1] + 40]))
+                                    for c in occurrences) / len(occurrences)
         f["deadline_noun_in_sentence"] = float(any(_DEADLINE_NOUN.search(c.sentence) for c in occurrences))
         f["names_target"] = float(any(mention_strength(c.sentence, profile) >= 1 for c in occurrences))
         f["past_tense_clause"] = float(all(
