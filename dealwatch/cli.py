@@ -79,7 +79,17 @@ def check_feed_urls(urls: Sequence[str]) -> None:
             raise UsageError(f"--feed {url!r} is not an http(s) URL: give the feed's full address")
 
 
-def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None) -> None:
+def shard_arg(text: str | None):
+    """--shard K/N as a dealwatch.shards.Shard (None without it); UsageError for anything else."""
+    from dealwatch.shards import ShardError, parse_shard
+    try:
+        return parse_shard(text)
+    except ShardError as e:
+        raise UsageError(f"--{e}") from None
+
+
+def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None,
+                  shard=None) -> None:
     """What `dealwatch run` does before Prefect starts: the user's mistakes (a notify URL, a profile, a
     warehouse that cannot be opened or is locked) surface here, in one line, not from inside a flow run; and
     the workers' fork server starts on the other core while Prefect starts on this one."""
@@ -95,7 +105,7 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
     check_cluster(cluster.scheduler_address())
     warehouse = Warehouse(db)
     warehouse.migrate()
-    with warehouse.cycle_lock():
+    with warehouse.cycle_lock(shard):
         pass
     if workers_likely(warehouse.last_run_articles()):
         prepare_workers()
@@ -103,22 +113,24 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
 
 def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
               profile: Path | None, fetch_options: dict, digest_threshold: int,
-              notify_min_interval: float | None = None, dask: str | None = None) -> dict:
-    """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work."""
+              notify_min_interval: float | None = None, dask: str | None = None, shard=None) -> dict:
+    """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work.
+    shard: only the feeds of that shard (dealwatch.shards.Shard)."""
     from pydantic import SecretStr
 
-    prepare_cycle(db, notify, notify_configs, profile)
+    prepare_cycle(db, notify, notify_configs, profile, shard)
     from flows.monitor import monitor
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
         notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
         fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval,
-        dask_scheduler=dask))
+        dask_scheduler=dask, shard=str(shard) if shard else None))
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
     r = report
-    print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
+    what = f"cycle of shard {r['shard']}" if r.get("shard") else "cycle"
+    print(f"dealwatch: {what} completed in {seconds:.1f} s", file=out)
     print(f"  feeds     {r['feeds_polled']} polled, {r['feeds_failed']} failed, "
           f"{r['feeds_skipped']} skipped (parked, backing off or asked to wait)"
           + (f", {r['feeds_not_due']} not due yet" if r.get("feeds_not_due") else ""), file=out)
@@ -142,11 +154,12 @@ def cmd_run(args) -> int:
     check_feed_urls(feeds)
     if not feeds:
         raise UsageError("no feeds: give --feed URL or list feeds in the config")
+    shard = shard_arg(args.shard)
     notify = list(config.notify_urls) + (args.notify or [])
     address = dask_scheduler(args, config)
     started = time.monotonic()
     report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
-                       config.digest_threshold, config.notify_min_interval, dask=address)
+                       config.digest_threshold, config.notify_min_interval, dask=address, shard=shard)
     print_report(report, db, time.monotonic() - started)
     return 0
 
@@ -470,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    p.add_argument("--shard", metavar="K/N", help="poll only the feeds of shard K of N (a stable hash of each "
+                   "feed's URL), beside the other shards' cycles (docs/scale-out.md)")
     dask(p)
     p.set_defaults(func=cmd_run)
 

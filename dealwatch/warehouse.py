@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -31,6 +31,7 @@ import duckdb
 
 from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
+from dealwatch.shards import Shard
 from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
@@ -318,25 +319,54 @@ class Warehouse:
             raise WarehouseError(f"cannot create the folder for the warehouse {self.path}: {e.strerror}") from e
 
     @contextmanager
-    def cycle_lock(self) -> Iterator[None]:
-        """Held for a whole cycle, so that two cycles never run at once on one warehouse, whoever started
-        them (a schedule, a user, a backfill). An OS file lock: released when the process dies, even by
-        SIGKILL, so a killed cycle never blocks the next one."""
+    def cycle_lock(self, shard: Shard | None = None) -> Iterator[None]:
+        """Held for a whole cycle, so that two cycles that would poll the same feeds never run at once on one
+        warehouse, whoever started them (a schedule, a user, a backfill). OS file locks beside the file:
+        released when the process dies, even by SIGKILL, so a killed cycle never blocks the next one.
+
+        shard (dealwatch.shards): the cycle polls only that shard's feeds, and runs beside the other shards of
+        the same count: shard 1/2 and 2/2 at once, never two runs of 1/2, nor a shard beside a cycle of every
+        feed, nor shards of two counts at once (1/2 and 1/3 share feeds). The locks: a cycle of every feed
+        holds cycle.lock exclusively, a shard shares it; a shard holds cycle.shard-K-of-N.lock exclusively;
+        and shares cycle.shards-N.lock, after checking that no run holds a cycle.shards-M.lock of another M
+        (two counts starting at the same moment may both refuse: never both run)."""
         self._ensure_folder()
-        lock_path = self.path.with_name(self.path.name + ".cycle.lock")
+        with ExitStack() as held:
+            busy = f"another dealwatch cycle is running on {self.path}; this one was not started"
+            if shard is None:
+                self._hold_lock(held, "cycle", fcntl.LOCK_EX,
+                                f"{busy} (it would find nothing the other does not)")
+            else:
+                self._hold_lock(held, "cycle", fcntl.LOCK_SH,
+                                f"a cycle of every feed is running on {self.path}; shard {shard} was not started")
+                self._hold_lock(held, f"cycle.shards-{shard.count}", fcntl.LOCK_SH, busy)
+                prefix = f"{self.path.name}.cycle.shards-"
+                for other in self.path.parent.glob(f"{prefix}*.lock"):
+                    count = other.name[len(prefix):-len(".lock")]
+                    if count == str(shard.count):
+                        continue
+                    with ExitStack() as probe:   # free: no run of that count; released at once
+                        self._hold_lock(probe, f"cycle.shards-{count}", fcntl.LOCK_EX,
+                                        f"cycles in {count} shards are running on {self.path}; shard {shard} was "
+                                        f"not started (shards of two counts would poll the same feeds): it runs "
+                                        f"once those have ended")
+                self._hold_lock(held, f"cycle.shard-{shard.index}-of-{shard.count}", fcntl.LOCK_EX,
+                                f"{busy}: shard {shard} is running already")
+            yield
+
+    def _hold_lock(self, held: ExitStack, name: str, mode: int, busy: str) -> None:
+        """flock `mode` on the file <warehouse>.<name>.lock, released when `held` closes; CycleRunning(busy) when
+        another process holds it."""
+        lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
             raise WarehouseError(f"cannot write beside the warehouse {self.path}: {e.strerror}") from e
+        held.callback(os.close, fd)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CycleRunning(f"another dealwatch cycle is running on {self.path}; this one was not "
-                                   f"started (it would find nothing the other does not)") from None
-            yield
-        finally:
-            os.close(fd)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CycleRunning(busy) from None
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -907,14 +937,19 @@ class Warehouse:
 
     # -- runs -------------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, now: datetime | None = None) -> None:
+    def start_run(self, run_id: str, now: datetime | None = None, shard: Shard | None = None) -> None:
         """A new cycle's row, status 'running'. Called under the cycle lock (cycle_lock): a row still 'running'
         then is a cycle whose process died before recording its end (killed, or the machine went down), and
-        becomes 'interrupted' (finished_at stays empty: when it died is not known)."""
+        becomes 'interrupted' (finished_at stays empty: when it died is not known). Of a shard's cycle, only
+        the rows the lock says are dead: its own shard's, those of every feed, those of another count of
+        shards; never those of the shards running beside it."""
         with self.transaction() as con:
-            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?", [run_id])
-            con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        [run_id, now or utcnow()])
+            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ? AND "
+                        "(?::INTEGER IS NULL OR shard_count IS NULL OR shard_count <> ? OR shard_index = ?)",
+                        [run_id, shard and shard.count, shard and shard.count, shard and shard.index])
+            con.execute("INSERT INTO runs (run_id, started_at, shard_index, shard_count) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [run_id, now or utcnow(), shard and shard.index, shard and shard.count])
 
     def last_run_articles(self) -> int | None:
         """How many articles the last finished cycle stored; None before the first."""

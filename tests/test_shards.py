@@ -1,0 +1,211 @@
+"""Cycles in shards (dealwatch.shards, `dealwatch run --shard K/N`) on the single-file warehouse: the
+evaluation harness's dev corpus over HTTP, real DuckDB files, a real webhook receiver, the cycle's stages
+without the Prefect engine (flows.monitor.cycle, engine=False) as the benchmark runs them; the command line
+for its errors. Shards of one count together poll every feed once and store what a cycle of every feed
+stores; the cycle lock keeps apart only the runs that would poll the same feeds."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from pydantic import SecretStr
+
+from dealwatch.shards import Shard, ShardError, all_shards, parse_shard, shard_of
+from dealwatch.warehouse import CycleRunning, Warehouse
+from flows.monitor import cycle
+from paths import SHARED
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows(db, sql, params=None):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+# -- the assignment ---------------------------------------------------------------------------------
+
+def test_a_shard_is_k_of_n_and_anything_else_is_one_clear_error():
+    assert parse_shard("1/2") == Shard(1, 2) and parse_shard(" 2 / 2 ") == Shard(2, 2)
+    assert parse_shard(None) is None and parse_shard("") is None
+    for bad, says in (("3/2", "K must be between 1 and N"), ("0/2", "K must be between 1 and N"),
+                      ("x", "give K/N"), ("1/0", "between 1 and"), ("1/2/3", "give K/N"), ("-1/2", "give K/N")):
+        with pytest.raises(ShardError, match=says):
+            parse_shard(bad)
+    assert [str(s) for s in all_shards(3)] == ["1/3", "2/3", "3/3"]
+    with pytest.raises(ShardError, match="whole number"):
+        all_shards(0)
+
+
+def test_every_feed_falls_in_exactly_one_shard_the_same_in_every_process():
+    feeds = [f"https://news{i}.example.org/feed.xml" for i in range(200)]
+    for count in (1, 2, 3, 7):
+        parts = [s.feeds(feeds) for s in all_shards(count)]
+        assert sorted(f for part in parts for f in part) == sorted(feeds)
+        assert all(len(part) > 200 / count / 2 for part in parts), [len(p) for p in parts]   # spread, roughly even
+    # a stable hash of the canonical URL, not Python's salted hash(): spelling variants share a shard, and
+    # another interpreter (another hash seed) computes the same assignment
+    assert shard_of("HTTPS://News1.Example.org:443/feed.xml#x", 7) == shard_of("https://news1.example.org/feed.xml", 7)
+    expected = int.from_bytes(hashlib.sha256(b"https://news1.example.org/feed.xml").digest()[:8], "big") % 7 + 1
+    assert shard_of("https://news1.example.org/feed.xml", 7) == expected
+    code = "from dealwatch.shards import shard_of; print([shard_of(f'https://news{i}.example.org/feed.xml', 7) for i in range(50)])"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                           env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"}).stdout.strip()
+    assert other == str([shard_of(f"https://news{i}.example.org/feed.xml", 7) for i in range(50)])
+
+
+def test_a_bad_shard_on_the_command_line_is_one_line(tmp_path):
+    for bad, says in (("3/2", "K must be between 1 and N"), ("x", "give K/N")):
+        result = subprocess.run([sys.executable, "-m", "dealwatch", "run", "--db", str(tmp_path / "w.duckdb"),
+                                 "--feed", "http://127.0.0.1:9/feed.xml", "--shard", bad],
+                                capture_output=True, text=True, timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        assert result.returncode == 2, result.stderr
+        assert says in result.stderr and "--shard" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+# -- the cycle lock, per shard ------------------------------------------------------------------------
+
+def test_the_cycle_lock_keeps_apart_only_the_cycles_that_share_feeds(tmp_path):
+    db = tmp_path / "w.duckdb"
+    one, two = Shard(1, 2), Shard(2, 2)
+    with Warehouse(db).cycle_lock(one):
+        with Warehouse(db).cycle_lock(two):   # the other half runs beside it
+            pass
+        with pytest.raises(CycleRunning, match="shard 1/2 is running already"):
+            with Warehouse(db).cycle_lock(one):
+                pass
+        with pytest.raises(CycleRunning, match="another dealwatch cycle is running"):
+            with Warehouse(db).cycle_lock():   # every feed: 1/2's feeds too
+                pass
+        with pytest.raises(CycleRunning, match="cycles in 2 shards are running"):
+            with Warehouse(db).cycle_lock(Shard(3, 3)):   # another count shares feeds with 1/2
+                pass
+    with Warehouse(db).cycle_lock():
+        with pytest.raises(CycleRunning, match="a cycle of every feed is running"):
+            with Warehouse(db).cycle_lock(two):
+                pass
+    with Warehouse(db).cycle_lock(Shard(3, 3)):   # free again once they have ended
+        with Warehouse(db).cycle_lock(Shard(1, 3)):
+            pass
+
+
+def test_the_lock_is_held_across_processes_and_freed_by_a_killed_one(tmp_path):
+    db = tmp_path / "w.duckdb"
+    code = ("import sys, time; from dealwatch.warehouse import Warehouse; from dealwatch.shards import Shard\n"
+            f"with Warehouse({str(db)!r}).cycle_lock(Shard(1, 2)):\n    print('held', flush=True); time.sleep(600)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CycleRunning):
+            with Warehouse(db).cycle_lock(Shard(1, 2)):
+                pass
+        with Warehouse(db).cycle_lock(Shard(2, 2)):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    with Warehouse(db).cycle_lock(Shard(1, 2)):
+        pass
+
+
+def test_a_shard_finds_interrupted_only_its_own_dead_runs(tmp_path):
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse.migrate()
+    warehouse.start_run("a-1of2", shard=Shard(1, 2))
+    warehouse.start_run("b-2of2", shard=Shard(2, 2))      # runs beside 1/2: leaves its row alone
+    assert rows(warehouse.path, "SELECT run_id, status FROM runs ORDER BY run_id") == [
+        ("a-1of2", "running"), ("b-2of2", "running")]
+    warehouse.start_run("c-1of2", shard=Shard(1, 2))      # 1/2 again, under its lock: a-1of2's process is gone
+    assert rows(warehouse.path, "SELECT run_id, status, shard_index, shard_count FROM runs ORDER BY run_id") == [
+        ("a-1of2", "interrupted", 1, 2), ("b-2of2", "running", 2, 2), ("c-1of2", "running", 1, 2)]
+    warehouse.start_run("d-all")                          # every feed: no shard runs beside it
+    assert rows(warehouse.path, "SELECT run_id, status FROM runs WHERE status = 'running'") == [("d-all", "running")]
+
+
+# -- the dev corpus in shards -------------------------------------------------------------------------
+
+def corpus_server(count: int):
+    """The dev corpus over HTTP, every article listed; on a port where each of `count` shards gets feeds (the
+    port is part of the feeds' URLs, so of their shards: a few tries at most)."""
+    module_path, corpus = SHARED / "eval" / "corpus_server.py", SHARED / "corpus" / "dev"
+    if not module_path.is_file() or not (corpus / "gold.jsonl").is_file():
+        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
+    spec = importlib.util.spec_from_file_location("corpus_server", module_path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("corpus_server", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    for _ in range(20):
+        server = module.CorpusServer(corpus)
+        if all(s.feeds(server.feed_urls()) for s in all_shards(count)):
+            server.set_phase(2)
+            return server
+        server.close()
+    raise AssertionError("no port gave every shard a feed in 20 tries")
+
+
+@pytest.fixture
+def corpus():
+    server = corpus_server(2)
+    yield server
+    server.close()
+
+
+def run(db: Path, feeds: list[str], shard: Shard | None, notify: list[str]) -> dict:
+    warehouse = Warehouse(db)
+    with warehouse.cycle_lock(shard):
+        return asyncio.run(cycle(warehouse, feeds, [SecretStr(u) for u in notify], [], None, {}, 1000,
+                                 engine=False, shard=shard))
+
+
+ARTICLES = "SELECT url, feed_url, title, lang, relevant, relevance_score, text_source, content_hash FROM articles"
+FACTS = "SELECT article_url, kind, value, evidence FROM facts"
+# an alert names the first article that raised it: which one is first depends on the order articles are stored
+ALERTS = "SELECT kind, value FROM alerts"
+
+
+def test_two_shards_one_after_the_other_store_what_one_cycle_of_every_feed_stores(corpus, webhook, tmp_path):
+    feeds = corpus.feed_urls()
+    whole = run(tmp_path / "whole.duckdb", feeds, None, [])
+    assert whole["articles_new"] == 48 and whole["alerts_new"] > 0
+    db = tmp_path / "sharded.duckdb"
+    halves = [run(db, feeds, s, [webhook.url("json")]) for s in all_shards(2)]
+
+    # every feed polled once, by its own shard; each shard fetched only its own feeds' pages
+    assert sorted(r["shard"] for r in halves) == ["1/2", "2/2"]
+    assert [r["feeds_polled"] for r in halves] == [len(s.feeds(feeds)) for s in all_shards(2)]
+    assert sum(r["feeds_polled"] for r in halves) == len(feeds) and all(r["feeds_polled"] for r in halves)
+    for report, shard in zip(halves, all_shards(2)):
+        stored_from = {f for (f,) in rows(db, "SELECT DISTINCT feed_url FROM articles WHERE run_id = ?",
+                                         [report["run_id"]])}
+        assert stored_from and stored_from <= set(shard.feeds(feeds)), (shard, stored_from)
+    assert rows(db, "SELECT run_id, shard_index, shard_count, status FROM runs ORDER BY started_at") == [
+        (halves[0]["run_id"], 1, 2, "completed"), (halves[1]["run_id"], 2, 2, "completed")]
+
+    # together: what the cycle of every feed stored, each once
+    assert sum(r["articles_new"] for r in halves) == 48
+    assert sum(r["alerts_new"] for r in halves) == whole["alerts_new"]
+    for sql in (ARTICLES, FACTS, ALERTS):
+        want = sorted(rows(tmp_path / "whole.duckdb", sql))
+        assert want and sorted(rows(db, sql)) == want, sql
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+    # every alert notified exactly once, whichever shard raised it (one message per alert: threshold 1000)
+    alerts = [v for (v,) in rows(db, "SELECT value FROM alerts")]
+    assert rows(db, "SELECT DISTINCT status FROM alerts") == [("sent",)]
+    titles = [p["title"] for p in webhook.payloads]
+    assert len(titles) == len(alerts)
+    assert all(sum(f"{value}" in t for t in titles) >= 1 for value in alerts), titles
+
+    # again, with nothing new: nothing new, nothing sent twice
+    again = [run(db, feeds, s, [webhook.url("json")]) for s in all_shards(2)]
+    for report in again:
+        assert (report["articles_new"], report["facts_new"], report["alerts_new"], report["alerts_sent"]) == (0, 0, 0, 0)
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    assert len(webhook.payloads) == len(alerts)
