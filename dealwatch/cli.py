@@ -120,11 +120,13 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
 
     prepare_cycle(db, notify, notify_configs, profile, shard)
     from flows.monitor import monitor
+    # shards=1: one cycle here (of every feed, or of --shard's), whatever the config's [scale] shards says of
+    # deployed cycles
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
         notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
         fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval,
-        dask_scheduler=dask, shard=str(shard) if shard else None))
+        dask_scheduler=dask, shard=str(shard) if shard else None, shards=1))
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
@@ -418,6 +420,13 @@ def cmd_serve(args) -> int:
     cluster.close()   # the runs connect for themselves
     if address:
         params["dask_scheduler"] = address
+    if args.shards is not None:
+        from dealwatch.shards import ShardError, all_shards
+        try:
+            all_shards(args.shards)
+        except ShardError as e:
+            raise UsageError(f"--{e}") from None
+        params["shards"] = args.shards
     try:
         return serve(params, args.cron, args.interval, tick=args.tick)
     except ConnectionError as e:
@@ -554,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "every feed at every run")
     when.add_argument("--interval", type=float, metavar="SECONDS",
                       help="a fixed schedule instead: a cycle polling every feed every SECONDS")
+    p.add_argument("--shards", type=int, metavar="N", help="each cycle as N shard runs at once, each polling "
+                   "the feeds of its shard (default: the config's [scale] shards, else 1; docs/scale-out.md)")
     dask(p)
     p.set_defaults(func=cmd_serve)
 

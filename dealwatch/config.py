@@ -20,6 +20,7 @@
 
     [scale]                         # the CPU work on a Dask cluster (README, "Past one machine")
     dask_scheduler = "tcp://scheduler.example.org:8786"   # else $DEALWATCH_DASK_SCHEDULER, else this machine
+    shards = 2                      # the monitor deployment's cycle: 2 shard runs at once (docs/scale-out.md)
 
 `${NAME}` in any string is replaced by the environment variable NAME, so secrets stay out of the file;
 a variable that is not set is an error naming it. Resolved values are never printed.
@@ -55,6 +56,7 @@ class Config:
     notify_min_interval: float | None = None   # seconds between two messages to one service (apprise's default)
     fetch: dict[str, Any] = field(default_factory=dict)
     dask_scheduler: str | None = None       # None: the cycle's CPU work in a local process pool
+    shards: int = 1                         # a deployed cycle runs as this many shard runs at once
 
 
 def default_feeds() -> tuple[str, ...]:
@@ -134,9 +136,13 @@ def load_config(path: str | Path | None = None) -> Config:
     if min_interval is not None and (not isinstance(min_interval, (int, float)) or min_interval < 0):
         raise ConfigError(f"{path}: notify.min_interval must be a number of seconds >= 0")
     fetch = interpolate(fetch, f"{path}: fetch")
-    unknown = sorted(set(scale) - {"dask_scheduler"})
+    unknown = sorted(set(scale) - {"dask_scheduler", "shards"})
     if unknown:
-        raise ConfigError(f"{path}: [scale]: unknown setting(s) {', '.join(unknown)}; known: dask_scheduler")
+        raise ConfigError(f"{path}: [scale]: unknown setting(s) {', '.join(unknown)}; known: dask_scheduler, shards")
+    shards = scale.get("shards", 1)
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 1024:
+        raise ConfigError(f"{path}: scale.shards must be the number of shard runs of a deployed cycle, a whole "
+                          f"number from 1 to 1024")
     dask_scheduler = interpolate(scale.get("dask_scheduler"), f"{path}: scale.dask_scheduler")
     if dask_scheduler is not None and (not isinstance(dask_scheduler, str) or not dask_scheduler.strip()):
         raise ConfigError(f"{path}: scale.dask_scheduler must be the scheduler's address, e.g. "
@@ -158,4 +164,5 @@ def load_config(path: str | Path | None = None) -> Config:
         notify_min_interval=min_interval,
         fetch=fetch,
         dask_scheduler=dask_scheduler.strip() if dask_scheduler else None,
+        shards=shards,
     )

@@ -97,7 +97,7 @@ def from_config(config: str | None, **given) -> dict:
     parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
     config files are added to the config's."""
     defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10,
-                      "notify_min_interval": None, "dask_scheduler": None}
+                      "notify_min_interval": None, "dask_scheduler": None, "shards": 1}
     if config:
         from dealwatch.config import load_config
         c = load_config(config)
@@ -106,7 +106,7 @@ def from_config(config: str | None, **given) -> dict:
                     "notify_configs": [str(p) for p in c.notify_configs],
                     "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
                     "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval,
-                    "dask_scheduler": c.dask_scheduler}
+                    "dask_scheduler": c.dask_scheduler, "shards": c.shards}
     out = {}
     for name, value in given.items():
         if name in ("notify", "notify_configs") and value is not None:
@@ -302,13 +302,14 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
     else the local worker pool).
     shard: 'K/N', poll only the feeds of shard K of N (dealwatch.shards), beside the other shards' cycles.
     shards: N > 1 and no shard: this run starts the N shard runs at once, as runs of the deployment
-    `shard_deployment` (on its work pool: any worker, any machine), waits for them and sums their figures.
+    `shard_deployment` (on its work pool: any worker, any machine), waits for them and sums their figures
+    (None: the config's [scale] shards, else 1).
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
-                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler)
+                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler, shards=shards)
     part = parse_shard(shard)
-    if part is None and shards is not None and shards != 1:
+    if part is None and p["shards"] != 1:
         if notify:
             raise ValueError("shards: notification URLs given as parameters would reach the shard runs as "
                              "'**********': give them in the config file (the `config` parameter)")
@@ -316,7 +317,7 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                  "fetch_options": fetch_options, "digest_threshold": digest_threshold,
                  "notify_min_interval": notify_min_interval, "config": config, "dask_scheduler": dask_scheduler,
                  "only_due": only_due or None, "tick": tick}
-        return await run_shards(p["db"], all_shards(shards), {k: v for k, v in given.items() if v is not None},
+        return await run_shards(p["db"], all_shards(p["shards"]), {k: v for k, v in given.items() if v is not None},
                                 shard_deployment)
     cluster.use_cluster(p["dask_scheduler"])
     warehouse = Warehouse(p["db"])

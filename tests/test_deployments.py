@@ -116,8 +116,9 @@ def test_python_definitions_hold_the_config_path_not_its_secrets(tmp_path, monke
                           ["json://example.org/hook?token=${DW_TEST_TOKEN}"])
     params = run_parameters(config)
     assert params == {"config": str(config.resolve())}
-    monitor, deliver, backfill = build_deployments(params)
-    assert "s3cret" not in json.dumps([d.parameters for d in (monitor, deliver, backfill)])
+    monitor, shard, deliver, backfill = build_deployments(params)
+    assert "s3cret" not in json.dumps([d.parameters for d in (monitor, shard, deliver, backfill)])
+    assert (shard.name, shard.parameters, shard.schedules) == ("shard", params, [])
     assert monitor.entrypoint == "flows.monitor.monitor"
     assert [s.schedule.cron for s in monitor.schedules] == [DEFAULT_CRON]
     assert (monitor.concurrency_limit, monitor.concurrency_options.collision_strategy.value) == (1, "CANCEL_NEW")
