@@ -14,10 +14,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from dealwatch.demo import SampleNewsServer
-from dealwatch.shards import all_shards
 from deployments.serve import local_prefect_server, stop_process_group
 from test_deployments import client_env, deployment, flow_runs, prefect_cli, rows
+from test_shards import news_in_two_shards  # noqa: F401 (a fixture)
 from waiting import wait_for
 
 pytestmark = pytest.mark.prefect
@@ -38,23 +37,6 @@ def prefect_on_postgres(postgres_server, tmp_path_factory):
     with local_prefect_server(log_path=home / "server.log", env=env, timeout=150) as api_url:
         yield SimpleNamespace(api_url=api_url, home=home, api=httpx.Client(base_url=api_url, timeout=15),
                               database=postgres_server.conninfo("prefect"), postgres=postgres_server)
-
-
-@pytest.fixture
-def news_in_two_shards():
-    """The bundled sample news site, on a port where both of two shards get feeds (the port is part of the
-    feeds' URLs, so of their shards: a few tries at most)."""
-    for _ in range(20):
-        server = SampleNewsServer()
-        if all(s.feeds(server.feed_urls()) for s in all_shards(2)):
-            break
-        server.close()
-    else:
-        raise AssertionError("no port gave both shards a feed in 20 tries")
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def test_a_sharded_cycle_on_the_work_pool_with_prefect_on_postgresql(prefect_on_postgres, news_in_two_shards,

@@ -8,14 +8,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.util
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 from pydantic import SecretStr
 
+from dealwatch.demo import SampleNewsServer
 from dealwatch.shards import Shard, ShardError, all_shards, parse_shard, shard_of
 from dealwatch.warehouse import CycleRunning, Warehouse
 from flows.monitor import cycle
@@ -209,3 +214,88 @@ def test_two_shards_one_after_the_other_store_what_one_cycle_of_every_feed_store
         assert (report["articles_new"], report["facts_new"], report["alerts_new"], report["alerts_sent"]) == (0, 0, 0, 0)
     assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
     assert len(webhook.payloads) == len(alerts)
+
+
+# -- a shard killed mid-cycle -------------------------------------------------------------------------
+
+@pytest.fixture
+def news_in_two_shards():
+    """The bundled sample news site, on a port where both of two shards get feeds (the port is part of the
+    feeds' URLs, so of their shards: a few tries at most)."""
+    for _ in range(20):
+        server = SampleNewsServer()
+        if all(s.feeds(server.feed_urls()) for s in all_shards(2)):
+            break
+        server.close()
+    else:
+        raise AssertionError("no port gave both shards a feed in 20 tries")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+# One shard's cycle in a process of its own (the stages without the Prefect engine): argv db, shard, notify
+# URL, fetch options (JSON), feeds; prints the report as JSON.
+SHARD_CYCLE = """
+import asyncio, json, sys
+from pydantic import SecretStr
+from dealwatch.shards import parse_shard
+from dealwatch.warehouse import Warehouse
+from flows.monitor import cycle
+db, shard, notify, fetch, feeds = sys.argv[1], parse_shard(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+warehouse = Warehouse(db)
+with warehouse.cycle_lock(shard):
+    print(json.dumps(asyncio.run(cycle(warehouse, feeds, [SecretStr(notify)], [], None, json.loads(fetch), 1000,
+                                       engine=False, shard=shard))))
+"""
+
+
+def shard_cycle(db: Path, shard: str, news: SampleNewsServer, fetch: dict | None = None, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SHARD_CYCLE, str(db), shard, news.notify_url,
+                             json.dumps(fetch or {}), *news.feed_urls()], cwd=ROOT, stdin=subprocess.DEVNULL, **popen)
+
+
+def test_a_shard_killed_mid_cycle_beside_the_other_then_rerun_loses_nothing_and_repeats_nothing(
+        news_in_two_shards, tmp_path):
+    """Shard 1/2 hangs on a page of its own feeds while 2/2 runs its whole cycle beside it (both hold their
+    locks at once); 1/2 is SIGKILLed, then run again: every listed article once, every alert raised once and
+    notified once (one message per alert), the killed run found 'interrupted' by its own shard's next run."""
+    news = news_in_two_shards
+    db = tmp_path / "w.duckdb"
+    first = all_shards(2)[0]
+    hung = next(f"/a/{a['id']}.html" for a in news.articles
+                if a.get("phase", 1) == 1 and first.holds(f"{news.base_url}/feeds/{a['feed']}.xml"))
+    news.delays[hung] = 120
+    # the hung page holds 1/2 for as long as 2/2 takes (not cut after the default 5 s without a byte)
+    killed = shard_cycle(db, "1/2", news, {"read_timeout": 300, "deadline": 300}, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not news.hits.get(hung) and time.monotonic() < deadline and killed.poll() is None:
+            time.sleep(0.1)
+        assert news.hits.get(hung), "shard 1/2 reached the hung page"
+        other = shard_cycle(db, "2/2", news, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = other.communicate(timeout=240)
+        assert other.returncode == 0, err[-3000:]
+        assert killed.poll() is None, "1/2 was still in its cycle while 2/2 ran"
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)   # the whole group: the cycle and its worker processes
+        killed.wait(timeout=30)
+    news.delays.clear()
+    beside = json.loads(out.strip().splitlines()[-1])
+    assert beside["shard"] == "2/2" and beside["articles_new"] > 0
+
+    rerun = shard_cycle(db, "1/2", news, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = rerun.communicate(timeout=240)
+    assert rerun.returncode == 0, err[-3000:]
+    assert rows(db, "SELECT shard_index, status FROM runs ORDER BY started_at") == [
+        (1, "interrupted"), (2, "completed"), (1, "completed")]
+    listed = [a for a in news.articles if a.get("phase", 1) == 1]
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(len(listed), len(listed))]
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+    alerts = [v for (v,) in rows(db, "SELECT value FROM alerts")]
+    assert alerts and rows(db, "SELECT DISTINCT status FROM alerts") == [("sent",)]
+    assert len(alerts) == len({v for v in alerts})
+    titles = [n["title"] for n in news.notifications]
+    assert len(titles) == len(alerts) and all(any(v in t for t in titles) for v in alerts), (titles, alerts)
