@@ -42,6 +42,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.string import StrDumper
 
 from dealwatch.model import Alert
+from dealwatch.shards import MAX_SHARDS, Shard
 from dealwatch.warehouse import (INSERT_ARTICLES, INSERT_FACTS, LAKE_PREFIX, CycleRunning, ItemOutcome,
                                  StoreResult, Warehouse, WarehouseError, alerts_to_raise, article_rows,
                                  facts_to_store, fact_columns, migrations_dir, utcnow)
@@ -49,7 +50,9 @@ from dealwatch.warehouse import (INSERT_ARTICLES, INSERT_FACTS, LAKE_PREFIX, Cyc
 PG_SCHEMA = "dealwatch"          # the coordination tables
 CATALOG_SCHEMA = "ducklake"      # DuckLake's own catalog tables
 LAKE_MIGRATIONS_PACKAGE_DIR = "_warehouse/lake"
-CYCLE_LOCK = "dealwatch cycle"   # the advisory lock's name (one cycle at a time on a lake)
+CYCLE_EVERY_FEED = 0x6477_0001  # advisory lock classes of the cycle lock (cycle_lock): a cycle of every feed,
+CYCLE_SHARDS = 0x6477_0002      # the count of shards running (object: N), one shard (object: N * MAX_SHARDS + K)
+CYCLE_SHARD = 0x6477_0003
 STORE_ATTEMPTS = 8               # a store retried this often on a lake write conflict or a deadlock
 RETRYABLE_PG = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
@@ -309,15 +312,39 @@ class LakeWarehouse(Warehouse):
                                [f"{CATALOG_SCHEMA}.ducklake_metadata"]).fetchone()[0]
 
     @contextmanager
-    def cycle_lock(self) -> Iterator[None]:
-        """One cycle at a time on the lake: a PostgreSQL advisory lock, held by a connection of its own for
-        the cycle and released by PostgreSQL when that connection ends, however the process died."""
+    def cycle_lock(self, shard: Shard | None = None) -> Iterator[None]:
+        """Warehouse.cycle_lock on the lake, the same rules (a cycle of every feed alone; shards of one count
+        beside each other, never one shard twice; never two counts at once), with PostgreSQL advisory locks
+        instead of files: held by a connection of the cycle's own, released by PostgreSQL when that connection
+        ends, however the process (or its machine) died. The two-number form (class, object): a shard's count
+        is the object of a CYCLE_SHARDS lock, which pg_locks shows to a run of another count."""
         connection = self._connect_pg(autocommit=True)
+        where = f"on the lake {public_conninfo(self.conninfo)}"
+        busy = f"another dealwatch cycle is running {where}; this one was not started"
+
+        def take(key: int, number: int, shared: bool, message: str) -> None:
+            function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+            if not connection.execute(f"SELECT {function}(%s::INT4, %s::INT4)", [key, number]).fetchone()[0]:
+                raise CycleRunning(message)
+
         try:
-            got = connection.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [CYCLE_LOCK]).fetchone()[0]
-            if not got:
-                raise CycleRunning(f"another dealwatch cycle is running on the lake {public_conninfo(self.conninfo)}; "
-                                   f"this one was not started (it would find nothing the other does not)")
+            if shard is None:
+                take(CYCLE_EVERY_FEED, 0, False, f"{busy} (it would find nothing the other does not)")
+            else:
+                take(CYCLE_EVERY_FEED, 0, True, f"a cycle of every feed is running {where}; shard {shard} was not "
+                                                f"started")
+                take(CYCLE_SHARDS, shard.count, True, busy)
+                others = sorted(n for (n,) in connection.execute(
+                    "SELECT DISTINCT objid::BIGINT FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND classid = %s::BIGINT::OID AND objsubid = 2 AND objid <> %s::BIGINT::OID",
+                    [CYCLE_SHARDS, shard.count]).fetchall())
+                if others:
+                    raise CycleRunning(f"cycles in {others[0]} shards are running {where}; shard {shard} was not "
+                                       f"started (shards of two counts would poll the same feeds): it runs once "
+                                       f"those have ended")
+                take(CYCLE_SHARD, shard.count * MAX_SHARDS + shard.index, False,
+                     f"{busy}: shard {shard} is running already")
             yield
         finally:
             connection.close()

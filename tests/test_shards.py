@@ -1,7 +1,8 @@
-"""Cycles in shards (dealwatch.shards, `dealwatch run --shard K/N`) on the single-file warehouse: the
-evaluation harness's dev corpus over HTTP, real DuckDB files, a real webhook receiver, the cycle's stages
-without the Prefect engine (flows.monitor.cycle, engine=False) as the benchmark runs them; the command line
-for its errors. Shards of one count together poll every feed once and store what a cycle of every feed
+"""Cycles in shards (dealwatch.shards, `dealwatch run --shard K/N`) on the single-file warehouse and on the
+DuckLake on a real PostgreSQL (tests/postgres_server.py): the evaluation harness's dev corpus over HTTP, real
+DuckDB files, a real webhook receiver, the cycle's stages without the Prefect engine (flows.monitor.cycle,
+engine=False) as the benchmark runs them, in processes of their own where they run at once; the command
+line for its errors. Shards of one count together poll every feed once and store what a cycle of every feed
 stores; the cycle lock keeps apart only the runs that would poll the same feeds."""
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -30,8 +32,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows(db, sql, params=None):
+    """A query's rows, from a warehouse file or a lake (every table and view under its plain name)."""
+    if isinstance(db, str) and db.startswith("ducklake:"):
+        return Warehouse(db).query(sql, params)[1]
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(params=["file", "lake"])
+def warehouse_at(request, tmp_path):
+    """Where a test's warehouse is: a DuckDB file, or a new lake (its catalog in a fresh database of the
+    session's PostgreSQL server, its files in a temporary directory), created and migrated."""
+    if request.param == "file":
+        return tmp_path / "w.duckdb"
+    address = "ducklake:postgres:" + request.getfixturevalue("postgres_url")
+    Warehouse(address, data_path=tmp_path / "lake").migrate()
+    return address
 
 
 # -- the assignment ---------------------------------------------------------------------------------
@@ -78,8 +94,8 @@ def test_a_bad_shard_on_the_command_line_is_one_line(tmp_path):
 
 # -- the cycle lock, per shard ------------------------------------------------------------------------
 
-def test_the_cycle_lock_keeps_apart_only_the_cycles_that_share_feeds(tmp_path):
-    db = tmp_path / "w.duckdb"
+def test_the_cycle_lock_keeps_apart_only_the_cycles_that_share_feeds(warehouse_at):
+    db = warehouse_at
     one, two = Shard(1, 2), Shard(2, 2)
     with Warehouse(db).cycle_lock(one):
         with Warehouse(db).cycle_lock(two):   # the other half runs beside it
@@ -102,8 +118,8 @@ def test_the_cycle_lock_keeps_apart_only_the_cycles_that_share_feeds(tmp_path):
             pass
 
 
-def test_the_lock_is_held_across_processes_and_freed_by_a_killed_one(tmp_path):
-    db = tmp_path / "w.duckdb"
+def test_the_lock_is_held_across_processes_and_freed_by_a_killed_one(warehouse_at):
+    db = str(warehouse_at)
     code = ("import sys, time; from dealwatch.warehouse import Warehouse; from dealwatch.shards import Shard\n"
             f"with Warehouse({str(db)!r}).cycle_lock(Shard(1, 2)):\n    print('held', flush=True); time.sleep(600)")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -121,18 +137,18 @@ def test_the_lock_is_held_across_processes_and_freed_by_a_killed_one(tmp_path):
         pass
 
 
-def test_a_shard_finds_interrupted_only_its_own_dead_runs(tmp_path):
-    warehouse = Warehouse(tmp_path / "w.duckdb")
+def test_a_shard_finds_interrupted_only_its_own_dead_runs(warehouse_at):
+    warehouse = Warehouse(warehouse_at)
     warehouse.migrate()
     warehouse.start_run("a-1of2", shard=Shard(1, 2))
     warehouse.start_run("b-2of2", shard=Shard(2, 2))      # runs beside 1/2: leaves its row alone
-    assert rows(warehouse.path, "SELECT run_id, status FROM runs ORDER BY run_id") == [
+    assert rows(warehouse_at, "SELECT run_id, status FROM runs ORDER BY run_id") == [
         ("a-1of2", "running"), ("b-2of2", "running")]
     warehouse.start_run("c-1of2", shard=Shard(1, 2))      # 1/2 again, under its lock: a-1of2's process is gone
-    assert rows(warehouse.path, "SELECT run_id, status, shard_index, shard_count FROM runs ORDER BY run_id") == [
+    assert rows(warehouse_at, "SELECT run_id, status, shard_index, shard_count FROM runs ORDER BY run_id") == [
         ("a-1of2", "interrupted", 1, 2), ("b-2of2", "running", 2, 2), ("c-1of2", "running", 1, 2)]
     warehouse.start_run("d-all")                          # every feed: no shard runs beside it
-    assert rows(warehouse.path, "SELECT run_id, status FROM runs WHERE status = 'running'") == [("d-all", "running")]
+    assert rows(warehouse_at, "SELECT run_id, status FROM runs WHERE status = 'running'") == [("d-all", "running")]
 
 
 # -- the dev corpus in shards -------------------------------------------------------------------------
@@ -156,11 +172,20 @@ def corpus_server(count: int):
     raise AssertionError("no port gave every shard a feed in 20 tries")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def corpus():
     server = corpus_server(2)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="module")
+def whole(corpus, tmp_path_factory):
+    """A cycle of every feed of the corpus, unsharded, into a file of its own: what shards must add up to."""
+    db = tmp_path_factory.mktemp("whole") / "whole.duckdb"
+    report = run(db, corpus.feed_urls(), None, [])
+    assert report["articles_new"] == 48 and report["alerts_new"] > 0
+    return SimpleNamespace(db=db, report=report)
 
 
 def run(db: Path, feeds: list[str], shard: Shard | None, notify: list[str]) -> dict:
@@ -176,10 +201,8 @@ FACTS = "SELECT article_url, kind, value, evidence FROM facts"
 ALERTS = "SELECT kind, value FROM alerts"
 
 
-def test_two_shards_one_after_the_other_store_what_one_cycle_of_every_feed_stores(corpus, webhook, tmp_path):
+def test_two_shards_one_after_the_other_store_what_one_cycle_of_every_feed_stores(corpus, whole, webhook, tmp_path):
     feeds = corpus.feed_urls()
-    whole = run(tmp_path / "whole.duckdb", feeds, None, [])
-    assert whole["articles_new"] == 48 and whole["alerts_new"] > 0
     db = tmp_path / "sharded.duckdb"
     halves = [run(db, feeds, s, [webhook.url("json")]) for s in all_shards(2)]
 
@@ -196,9 +219,9 @@ def test_two_shards_one_after_the_other_store_what_one_cycle_of_every_feed_store
 
     # together: what the cycle of every feed stored, each once
     assert sum(r["articles_new"] for r in halves) == 48
-    assert sum(r["alerts_new"] for r in halves) == whole["alerts_new"]
+    assert sum(r["alerts_new"] for r in halves) == whole.report["alerts_new"]
     for sql in (ARTICLES, FACTS, ALERTS):
-        want = sorted(rows(tmp_path / "whole.duckdb", sql))
+        want = sorted(rows(whole.db, sql))
         assert want and sorted(rows(db, sql)) == want, sql
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
     # every alert notified exactly once, whichever shard raised it (one message per alert: threshold 1000)
@@ -251,31 +274,77 @@ with warehouse.cycle_lock(shard):
 """
 
 
-def shard_cycle(db: Path, shard: str, news: SampleNewsServer, fetch: dict | None = None, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SHARD_CYCLE, str(db), shard, news.notify_url,
-                             json.dumps(fetch or {}), *news.feed_urls()], cwd=ROOT, stdin=subprocess.DEVNULL, **popen)
+def shard_cycle(db, shard: str, notify: str, feeds: list[str], fetch: dict | None = None, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SHARD_CYCLE, str(db), shard, notify, json.dumps(fetch or {}),
+                             *feeds], cwd=ROOT, stdin=subprocess.DEVNULL, **popen)
+
+
+def reports_of(*processes: subprocess.Popen) -> list[dict]:
+    """The cycles' reports, once each process has ended (all of them well)."""
+    reports = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
+def test_two_shards_at_the_same_time_on_the_lake_store_every_article_once_and_alert_once(corpus, whole, webhook,
+                                                                                         postgres_url, tmp_path):
+    """The two shards of the dev corpus in two processes at once, writing one lake; then again with nothing
+    new. Together they store what a cycle of every feed stores into a file, each article once; every alert
+    is raised once and notified once (one message per alert), whichever shard delivered it."""
+    address = "ducklake:postgres:" + postgres_url
+    Warehouse(address, data_path=tmp_path / "lake").migrate()
+    feeds = corpus.feed_urls()
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    halves = reports_of(*[shard_cycle(address, str(s), webhook.url("json"), feeds, **pipes) for s in all_shards(2)])
+    assert [r["shard"] for r in halves] == ["1/2", "2/2"]
+    assert [r["feeds_polled"] for r in halves] == [len(s.feeds(feeds)) for s in all_shards(2)]
+    runs = rows(address, "SELECT shard_index, status, started_at, finished_at FROM runs ORDER BY shard_index")
+    assert [(k, status) for k, status, *_ in runs] == [(1, "completed"), (2, "completed")]
+    assert max(r[2] for r in runs) < min(r[3] for r in runs), f"the two shards ran at the same time: {runs}"
+
+    assert sum(r["articles_new"] for r in halves) == 48
+    assert sum(r["alerts_new"] for r in halves) == whole.report["alerts_new"]
+    assert rows(address, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    for sql in (ARTICLES, FACTS, ALERTS):
+        want = sorted(rows(whole.db, sql))
+        assert want and sorted(rows(address, sql)) == want, sql
+    assert rows(address, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+    alerts = [v for (v,) in rows(address, "SELECT value FROM alerts")]
+    assert rows(address, "SELECT DISTINCT status FROM alerts") == [("sent",)]
+    titles = [p["title"] for p in webhook.payloads]
+    assert len(titles) == len(alerts) and all(any(v in t for t in titles) for v in alerts), (titles, alerts)
+
+    again = reports_of(*[shard_cycle(address, str(s), webhook.url("json"), feeds, **pipes) for s in all_shards(2)])
+    for report in again:
+        assert (report["articles_new"], report["facts_new"], report["alerts_new"], report["alerts_sent"]) == (0, 0, 0, 0)
+    assert rows(address, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    assert rows(address, "SELECT count(*) FROM facts") == rows(whole.db, "SELECT count(*) FROM facts")
+    assert len(webhook.payloads) == len(alerts)
 
 
 def test_a_shard_killed_mid_cycle_beside_the_other_then_rerun_loses_nothing_and_repeats_nothing(
-        news_in_two_shards, tmp_path):
+        news_in_two_shards, warehouse_at):
     """Shard 1/2 hangs on a page of its own feeds while 2/2 runs its whole cycle beside it (both hold their
     locks at once); 1/2 is SIGKILLed, then run again: every listed article once, every alert raised once and
     notified once (one message per alert), the killed run found 'interrupted' by its own shard's next run."""
-    news = news_in_two_shards
-    db = tmp_path / "w.duckdb"
+    news, db = news_in_two_shards, warehouse_at
     first = all_shards(2)[0]
     hung = next(f"/a/{a['id']}.html" for a in news.articles
                 if a.get("phase", 1) == 1 and first.holds(f"{news.base_url}/feeds/{a['feed']}.xml"))
     news.delays[hung] = 120
     # the hung page holds 1/2 for as long as 2/2 takes (not cut after the default 5 s without a byte)
-    killed = shard_cycle(db, "1/2", news, {"read_timeout": 300, "deadline": 300}, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    killed = shard_cycle(db, "1/2", news.notify_url, news.feed_urls(), {"read_timeout": 300, "deadline": 300},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not news.hits.get(hung) and time.monotonic() < deadline and killed.poll() is None:
             time.sleep(0.1)
         assert news.hits.get(hung), "shard 1/2 reached the hung page"
-        other = shard_cycle(db, "2/2", news, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        other = shard_cycle(db, "2/2", news.notify_url, news.feed_urls(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
         out, err = other.communicate(timeout=240)
         assert other.returncode == 0, err[-3000:]
         assert killed.poll() is None, "1/2 was still in its cycle while 2/2 ran"
@@ -286,7 +355,8 @@ def test_a_shard_killed_mid_cycle_beside_the_other_then_rerun_loses_nothing_and_
     beside = json.loads(out.strip().splitlines()[-1])
     assert beside["shard"] == "2/2" and beside["articles_new"] > 0
 
-    rerun = shard_cycle(db, "1/2", news, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rerun = shard_cycle(db, "1/2", news.notify_url, news.feed_urls(), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
     out, err = rerun.communicate(timeout=240)
     assert rerun.returncode == 0, err[-3000:]
     assert rows(db, "SELECT shard_index, status FROM runs ORDER BY started_at") == [
