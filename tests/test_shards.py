@@ -325,6 +325,7 @@ def test_two_shards_at_the_same_time_on_the_lake_store_every_article_once_and_al
     assert len(webhook.payloads) == len(alerts)
 
 
+@pytest.mark.parametrize("warehouse_at", ["lake"], indirect=True)   # (a whole cycle killed on the file: test_cycle)
 def test_a_shard_killed_mid_cycle_beside_the_other_then_rerun_loses_nothing_and_repeats_nothing(
         news_in_two_shards, warehouse_at):
     """Shard 1/2 hangs on a page of its own feeds while 2/2 runs its whole cycle beside it (both hold their
