@@ -153,7 +153,7 @@ class LakeWarehouse(Warehouse):
     guarantees, for many writers at once. Created by Warehouse(address) for a "ducklake:postgres:" address."""
 
     def __init__(self, path: str, lock_timeout: float = 60.0, *, data_path: str | Path | None = None, **kwargs):
-        super().__init__(path, lock_timeout, **kwargs)
+        super().__init__(path, lock_timeout, **kwargs)   # (data_path: not passed on, the file refuses it)
         self.path = path   # the address, as given: passed on to the flows' tasks (str(warehouse.path))
         self.conninfo = path[len(LAKE_PREFIX):].strip()
         self.data_path = str(data_path) if data_path else None
@@ -244,14 +244,8 @@ class LakeWarehouse(Warehouse):
         options = [f"METADATA_SCHEMA {_literal(CATALOG_SCHEMA)}"]
         if read_only:
             options.append("READ_ONLY")
-        elif self.data_path:
-            recorded = self._recorded_data_path()
-            if recorded is None:
-                options.append(f"DATA_PATH {_literal(self.data_path)}")
-            elif recorded.rstrip("/") != self.data_path.rstrip("/"):
-                raise LakeError(f"the lake's data directory is {recorded} (recorded when the lake was created), "
-                                f"not {self.data_path}: every worker must see it at that path; give that one, "
-                                f"or no --data-path")
+        elif self.data_path and self._check_data_path() is None:
+            options.append(f"DATA_PATH {_literal(self.data_path)}")
         try:
             con.execute(f"ATTACH {_literal(LAKE_PREFIX + self.conninfo)} AS lake ({', '.join(options)})")
         except duckdb.Error as e:
@@ -294,6 +288,15 @@ class LakeWarehouse(Warehouse):
             con.execute(f'CREATE VIEW memory.main."{name}" AS SELECT * FROM {database}.{schema}."{name}"')
         con.execute("USE memory")
         return con
+
+    def _check_data_path(self) -> str | None:
+        """The data directory the lake recorded (None: no lake yet); a different one given is refused."""
+        recorded = self._recorded_data_path()
+        if recorded is not None and recorded.rstrip("/") != self.data_path.rstrip("/"):
+            raise LakeError(f"the lake's data directory is {recorded} (recorded when the lake was created), "
+                            f"not {self.data_path}: every worker must see it at that path; give that one, "
+                            f"or no --data-path")
+        return recorded
 
     def _recorded_data_path(self) -> str | None:
         """The data directory the lake was created with (DuckLake keeps it in its catalog); None: no lake yet."""
@@ -338,6 +341,8 @@ class LakeWarehouse(Warehouse):
         take turns (an advisory lock)."""
         steps = lake_migrations()
         newest = steps[-1][0] if steps else 0
+        if self.data_path:
+            self._check_data_path()
         current = self.schema_version()
         if current == newest:
             return current

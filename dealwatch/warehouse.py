@@ -330,7 +330,11 @@ class Warehouse:
 
     def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
                  item_max_attempts: int = 5, feed_max_failures: int = 10,
-                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
+                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6),
+                 data_path: str | Path | None = None):
+        if data_path is not None and type(self) is Warehouse:
+            raise WarehouseError(f"--data-path (or [warehouse] data_path) is for a DuckLake warehouse "
+                                 f"(--db {LAKE_PREFIX}<conninfo>), not the file {path}: leave it out")
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.item_max_attempts = item_max_attempts
