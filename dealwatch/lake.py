@@ -54,6 +54,10 @@ STORE_ATTEMPTS = 8               # a store retried this often on a lake write co
 RETRYABLE_PG = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
+_LAKES: dict[tuple[str, str | None], duckdb.DuckDBPyConnection] = {}   # (conninfo, data path) -> DuckDB database
+_LAKES_LOCK = threading.Lock()
+
+
 class LakeError(WarehouseError):
     """The lake cannot be used: PostgreSQL unreachable, no data directory for a new lake, a password in the
     address..."""
@@ -253,13 +257,20 @@ class LakeWarehouse(Warehouse):
                             f"{str(e).strip().splitlines()[0]}") from None
 
     def _lake(self) -> duckdb.DuckDBPyConnection:
-        """This thread's DuckDB connection with the lake attached and in use (kept: attaching costs ~50 ms)."""
+        """This thread's DuckDB connection with the lake attached and in use. One DuckDB database per process
+        and lake holds the extensions and the attachment (loading and attaching cost ~1 s of CPU); each thread
+        has its own connection to it (cursor()), with its own transactions."""
         con = getattr(self._local, "lake", None)
         if con is None:
-            con = self._duckdb()
-            self._attach_lake(con)
+            key = (self.conninfo, self.data_path)
+            with _LAKES_LOCK:
+                database = _LAKES.get(key)
+                if database is None:
+                    database = self._duckdb()
+                    self._attach_lake(database)
+                    _LAKES[key] = database
+            con = self._local.lake = database.cursor()
             con.execute("USE lake")
-            self._local.lake = con
         return con
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
@@ -465,9 +476,14 @@ class LakeWarehouse(Warehouse):
         raise AssertionError("unreachable")
 
     def _discard_lake(self) -> None:
+        """After a failed lake transaction: this thread's next one starts on a fresh connection."""
         con = getattr(self._local, "lake", None)
         self._local.lake = None
         if con is not None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass   # (nothing was open)
             try:
                 con.close()
             except duckdb.Error:
