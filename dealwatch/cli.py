@@ -68,9 +68,18 @@ def check_cluster(address: str | None) -> None:
 
 def _settings(args):
     from dealwatch.config import load_config
+    from dealwatch.warehouse import is_lake
     config = load_config(args.config)
-    db = Path(args.db) if getattr(args, "db", None) else config.warehouse
+    db = getattr(args, "db", None)
+    db = (db if is_lake(db) else Path(db)) if db else config.warehouse   # a lake's address stays a string
     return config, db
+
+
+def _warehouse(args, config, db, **kwargs):
+    """The warehouse at db; a lake with its data directory from --data-path or the config's, if given."""
+    from dealwatch.warehouse import Warehouse
+    data_path = getattr(args, "data_path", None) or config.data_path
+    return Warehouse(db, data_path=data_path, **kwargs) if data_path else Warehouse(db, **kwargs)
 
 
 def check_feed_urls(urls: Sequence[str]) -> None:
@@ -88,8 +97,8 @@ def shard_arg(text: str | None):
         raise UsageError(f"--{e}") from None
 
 
-def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None,
-                  shard=None) -> None:
+def prepare_cycle(db: Path | str, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None,
+                  data_path: str | None = None, shard=None) -> None:
     """What `dealwatch run` does before Prefect starts: the user's mistakes (a notify URL, a profile, a
     warehouse that cannot be opened or is locked) surface here, in one line, not from inside a flow run; and
     the workers' fork server starts on the other core while Prefect starts on this one."""
@@ -103,8 +112,8 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
     load_profile(profile)
     from dealwatch import cluster
     check_cluster(cluster.scheduler_address())
-    warehouse = Warehouse(db)
-    warehouse.migrate()
+    warehouse = Warehouse(db, data_path=data_path) if data_path else Warehouse(db)
+    warehouse.migrate()   # (a new lake is created here, with its data directory; the flow's tasks find it)
     with warehouse.cycle_lock(shard):
         pass
     if workers_likely(warehouse.last_run_articles()):
@@ -113,12 +122,13 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
 
 def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
               profile: Path | None, fetch_options: dict, digest_threshold: int,
-              notify_min_interval: float | None = None, dask: str | None = None, shard=None) -> dict:
+              notify_min_interval: float | None = None, dask: str | None = None,
+              data_path: str | None = None, shard=None) -> dict:
     """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work.
     shard: only the feeds of that shard (dealwatch.shards.Shard)."""
     from pydantic import SecretStr
 
-    prepare_cycle(db, notify, notify_configs, profile, shard)
+    prepare_cycle(db, notify, notify_configs, profile, data_path, shard)
     from flows.monitor import monitor
     # shards=1: one cycle here (of every feed, or of --shard's), whatever the config's [scale] shards says of
     # deployed cycles
@@ -161,7 +171,8 @@ def cmd_run(args) -> int:
     address = dask_scheduler(args, config)
     started = time.monotonic()
     report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
-                       config.digest_threshold, config.notify_min_interval, dask=address, shard=shard)
+                       config.digest_threshold, config.notify_min_interval, dask=address,
+                       data_path=args.data_path or config.data_path, shard=shard)
     print_report(report, db, time.monotonic() - started)
     return 0
 
@@ -282,8 +293,8 @@ def cmd_sql(args) -> int:
             raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
                              "--saved alone lists the saved queries)")
         from dealwatch.warehouse import Warehouse
-        _, db = _settings(args)
-        columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])
+        config, db = _settings(args)
+        columns, rows = run_query(_warehouse(args, config, db, lock_timeout=args.wait), query, args.param or [])
         fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
         sys.stdout.write(format_result(columns, rows, fmt))
     except QueryError as e:
@@ -296,8 +307,8 @@ def cmd_sql(args) -> int:
 def cmd_report(args) -> int:
     from dealwatch.report import write_report
     from dealwatch.warehouse import Warehouse
-    _, db = _settings(args)
-    data, html_path, png_path = write_report(Warehouse(db, lock_timeout=args.wait), args.html, args.png)
+    config, db = _settings(args)
+    data, html_path, png_path = write_report(_warehouse(args, config, db, lock_timeout=args.wait), args.html, args.png)
     upcoming = sum(1 for d in data.deadlines if d.get("status") == "upcoming")
     print(f"dealwatch: report written: {html_path} ({len(data.bidders)} bidders, {len(data.deadlines)} deadlines, "
           f"{upcoming} upcoming), chart {png_path}")
@@ -307,9 +318,9 @@ def cmd_report(args) -> int:
 def cmd_export(args) -> int:
     from dealwatch.queries import QueryError, export_parquet
     from dealwatch.warehouse import Warehouse
-    _, db = _settings(args)
+    config, db = _settings(args)
     try:
-        exported = export_parquet(Warehouse(db, lock_timeout=args.wait), args.dir)
+        exported = export_parquet(_warehouse(args, config, db, lock_timeout=args.wait), args.dir)
     except QueryError as e:
         raise UsageError(str(e)) from e
     for e in exported:
@@ -328,7 +339,7 @@ def cmd_alerts(args) -> int:
             raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
         results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
         return print_checks((url, ok, "" if ok else f"({error})") for url, ok, error in results)
-    warehouse = Warehouse(db)
+    warehouse = _warehouse(args, config, db)
     if args.retry is not None:
         ids = [_alert_id(i) for i in args.retry] or None
         warehouse.migrate()
@@ -363,7 +374,7 @@ def cmd_feeds(args) -> int:
     from dealwatch.warehouse import Warehouse
     config, db = _settings(args)
     if args.unpark:
-        count = Warehouse(db).unpark_feeds(None if "all" in args.unpark else args.unpark)
+        count = _warehouse(args, config, db).unpark_feeds(None if "all" in args.unpark else args.unpark)
         print(f"unparked {count} feed(s)")
         return 0
     if args.check:
@@ -373,8 +384,8 @@ def cmd_feeds(args) -> int:
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
         return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items"
                              + (f" (but: {poll.warning})" if poll.warning else "")) for poll in polls)
-    warehouse = Warehouse(db)
-    if Path(db).exists():
+    warehouse = _warehouse(args, config, db)
+    if isinstance(db, str) or Path(db).exists():   # (a lake: its migrate() creates nothing it has)
         warehouse.migrate()   # a warehouse of an older dealwatch: the schedule's and the warnings' columns
     columns, rows = warehouse.query(
         "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
@@ -481,7 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--config", help="TOML config file (default: ./dealwatch.toml if present)")
-        p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb)")
+        p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb), "
+                       "or a DuckLake: ducklake:postgres:<libpq conninfo> (docs/scale-out.md)")
+        p.add_argument("--data-path", metavar="DIR", help="a DuckLake warehouse's data directory (needed to create "
+                       "the lake; default: the config's [warehouse] data_path, else the one the lake recorded)")
 
     def dask(p):
         p.add_argument("--dask", metavar="ADDRESS", help="extract and judge on this Dask cluster (its scheduler, "

@@ -48,7 +48,8 @@ class ConfigError(Exception):
 class Config:
     source: Path | None = None              # the file it came from, None for built-in defaults
     feeds: tuple[str, ...] = ()
-    warehouse: Path = DEFAULT_WAREHOUSE
+    warehouse: Path | str = DEFAULT_WAREHOUSE   # a file, or a lake's address "ducklake:postgres:<conninfo>"
+    data_path: str | None = None            # a lake's data directory (docs/scale-out.md)
     profile: Path | None = None             # None: the bundled TikTok profile
     notify_urls: tuple[str, ...] = ()
     notify_configs: tuple[Path, ...] = ()
@@ -96,6 +97,19 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
         else:
             raise ConfigError(f"{where} must be a list of URLs (strings, or tables with url = \"...\")")
     return tuple(out)
+
+
+def _warehouse_path(base: Path, value: str) -> Path | str:
+    """A file relative to the config's folder, or a lake's address as it is."""
+    from dealwatch.warehouse import is_lake
+    return value if is_lake(value) else base / value
+
+
+def _data_path(base: Path, value: str | None) -> str | None:
+    """A lake's data directory relative to the config's folder; a URL (s3://...) as it is."""
+    if not value:
+        return None
+    return value if "://" in value else str(base / value)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -155,7 +169,8 @@ def load_config(path: str | Path | None = None) -> Config:
     return Config(
         source=path,
         feeds=feeds,
-        warehouse=base / interpolate(warehouse.get("path", str(DEFAULT_WAREHOUSE)), f"{path}: warehouse.path"),
+        warehouse=_warehouse_path(base, interpolate(warehouse.get("path", str(DEFAULT_WAREHOUSE)), f"{path}: warehouse.path")),
+        data_path=_data_path(base, interpolate(warehouse.get("data_path"), f"{path}: warehouse.data_path")),
         profile=base / profile["path"] if "path" in profile else None,
         notify_urls=tuple(interpolate(list(_strings(notify.get("urls", []), f"{path}: notify.urls")),
                                       f"{path}: notify.urls")),

@@ -57,6 +57,10 @@ STORE_ATTEMPTS = 8               # a store retried this often on a lake write co
 RETRYABLE_PG = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 
+_LAKES: dict[tuple[str, str | None], duckdb.DuckDBPyConnection] = {}   # (conninfo, data path) -> DuckDB database
+_LAKES_LOCK = threading.Lock()
+
+
 class LakeError(WarehouseError):
     """The lake cannot be used: PostgreSQL unreachable, no data directory for a new lake, a password in the
     address..."""
@@ -156,7 +160,7 @@ class LakeWarehouse(Warehouse):
     guarantees, for many writers at once. Created by Warehouse(address) for a "ducklake:postgres:" address."""
 
     def __init__(self, path: str, lock_timeout: float = 60.0, *, data_path: str | Path | None = None, **kwargs):
-        super().__init__(path, lock_timeout, **kwargs)
+        super().__init__(path, lock_timeout, **kwargs)   # (data_path: not passed on, the file refuses it)
         self.path = path   # the address, as given: passed on to the flows' tasks (str(warehouse.path))
         self.conninfo = path[len(LAKE_PREFIX):].strip()
         self.data_path = str(data_path) if data_path else None
@@ -247,14 +251,8 @@ class LakeWarehouse(Warehouse):
         options = [f"METADATA_SCHEMA {_literal(CATALOG_SCHEMA)}"]
         if read_only:
             options.append("READ_ONLY")
-        elif self.data_path:
-            recorded = self._recorded_data_path()
-            if recorded is None:
-                options.append(f"DATA_PATH {_literal(self.data_path)}")
-            elif recorded.rstrip("/") != self.data_path.rstrip("/"):
-                raise LakeError(f"the lake's data directory is {recorded} (recorded when the lake was created), "
-                                f"not {self.data_path}: every worker must see it at that path; give that one, "
-                                f"or no --data-path")
+        elif self.data_path and self._check_data_path() is None:
+            options.append(f"DATA_PATH {_literal(self.data_path)}")
         try:
             con.execute(f"ATTACH {_literal(LAKE_PREFIX + self.conninfo)} AS lake ({', '.join(options)})")
         except duckdb.Error as e:
@@ -262,13 +260,20 @@ class LakeWarehouse(Warehouse):
                             f"{str(e).strip().splitlines()[0]}") from None
 
     def _lake(self) -> duckdb.DuckDBPyConnection:
-        """This thread's DuckDB connection with the lake attached and in use (kept: attaching costs ~50 ms)."""
+        """This thread's DuckDB connection with the lake attached and in use. One DuckDB database per process
+        and lake holds the extensions and the attachment (loading and attaching cost ~1 s of CPU); each thread
+        has its own connection to it (cursor()), with its own transactions."""
         con = getattr(self._local, "lake", None)
         if con is None:
-            con = self._duckdb()
-            self._attach_lake(con)
+            key = (self.conninfo, self.data_path)
+            with _LAKES_LOCK:
+                database = _LAKES.get(key)
+                if database is None:
+                    database = self._duckdb()
+                    self._attach_lake(database)
+                    _LAKES[key] = database
+            con = self._local.lake = database.cursor()
             con.execute("USE lake")
-            self._local.lake = con
         return con
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
@@ -297,6 +302,15 @@ class LakeWarehouse(Warehouse):
             con.execute(f'CREATE VIEW memory.main."{name}" AS SELECT * FROM {database}.{schema}."{name}"')
         con.execute("USE memory")
         return con
+
+    def _check_data_path(self) -> str | None:
+        """The data directory the lake recorded (None: no lake yet); a different one given is refused."""
+        recorded = self._recorded_data_path()
+        if recorded is not None and recorded.rstrip("/") != self.data_path.rstrip("/"):
+            raise LakeError(f"the lake's data directory is {recorded} (recorded when the lake was created), "
+                            f"not {self.data_path}: every worker must see it at that path; give that one, "
+                            f"or no --data-path")
+        return recorded
 
     def _recorded_data_path(self) -> str | None:
         """The data directory the lake was created with (DuckLake keeps it in its catalog); None: no lake yet."""
@@ -365,6 +379,8 @@ class LakeWarehouse(Warehouse):
         take turns (an advisory lock)."""
         steps = lake_migrations()
         newest = steps[-1][0] if steps else 0
+        if self.data_path:
+            self._check_data_path()
         current = self.schema_version()
         if current == newest:
             return current
@@ -487,9 +503,14 @@ class LakeWarehouse(Warehouse):
         raise AssertionError("unreachable")
 
     def _discard_lake(self) -> None:
+        """After a failed lake transaction: this thread's next one starts on a fresh connection."""
         con = getattr(self._local, "lake", None)
         self._local.lake = None
         if con is not None:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass   # (nothing was open)
             try:
                 con.close()
             except duckdb.Error:

@@ -16,9 +16,11 @@ Crash safety comes from the order of transactions, not from luck:
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -33,6 +35,13 @@ from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
 from dealwatch.shards import Shard
 from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
+
+# DuckDB 1.5.5's Python client tries `import pandas` for every parameter value it converts, and a failed import
+# is not remembered: where pandas is not installed, each try searches sys.path again. Measured: 40,000 values
+# bound as lists took 13.2 s, 0.86 s with the missing module recorded as missing (below); duckdb 2.0 does not
+# try. A None entry is how Python records "no such module": an `import pandas` fails at once, as it would anyway.
+if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+    sys.modules["pandas"] = None
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
@@ -331,7 +340,11 @@ class Warehouse:
 
     def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
                  item_max_attempts: int = 5, feed_max_failures: int = 10,
-                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
+                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6),
+                 data_path: str | Path | None = None):
+        if data_path is not None and type(self) is Warehouse:
+            raise WarehouseError(f"--data-path (or [warehouse] data_path) is for a DuckLake warehouse "
+                                 f"(--db {LAKE_PREFIX}<conninfo>), not the file {path}: leave it out")
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.item_max_attempts = item_max_attempts
