@@ -1005,6 +1005,23 @@ class Warehouse:
         with self.transaction() as con:
             con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ?", [now or utcnow(), destination])
 
+    def claim_outage_report(self, destination: str, now: datetime | None = None) -> datetime | None:
+        """Take the reporting of destination's current outage, atomically: two deliverers at once (the shards'
+        cycles, deliver-alerts) never both report it. The claim's time (release it with it when no other
+        destination took the report), or None when the outage was reported already or is over."""
+        now = now or utcnow()
+        with self.transaction() as con:
+            claimed = con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ? AND "
+                                  "state = 'failing' AND reported_at IS NULL RETURNING destination",
+                                  [now, destination]).fetchall()
+        return now if claimed else None
+
+    def release_outage_report(self, destination: str, claimed_at: datetime) -> None:
+        """Give back a claim_outage_report whose report reached nobody: the next delivery tries again."""
+        with self.transaction() as con:
+            con.execute("UPDATE destinations SET reported_at = NULL WHERE destination = ? AND reported_at = ?",
+                        [destination, claimed_at])
+
     # -- runs -------------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, now: datetime | None = None, shard: Shard | None = None) -> None:

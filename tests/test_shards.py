@@ -370,3 +370,22 @@ def test_a_shard_killed_mid_cycle_beside_the_other_then_rerun_loses_nothing_and_
     assert len(alerts) == len({v for v in alerts})
     titles = [n["title"] for n in news.notifications]
     assert len(titles) == len(alerts) and all(any(v in t for t in titles) for v in alerts), (titles, alerts)
+
+
+def test_an_outage_is_reported_by_one_deliverer_of_two_at_once(warehouse_at):
+    """Two shards' deliveries at once both find a destination down for over an hour: the report is claimed
+    atomically, so only one of them sends it; one that reached nobody gives the claim back."""
+    from datetime import timedelta
+
+    from dealwatch.warehouse import utcnow
+    warehouse = Warehouse(warehouse_at)
+    warehouse.migrate()
+    t0 = utcnow() - timedelta(hours=2)
+    warehouse.record_attempt("mailto://m", ok=False, error="down", now=t0)
+    first, second = Warehouse(warehouse_at), Warehouse(warehouse_at)   # two deliverers
+    claimed = first.claim_outage_report("mailto://m", t0 + timedelta(hours=1))
+    assert claimed is not None and second.claim_outage_report("mailto://m") is None
+    first.release_outage_report("mailto://m", claimed)                 # its report reached nobody
+    assert second.claim_outage_report("mailto://m") is not None and first.claim_outage_report("mailto://m") is None
+    warehouse.record_attempt("mailto://m", ok=True)                    # the outage is over: nothing to report
+    assert first.claim_outage_report("mailto://m") is None
