@@ -313,3 +313,17 @@ def test_lake_mistakes_are_one_clear_line(lake, postgres_server, tmp_path):
     assert "Traceback" not in down.stderr
     file_with_data_path = run_cli("sql", "--db", str(tmp_path / "w.duckdb"), "--data-path", str(data), "SELECT 1")
     assert file_with_data_path.returncode != 0 and "is for a DuckLake warehouse" in file_with_data_path.stderr
+
+
+def test_the_config_names_a_lake_and_its_data_directory(tmp_path):
+    from dealwatch.config import load_config
+    from flows.monitor import from_config
+
+    config = tmp_path / "dealwatch.toml"
+    config.write_text('[warehouse]\npath = "ducklake:postgres:host=db.internal dbname=dealwatch"\n'
+                      'data_path = "lake-data"\n', encoding="utf-8")
+    loaded = load_config(config)
+    assert loaded.warehouse == "ducklake:postgres:host=db.internal dbname=dealwatch"   # as it is: not a path
+    assert loaded.data_path == str(tmp_path / "lake-data")                            # beside the config
+    params = from_config(str(config), db=None, data_path=None)   # what a deployment's run reads
+    assert params == {"db": loaded.warehouse, "data_path": str(tmp_path / "lake-data")}
