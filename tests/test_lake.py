@@ -4,6 +4,7 @@ point loses nothing and repeats nothing. The news: the bundled sample site (deal
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import signal
@@ -327,3 +328,17 @@ def test_the_config_names_a_lake_and_its_data_directory(tmp_path):
     assert loaded.data_path == str(tmp_path / "lake-data")                            # beside the config
     params = from_config(str(config), db=None, data_path=None)   # what a deployment's run reads
     assert params == {"db": loaded.warehouse, "data_path": str(tmp_path / "lake-data")}
+
+
+@pytest.mark.parametrize("outbox_test", ["test_mail_down_for_six_hours_beside_a_working_webhook_then_back",
+                                         "test_with_one_destination_nothing_is_reported_through_others"])
+def test_the_outbox_tests_pass_on_the_lake(outbox_test, lake, smtp, webhook, tmp_path, monkeypatch):
+    """tests/test_outbox.py's delivery stories (a real SMTP server down for hours beside a working webhook,
+    hours on an injected clock), with the lake as their warehouse: every statement of the outbox on PostgreSQL."""
+    import test_outbox
+
+    address, data = lake
+    monkeypatch.setattr(test_outbox, "Warehouse", lambda _path: Warehouse(address, data_path=data))
+    test = getattr(test_outbox, outbox_test)
+    fixtures = {"smtp": smtp, "webhook": webhook, "tmp_path": tmp_path}
+    test(*(fixtures[name] for name in inspect.signature(test).parameters))
