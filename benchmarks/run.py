@@ -2,6 +2,7 @@
 
     uv run python benchmarks/run.py [--articles N] [--feeds F] [--repeat K] [--json OUT] [--no-10x] [--shards]
     uv run python benchmarks/run.py --freshness [--hours H] [--json OUT]   (benchmarks/freshness.py)
+    uv run python benchmarks/run.py --lake [--articles N] [--repeat K] [--lake-conninfo CONNINFO]
 
 N realistic article pages (benchmarks/corpus.py) are served over loopback HTTP across F RSS feeds with
 ETag / Last-Modified / 304 by benchmarks/server.py, in its own process. Each measurement runs in a fresh
@@ -33,6 +34,10 @@ measured cleanly and nothing leaks from one into the next:
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N, and its speed (the
              longest part: ~1 min a run at the default N=1000 on 2 cores, 2 runs (--repeat-10x), the best
              reported, the highest RSS; at N=10000 it is 100,000 pages, ~20 min a run; --no-10x skips it)
+  lake       (--lake, instead of the above) the plain cycle at N on a file and on a DuckLake with its catalog in
+             PostgreSQL (docs/scale-out.md), interleaved K times, each on a fresh warehouse (a new database and
+             data directory): both printed, best of K. PostgreSQL: --lake-conninfo's server (the benchmark
+             creates and drops databases there), else a throwaway one on loopback (tests/postgres_server.py)
 floor, flow and plain run K times (--repeat, default 5), interleaved, each time in a fresh process; each
 figure is the best of its K runs, all K shown: the speed of a shared 2-core VM drifts by tens of percent
 within a minute (in one run of three rounds, the floor's runs gave 131, 203 and 213 pages/s), and a ratio
@@ -181,10 +186,11 @@ class Preamble:
     fork server waited for before the measured cycle: the cycle then costs what the flow run of `dealwatch
     run` costs. Its own cost, once per process, is reported on its own line, like Prefect's start-up."""
 
-    def __init__(self, a, db: Path | str, shard=None):
+    def __init__(self, a, db: Path | str, data_path: str | None = None, shard=None):
         from dealwatch.cli import prepare_cycle
         started, cpu = time.perf_counter(), time.process_time()
-        prepare_cycle(db, [u.get_secret_value() for u in _flow_kwargs(a, db)["notify"]], [], None, shard=shard)
+        prepare_cycle(db, [u.get_secret_value() for u in _flow_kwargs(a, db)["notify"]], [], None, data_path,
+                      shard=shard)
         self.seconds, self.cpu = time.perf_counter() - started, time.process_time() - cpu
 
     def wait(self, timeout: float = 120) -> dict:
@@ -355,8 +361,11 @@ def phase_flow(a) -> dict:
 
 def phase_plain(a) -> dict:
     os.environ.update(QUIET)
-    db = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb")
-    preamble = Preamble(a, db)
+    if a.lake_db:   # a fresh lake: an empty PostgreSQL database and data directory (orchestrate_lake)
+        db, data_path = a.lake_db, a.lake_data
+    else:
+        db, data_path = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb"), None
+    preamble = Preamble(a, db, data_path)
     from flows.monitor import cycle
     from dealwatch.warehouse import Warehouse
     kw = _flow_kwargs(a, db)
@@ -381,7 +390,7 @@ def phase_shard(a) -> dict:
     os.environ.update(QUIET)
     from dealwatch.shards import parse_shard
     shard = parse_shard(a.shard)
-    preamble = Preamble(a, a.db, shard)
+    preamble = Preamble(a, a.db, shard=shard)
     from flows.monitor import cycle
     from dealwatch.warehouse import Warehouse
     kw = _flow_kwargs(a, a.db)
@@ -634,6 +643,73 @@ def orchestrate(a) -> dict:
     return res
 
 
+def orchestrate_lake(a) -> dict:
+    """The plain cycle at N on a file and on a lake, interleaved a.repeat times, each on a fresh warehouse."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres_server import PostgresServer
+    n, f = a.articles, a.feeds
+    a.workdir = tempfile.mkdtemp(prefix="dealwatch-bench-lake-")
+    a.prefect_home = a.prefect_home or str(Path.home() / ".cache" / "dealwatch-bench" / "prefect")
+    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "--feeds", str(f), "--seed", str(a.seed),
+                               f"--set=n{n}:{n}"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    postgres = None
+    try:
+        ready = server.stdout.readline().split()
+        if not ready or ready[0] != "READY":
+            raise SystemExit("the benchmark's news server did not start")
+        a.base = f"http://127.0.0.1:{ready[1]}"
+        if a.lake_conninfo:
+            admin = a.lake_conninfo
+        else:
+            postgres = PostgresServer().start()
+            admin = postgres.conninfo()
+        import psycopg
+        res: dict = {"machine": machine(), "articles": n, "feeds": f, "repeat": a.repeat,
+                     "postgres": "--lake-conninfo" if a.lake_conninfo else "a throwaway server on loopback"}
+        runs: dict[str, list[dict]] = {"file": [], "lake": []}
+        for i in range(a.repeat):
+            runs["file"].append(run_phase("plain", a, f"n{n}", n))
+            name = f"dealwatch_bench_{os.getpid()}_{i}"
+            with psycopg.connect(admin, autocommit=True) as con:
+                con.execute(f"CREATE DATABASE {name}")
+            try:
+                conninfo = psycopg.conninfo.make_conninfo(admin, dbname=name)
+                data = Path(a.workdir) / f"lake-{i}"
+                runs["lake"].append(run_phase("plain", a, f"n{n}", n, ["--lake-db", f"ducklake:postgres:{conninfo}",
+                                                                       "--lake-data", str(data)]))
+                shutil.rmtree(data, ignore_errors=True)
+            finally:
+                with psycopg.connect(admin, autocommit=True) as con:
+                    con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for name, rs in runs.items():
+            res[name] = best_of(rs, lambda r: r["pages_per_s"])
+        res["runs"] = {name: [r["pages_per_s"] for r in rs] for name, rs in runs.items()}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(a.workdir, ignore_errors=True)
+    return res
+
+
+def render_lake(res: dict) -> str:
+    m = res["machine"]
+    lines = [f"dealwatch benchmark: the plain cycle on a file and on a DuckLake (catalog in PostgreSQL: "
+             f"{res['postgres']}), N={res['articles']} pages, {res['feeds']} feeds, best of {res['repeat']}",
+             f"machine: {m['cores_usable']} cores ({m['cpu']}), load at start {m['loadavg_at_start']}, "
+             f"duckdb {m['duckdb']}"]
+    for name in ("file", "lake"):
+        r = res[name]
+        lines.append(f"  {name:5} {r['seconds']:7.2f} s  {r['pages_per_s']:7.1f} pages/s   CPU main {r['cpu_main_s']:.2f} s, "
+                     f"workers {r['cpu_workers_s']:.2f} s; articles {r['report']['articles_new']}, facts "
+                     f"{r['report']['facts_new']}, alerts {r['report']['alerts_new']}; other load "
+                     f"{r['other_load_cores']} cores; runs (pages/s): "
+                     f"{', '.join(f'{x:.0f}' for x in res['runs'][name])}")
+    lines.append(f"  lake/file: {res['lake']['pages_per_s'] / res['file']['pages_per_s']:.2f} of the file's speed")
+    return "\n".join(lines)
+
+
 def _runs(res: dict, phase: str) -> str:
     speeds = res.get("runs", {}).get(phase, [])
     return f"; best of {len(speeds)}: {', '.join(f'{x:.0f}' for x in speeds)}" if len(speeds) > 1 else ""
@@ -780,6 +856,12 @@ def main(argv=None) -> int:
     p.add_argument("--meta-floor", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dask", help=argparse.SUPPRESS)
     p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
+    p.add_argument("--lake", action="store_true",
+                   help="instead: the plain cycle on a file and on a DuckLake on PostgreSQL, side by side")
+    p.add_argument("--lake-conninfo", help="with --lake: a PostgreSQL server to use (libpq conninfo of a user "
+                   "that may create databases; default: a throwaway server on loopback)")
+    p.add_argument("--lake-db", help=argparse.SUPPRESS)
+    p.add_argument("--lake-data", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.freshness:
         import freshness
@@ -794,6 +876,12 @@ def main(argv=None) -> int:
         p.error("--articles must be 1..100000 and --feeds 1..articles")
     if a.repeat < 1 or a.repeat_10x < 1:
         p.error("--repeat and --repeat-10x must be at least 1")
+    if a.lake:
+        res = orchestrate_lake(a)
+        print(render_lake(res))
+        if a.json:
+            Path(a.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return 0
     res = orchestrate(a)
     table, summary = render(res)
     res["summary"] = summary

@@ -584,10 +584,3 @@ class LakeWarehouse(Warehouse):
                         "coalesce(delivered_to, '{}'::VARCHAR[]), ?::VARCHAR[]))) "
                         "WHERE id IN (SELECT unnest(?::BIGINT[]))", [error, list(delivered_to), list(ids)])
         return 0
-
-    # -- reading ----------------------------------------------------------------------------------
-
-    def query(self, sql: str, params: Sequence | None = None) -> tuple[list[str], list[tuple]]:
-        with self.connect(read_only=True) as con:
-            cursor = con.execute(sql, params or [])
-            return [d[0] for d in cursor.description], cursor.fetchall()

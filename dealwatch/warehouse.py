@@ -1,6 +1,7 @@
 """The DuckDB warehouse: schema and migrations, idempotent writes, the fetch queue and the alert outbox.
 
-The only module that talks to DuckDB. DuckDB lets one process at a time hold a file open for writing,
+The only module that talks to a DuckDB file (dealwatch/lake.py: the warehouse as a DuckLake on PostgreSQL,
+the same methods). DuckDB lets one process at a time hold a file open for writing,
 and while it does, no other process can open it at all (STACK-NOTES). So every write here is one short
 transaction on a connection opened for it and closed after; opening retries while another process
 holds the file, and gives up with WarehouseLocked after `lock_timeout` seconds.

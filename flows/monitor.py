@@ -97,7 +97,7 @@ def from_config(config: str | None, **given) -> dict:
     parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
     config files are added to the config's."""
     defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10,
-                      "notify_min_interval": None, "dask_scheduler": None, "shards": 1}
+                      "notify_min_interval": None, "dask_scheduler": None, "data_path": None, "shards": 1}
     if config:
         from dealwatch.config import load_config
         c = load_config(config)
@@ -106,7 +106,7 @@ def from_config(config: str | None, **given) -> dict:
                     "notify_configs": [str(p) for p in c.notify_configs],
                     "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
                     "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval,
-                    "dask_scheduler": c.dask_scheduler, "shards": c.shards}
+                    "dask_scheduler": c.dask_scheduler, "data_path": c.data_path, "shards": c.shards}
     out = {}
     for name, value in given.items():
         if name in ("notify", "notify_configs") and value is not None:
@@ -307,7 +307,8 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
-                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler, shards=shards)
+                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler, data_path=None,
+                    shards=shards)
     part = parse_shard(shard)
     if part is None and p["shards"] != 1:
         if notify:
@@ -320,7 +321,8 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
         return await run_shards(p["db"], all_shards(p["shards"]), {k: v for k, v in given.items() if v is not None},
                                 shard_deployment)
     cluster.use_cluster(p["dask_scheduler"])
-    warehouse = Warehouse(p["db"])
+    # a lake's data directory from the config ([warehouse] data_path): a deployment's first run creates the lake
+    warehouse = Warehouse(p["db"], data_path=p["data_path"]) if p["data_path"] else Warehouse(p["db"])
     with warehouse.cycle_lock(part), sigterm_stops_the_cycle():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
