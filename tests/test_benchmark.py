@@ -100,14 +100,7 @@ def test_freshness_benchmark_reports_its_last_line(tmp_path):
     assert re.fullmatch(r"freshness: alert p50 \d+ s p95 \d+ s \| requests/feed/h \d+\.\d "
                         r"\(15-min cron \d+\.\d\)", summary), summary
     res = json.loads(out.read_text())
-    assert res["summary"] == summary
-    # the 2-shard cycle on a lake (a throwaway PostgreSQL) and on a file: every article once, in two shards
-    assert "8 the plain cycle in 2 shards at once" in table and "on a DuckLake" in table
-    for kind in ("lake", "file"):
-        shards = res["shards"][kind]
-        assert (shards["articles_stored"], shards["articles_distinct"]) == (40, 40), shards
-        assert sorted(s["shard"] for s in shards["shards"]) == ["1/2", "2/2"]
-        assert sum(s["report"]["articles_new"] for s in shards["shards"]) == 40 and res["feeds"] == 10 and res["relevant"] > 0
+    assert res["summary"] == summary and res["feeds"] == 10 and res["relevant"] > 0
     for mode in ("adaptive", "cron"):
         assert res[mode]["missed"] == 0 and res[mode]["early_polls"] == 0, res[mode]
         assert 0 < res[mode]["p50_s"] <= res[mode]["p95_s"] < 3600
