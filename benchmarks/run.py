@@ -1,7 +1,8 @@
 """dealwatch against the physical floor of its work (extracting text from HTML), side by side in ONE run.
 
-    uv run python benchmarks/run.py [--articles N] [--feeds F] [--repeat K] [--json OUT] [--no-10x]
+    uv run python benchmarks/run.py [--articles N] [--feeds F] [--repeat K] [--json OUT] [--no-10x] [--shards]
     uv run python benchmarks/run.py --freshness [--hours H] [--json OUT]   (benchmarks/freshness.py)
+    uv run python benchmarks/run.py --lake [--articles N] [--repeat K] [--lake-conninfo CONNINFO]
 
 N realistic article pages (benchmarks/corpus.py) are served over loopback HTTP across F RSS feeds with
 ETag / Last-Modified / 304 by benchmarks/server.py, in its own process. Each measurement runs in a fresh
@@ -25,9 +26,18 @@ measured cleanly and nothing leaks from one into the next:
              processes (one thread each, dealwatch.dask_preload) instead of the local pool: one run, after the
              others; its wall time against the local pool's (the cluster's processes are not the cycle's
              children: their CPU is not counted in the cycle's)
+  shards     (--shards) the plain cycle in 2 shards at once (`--shard 1/2` and `2/2`, two processes started
+             together once each has done the preamble), on a DuckLake whose catalog is in a throwaway
+             PostgreSQL (tests/postgres_server.py: Debian's package) and, beside it, on a file: one run each,
+             after the others; the wall time from the first shard's start to the last one's end, every
+             article stored once (checked)
   flow10x    the flow at 10 x N, on a fresh warehouse: peak RSS against the flow at N, and its speed (the
              longest part: ~1 min a run at the default N=1000 on 2 cores, 2 runs (--repeat-10x), the best
              reported, the highest RSS; at N=10000 it is 100,000 pages, ~20 min a run; --no-10x skips it)
+  lake       (--lake, instead of the above) the plain cycle at N on a file and on a DuckLake with its catalog in
+             PostgreSQL (docs/scale-out.md), interleaved K times, each on a fresh warehouse (a new database and
+             data directory): both printed, best of K. PostgreSQL: --lake-conninfo's server (the benchmark
+             creates and drops databases there), else a throwaway one on loopback (tests/postgres_server.py)
 floor, flow and plain run K times (--repeat, default 5), interleaved, each time in a fresh process; each
 figure is the best of its K runs, all K shown: the speed of a shared 2-core VM drifts by tens of percent
 within a minute (in one run of three rounds, the floor's runs gave 131, 203 and 213 pages/s), and a ratio
@@ -176,10 +186,11 @@ class Preamble:
     fork server waited for before the measured cycle: the cycle then costs what the flow run of `dealwatch
     run` costs. Its own cost, once per process, is reported on its own line, like Prefect's start-up."""
 
-    def __init__(self, a, db: Path):
+    def __init__(self, a, db: Path | str, data_path: str | None = None, shard=None):
         from dealwatch.cli import prepare_cycle
         started, cpu = time.perf_counter(), time.process_time()
-        prepare_cycle(db, [u.get_secret_value() for u in _flow_kwargs(a, db)["notify"]], [], None)
+        prepare_cycle(db, [u.get_secret_value() for u in _flow_kwargs(a, db)["notify"]], [], None, data_path,
+                      shard=shard)
         self.seconds, self.cpu = time.perf_counter() - started, time.process_time() - cpu
 
     def wait(self, timeout: float = 120) -> dict:
@@ -350,8 +361,11 @@ def phase_flow(a) -> dict:
 
 def phase_plain(a) -> dict:
     os.environ.update(QUIET)
-    db = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb")
-    preamble = Preamble(a, db)
+    if a.lake_db:   # a fresh lake: an empty PostgreSQL database and data directory (orchestrate_lake)
+        db, data_path = a.lake_db, a.lake_data
+    else:
+        db, data_path = fresh_warehouse(Path(a.workdir) / f"plain-{a.set}.duckdb"), None
+    preamble = Preamble(a, db, data_path)
     from flows.monitor import cycle
     from dealwatch.warehouse import Warehouse
     kw = _flow_kwargs(a, db)
@@ -367,6 +381,85 @@ def phase_plain(a) -> dict:
             "server": delta(after, before), "report": _brief(report),
             "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
             "cpu_prefect_server_s": 0.0, **rss(watch)}
+
+
+def phase_shard(a) -> dict:
+    """One shard's plain cycle (the shards phase): the preamble, then READY on stdout, then the cycle once a
+    line comes on stdin (the orchestrator starts the shards together). The cycle's start and end as epoch
+    seconds, for the wall time of all the shards."""
+    os.environ.update(QUIET)
+    from dealwatch.shards import parse_shard
+    shard = parse_shard(a.shard)
+    preamble = Preamble(a, a.db, shard=shard)
+    from flows.monitor import cycle
+    from dealwatch.warehouse import Warehouse
+    kw = _flow_kwargs(a, a.db)
+    warehouse = Warehouse(a.db)
+    preamble.wait()
+    print("READY", flush=True)
+    sys.stdin.readline()
+    cpu0, watch = cpu_now(), WorkerWatch()
+    started, wall0 = time.time(), time.perf_counter()
+    with warehouse.cycle_lock(shard):
+        report = asyncio.run(cycle(warehouse, kw["feeds"], kw["notify"], [], None, {}, 10, engine=False, shard=shard))
+    wall, ended, cpu1 = time.perf_counter() - wall0, time.time(), cpu_now()
+    return {"shard": str(shard), "started": started, "ended": ended, "seconds": round(wall, 2),
+            "report": _brief(report), "cpu_main_s": round(cpu1[0] - cpu0[0], 2),
+            "cpu_workers_s": round(cpu1[1] - cpu0[1], 2), **rss(watch)}
+
+
+def run_shards(a, set_name: str, articles: int, db: str, count: int = 2, timeout: float = 1800) -> dict:
+    """The shards phase: `count` shard processes, started together once all are ready; their figures."""
+    env = {**os.environ, **QUIET, "PREFECT_HOME": a.prefect_home}
+    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--phase", "shard", "--set", set_name,
+                               "--articles", str(articles), "--feeds", str(a.feeds), "--base", a.base,
+                               "--workdir", a.workdir, "--seed", str(a.seed), "--db", db, "--shard", f"{k}/{count}"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env, cwd=ROOT) for k in range(1, count + 1)]
+    try:
+        for proc in procs:
+            if proc.stdout.readline().strip() != "READY":
+                raise SystemExit(f"a shard of the shards phase did not start: {proc.stderr.read()[-4000:]}")
+        busy0, _ = cpu_ticks()
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=timeout)
+            if proc.returncode != 0:
+                sys.stderr.write(err[-4000:])
+                raise SystemExit(f"a shard of the shards phase failed (exit {proc.returncode})")
+            results.append(json.loads([l for l in out.splitlines() if l.startswith("PHASE-RESULT ")][-1]
+                                      .removeprefix("PHASE-RESULT ")))
+        busy1, _ = cpu_ticks()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    from dealwatch.warehouse import Warehouse
+    stored = Warehouse(db).query("SELECT count(*), count(DISTINCT url) FROM articles")[1][0]
+    ours = sum(r["cpu_main_s"] + r["cpu_workers_s"] for r in results)
+    print(f"  shards on {'the lake' if db.startswith('ducklake:') else 'a file'}: done in {wall:.1f} s",
+          file=sys.stderr, flush=True)
+    return {"seconds": round(wall, 2), "pages_per_s": round(articles / wall, 1), "shards": results,
+            "articles_stored": stored[0], "articles_distinct": stored[1],
+            "cpu_s": round(ours, 2), "other_load_cores": round(max(0.0, busy1 - busy0 - ours) / wall, 2)}
+
+
+def shards_phases(a, n: int) -> dict:
+    """The shards phase on a lake in a throwaway PostgreSQL, then on a file."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres_server import PostgresServer
+    from dealwatch.warehouse import Warehouse
+    out = {}
+    with PostgresServer() as postgres:
+        lake = "ducklake:postgres:" + postgres.create_database("bench")
+        Warehouse(lake, data_path=Path(a.workdir) / "lake").migrate()
+        out["lake"] = run_shards(a, f"n{n}", n, lake)
+    out["file"] = run_shards(a, f"n{n}", n, str(fresh_warehouse(Path(a.workdir) / f"shards-n{n}.duckdb")))
+    return out
 
 
 def _brief(report: dict) -> dict:
@@ -529,6 +622,8 @@ def orchestrate(a) -> dict:
                 res["cluster"] = run_phase("flow", a, f"n{n}", n, ["--dask", dask_cluster.address])
             finally:
                 dask_cluster.close()
+        if a.shards:
+            res["shards"] = shards_phases(a, n)
         if not a.no_10x:   # its best of --repeat-10x runs; its peak RSS the highest of them (memory: the worst)
             big_runs = [run_phase("flow", a, f"n{big}", big, timeout=3600) for _ in range(a.repeat_10x)]
             res["flow10x"] = best_of(big_runs, lambda r: r["cycle"]["pages_per_s"])
@@ -546,6 +641,73 @@ def orchestrate(a) -> dict:
             shutil.rmtree(a.workdir, ignore_errors=True)
     res["total_s"] = round(time.perf_counter() - started, 1)
     return res
+
+
+def orchestrate_lake(a) -> dict:
+    """The plain cycle at N on a file and on a lake, interleaved a.repeat times, each on a fresh warehouse."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres_server import PostgresServer
+    n, f = a.articles, a.feeds
+    a.workdir = tempfile.mkdtemp(prefix="dealwatch-bench-lake-")
+    a.prefect_home = a.prefect_home or str(Path.home() / ".cache" / "dealwatch-bench" / "prefect")
+    server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "--feeds", str(f), "--seed", str(a.seed),
+                               f"--set=n{n}:{n}"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    postgres = None
+    try:
+        ready = server.stdout.readline().split()
+        if not ready or ready[0] != "READY":
+            raise SystemExit("the benchmark's news server did not start")
+        a.base = f"http://127.0.0.1:{ready[1]}"
+        if a.lake_conninfo:
+            admin = a.lake_conninfo
+        else:
+            postgres = PostgresServer().start()
+            admin = postgres.conninfo()
+        import psycopg
+        res: dict = {"machine": machine(), "articles": n, "feeds": f, "repeat": a.repeat,
+                     "postgres": "--lake-conninfo" if a.lake_conninfo else "a throwaway server on loopback"}
+        runs: dict[str, list[dict]] = {"file": [], "lake": []}
+        for i in range(a.repeat):
+            runs["file"].append(run_phase("plain", a, f"n{n}", n))
+            name = f"dealwatch_bench_{os.getpid()}_{i}"
+            with psycopg.connect(admin, autocommit=True) as con:
+                con.execute(f"CREATE DATABASE {name}")
+            try:
+                conninfo = psycopg.conninfo.make_conninfo(admin, dbname=name)
+                data = Path(a.workdir) / f"lake-{i}"
+                runs["lake"].append(run_phase("plain", a, f"n{n}", n, ["--lake-db", f"ducklake:postgres:{conninfo}",
+                                                                       "--lake-data", str(data)]))
+                shutil.rmtree(data, ignore_errors=True)
+            finally:
+                with psycopg.connect(admin, autocommit=True) as con:
+                    con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for name, rs in runs.items():
+            res[name] = best_of(rs, lambda r: r["pages_per_s"])
+        res["runs"] = {name: [r["pages_per_s"] for r in rs] for name, rs in runs.items()}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(a.workdir, ignore_errors=True)
+    return res
+
+
+def render_lake(res: dict) -> str:
+    m = res["machine"]
+    lines = [f"dealwatch benchmark: the plain cycle on a file and on a DuckLake (catalog in PostgreSQL: "
+             f"{res['postgres']}), N={res['articles']} pages, {res['feeds']} feeds, best of {res['repeat']}",
+             f"machine: {m['cores_usable']} cores ({m['cpu']}), load at start {m['loadavg_at_start']}, "
+             f"duckdb {m['duckdb']}"]
+    for name in ("file", "lake"):
+        r = res[name]
+        lines.append(f"  {name:5} {r['seconds']:7.2f} s  {r['pages_per_s']:7.1f} pages/s   CPU main {r['cpu_main_s']:.2f} s, "
+                     f"workers {r['cpu_workers_s']:.2f} s; articles {r['report']['articles_new']}, facts "
+                     f"{r['report']['facts_new']}, alerts {r['report']['alerts_new']}; other load "
+                     f"{r['other_load_cores']} cores; runs (pages/s): "
+                     f"{', '.join(f'{x:.0f}' for x in res['runs'][name])}")
+    lines.append(f"  lake/file: {res['lake']['pages_per_s'] / res['file']['pages_per_s']:.2f} of the file's speed")
+    return "\n".join(lines)
 
 
 def _runs(res: dict, phase: str) -> str:
@@ -629,6 +791,19 @@ def render(res: dict) -> tuple[str, str]:
                   f"{cl['cycle']['report']['articles_new']} articles)"),
                  ("  against the local pool (its best of " + str(len(local_runs)) + ")",
                   f"{overhead * 100:+.0f} % wall time ({cyc['seconds']} s)")]
+    sh = res.get("shards")
+    if sh:
+        rows.append(("8 the plain cycle in 2 shards at once (two processes; one run each)", ""))
+        for kind, label in (("lake", "on a DuckLake (catalog in PostgreSQL on loopback)"), ("file", "on a file")):
+            r = sh[kind]
+            parts = ", ".join(f"{x['shard']} {x['seconds']} s ({x['report']['articles_new']} articles)"
+                              for x in r["shards"])
+            rows.append((f"  {label}", f"{r['pages_per_s']:.1f} pages/s ({r['seconds']} s for {r['articles_distinct']} "
+                                       f"articles, {r['articles_stored']} rows; {parts}; other load "
+                                       f"{r['other_load_cores']:.2f} cores)"))
+        rows.append(("  against the plain cycle of every feed on a file (its best)",
+                     f"lake {sh['lake']['seconds'] / pl['seconds'] * 100 - 100:+.0f} % wall time, file "
+                     f"{sh['file']['seconds'] / pl['seconds'] * 100 - 100:+.0f} % ({pl['seconds']} s)"))
     loads = ", ".join(f"{k} {res[k]['other_load_cores']:.2f}" for k in ("floor", "flow", "plain", "cluster", "flow10x")
                       if res.get(k))
     rows.append(("other processes' CPU meanwhile (cores)", f"{loads}; load average at start {m['loadavg_at_start']}"))
@@ -664,19 +839,29 @@ def main(argv=None) -> int:
     p.add_argument("--prefect-home", help="PREFECT_HOME for the flow runs (default ~/.cache/dealwatch-bench/prefect)")
     p.add_argument("--cluster", action="store_true",
                    help="also the flow once with its CPU work on a local two-worker Dask cluster")
+    p.add_argument("--shards", action="store_true",
+                   help="also the plain cycle in 2 shards at once, on a DuckLake in a throwaway PostgreSQL and on a file")
     p.add_argument("--freshness", action="store_true",
                    help="instead: how soon alerts follow publication, and at how many requests (benchmarks/freshness.py)")
     p.add_argument("--hours", type=float, default=6.0, help="with --freshness: hours of simulated stream (default 6)")
     p.add_argument("--tick", type=float, help="with --freshness: seconds between serve's cycles (default: serve's)")
     p.add_argument("--stream-feeds", type=int, default=100, help="with --freshness: feeds in the stream (default 100)")
     # internal: one phase in this process
-    p.add_argument("--phase", choices=["floor", "flow", "plain"], help=argparse.SUPPRESS)
+    p.add_argument("--phase", choices=["floor", "flow", "plain", "shard"], help=argparse.SUPPRESS)
+    p.add_argument("--db", help=argparse.SUPPRESS)
+    p.add_argument("--shard", help=argparse.SUPPRESS)
     p.add_argument("--set", help=argparse.SUPPRESS)
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--repoll", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--meta-floor", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dask", help=argparse.SUPPRESS)
     p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
+    p.add_argument("--lake", action="store_true",
+                   help="instead: the plain cycle on a file and on a DuckLake on PostgreSQL, side by side")
+    p.add_argument("--lake-conninfo", help="with --lake: a PostgreSQL server to use (libpq conninfo of a user "
+                   "that may create databases; default: a throwaway server on loopback)")
+    p.add_argument("--lake-db", help=argparse.SUPPRESS)
+    p.add_argument("--lake-data", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.freshness:
         import freshness
@@ -684,13 +869,19 @@ def main(argv=None) -> int:
             p.error("--hours must be more than 0 and at most 48, --stream-feeds 4..1000")
         return freshness.main(a)
     if a.phase:
-        result = {"floor": phase_floor, "flow": phase_flow, "plain": phase_plain}[a.phase](a)
+        result = {"floor": phase_floor, "flow": phase_flow, "plain": phase_plain, "shard": phase_shard}[a.phase](a)
         print("PHASE-RESULT " + json.dumps(result), flush=True)
         return 0
     if not 1 <= a.articles <= 100_000 or not 1 <= a.feeds <= a.articles:
         p.error("--articles must be 1..100000 and --feeds 1..articles")
     if a.repeat < 1 or a.repeat_10x < 1:
         p.error("--repeat and --repeat-10x must be at least 1")
+    if a.lake:
+        res = orchestrate_lake(a)
+        print(render_lake(res))
+        if a.json:
+            Path(a.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return 0
     res = orchestrate(a)
     table, summary = render(res)
     res["summary"] = summary

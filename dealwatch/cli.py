@@ -57,9 +57,18 @@ def check_cluster(address: str | None) -> None:
 
 def _settings(args):
     from dealwatch.config import load_config
+    from dealwatch.warehouse import is_lake
     config = load_config(args.config)
-    db = Path(args.db) if getattr(args, "db", None) else config.warehouse
+    db = getattr(args, "db", None)
+    db = (db if is_lake(db) else Path(db)) if db else config.warehouse   # a lake's address stays a string
     return config, db
+
+
+def _warehouse(args, config, db, **kwargs):
+    """The warehouse at db; a lake with its data directory from --data-path or the config's, if given."""
+    from dealwatch.warehouse import Warehouse
+    data_path = getattr(args, "data_path", None) or config.data_path
+    return Warehouse(db, data_path=data_path, **kwargs) if data_path else Warehouse(db, **kwargs)
 
 
 def check_feed_urls(urls: Sequence[str]) -> None:
@@ -68,7 +77,17 @@ def check_feed_urls(urls: Sequence[str]) -> None:
             raise UsageError(f"--feed {url!r} is not an http(s) URL: give the feed's full address")
 
 
-def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None) -> None:
+def shard_arg(text: str | None):
+    """--shard K/N as a dealwatch.shards.Shard (None without it); UsageError for anything else."""
+    from dealwatch.shards import ShardError, parse_shard
+    try:
+        return parse_shard(text)
+    except ShardError as e:
+        raise UsageError(f"--{e}") from None
+
+
+def prepare_cycle(db: Path | str, notify: Sequence[str], notify_configs: Sequence[Path], profile: Path | None,
+                  data_path: str | None = None, shard=None) -> None:
     """What `dealwatch run` does before Prefect starts: the user's mistakes (a notify URL, a profile, a
     warehouse that cannot be opened or is locked) surface here, in one line, not from inside a flow run; and
     the workers' fork server starts on the other core while Prefect starts on this one."""
@@ -82,9 +101,9 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
     load_profile(profile)
     from dealwatch import cluster
     check_cluster(cluster.scheduler_address())
-    warehouse = Warehouse(db)
-    warehouse.migrate()
-    with warehouse.cycle_lock():
+    warehouse = Warehouse(db, data_path=data_path) if data_path else Warehouse(db)
+    warehouse.migrate()   # (a new lake is created here, with its data directory; the flow's tasks find it)
+    with warehouse.cycle_lock(shard):
         pass
     if workers_likely(warehouse.last_run_articles()):
         prepare_workers()
@@ -92,22 +111,27 @@ def prepare_cycle(db: Path, notify: Sequence[str], notify_configs: Sequence[Path
 
 def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_configs: Sequence[Path],
               profile: Path | None, fetch_options: dict, digest_threshold: int,
-              notify_min_interval: float | None = None, dask: str | None = None) -> dict:
-    """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work."""
+              notify_min_interval: float | None = None, dask: str | None = None,
+              data_path: str | None = None, shard=None) -> dict:
+    """One cycle as a Prefect flow run; the CycleReport as a dict. dask: the Dask scheduler for the CPU work.
+    shard: only the feeds of that shard (dealwatch.shards.Shard)."""
     from pydantic import SecretStr
 
-    prepare_cycle(db, notify, notify_configs, profile)
+    prepare_cycle(db, notify, notify_configs, profile, data_path, shard)
     from flows.monitor import monitor
+    # shards=1: one cycle here (of every feed, or of --shard's), whatever the config's [scale] shards says of
+    # deployed cycles
     return asyncio.run(monitor(
         db=str(db), feeds=list(feeds), notify=[SecretStr(u) for u in notify],
         notify_configs=[str(p) for p in notify_configs], profile=str(profile) if profile else None,
         fetch_options=fetch_options, digest_threshold=digest_threshold, notify_min_interval=notify_min_interval,
-        dask_scheduler=dask))
+        dask_scheduler=dask, shard=str(shard) if shard else None, shards=1))
 
 
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
     r = report
-    print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
+    what = f"cycle of shard {r['shard']}" if r.get("shard") else "cycle"
+    print(f"dealwatch: {what} completed in {seconds:.1f} s", file=out)
     print(f"  feeds     {r['feeds_polled']} polled, {r['feeds_failed']} failed, "
           f"{r['feeds_skipped']} skipped (parked, backing off or asked to wait)"
           + (f", {r['feeds_not_due']} not due yet" if r.get("feeds_not_due") else ""), file=out)
@@ -131,11 +155,13 @@ def cmd_run(args) -> int:
     check_feed_urls(feeds)
     if not feeds:
         raise UsageError("no feeds: give --feed URL or list feeds in the config")
+    shard = shard_arg(args.shard)
     notify = list(config.notify_urls) + (args.notify or [])
     address = dask_scheduler(args, config)
     started = time.monotonic()
     report = run_cycle(feeds, db, notify, config.notify_configs, config.profile, config.fetch,
-                       config.digest_threshold, config.notify_min_interval, dask=address)
+                       config.digest_threshold, config.notify_min_interval, dask=address,
+                       data_path=args.data_path or config.data_path, shard=shard)
     print_report(report, db, time.monotonic() - started)
     return 0
 
@@ -252,8 +278,9 @@ def cmd_sql(args) -> int:
         raise UsageError("give a query: dealwatch sql \"SELECT ...\" (or --file QUERY.sql, or --saved NAME; "
                          "--saved alone lists the saved queries)")
     from dealwatch.warehouse import Warehouse
-    _, db = _settings(args)
-    columns, rows = run_query(Warehouse(db, lock_timeout=args.wait), query, args.param or [])   # QueryError if it fails
+    config, db = _settings(args)
+    columns, rows = run_query(_warehouse(args, config, db, lock_timeout=args.wait), query,
+                              args.param or [])   # QueryError if it fails
     fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
     sys.stdout.write(format_result(columns, rows, fmt))
     return 0
@@ -262,8 +289,8 @@ def cmd_sql(args) -> int:
 def cmd_report(args) -> int:
     from dealwatch.report import write_report
     from dealwatch.warehouse import Warehouse
-    _, db = _settings(args)
-    data, html_path, png_path = write_report(Warehouse(db, lock_timeout=args.wait), args.html, args.png)
+    config, db = _settings(args)
+    data, html_path, png_path = write_report(_warehouse(args, config, db, lock_timeout=args.wait), args.html, args.png)
     upcoming = sum(1 for d in data.deadlines if d.get("status") == "upcoming")
     print(f"dealwatch: report written: {html_path} ({len(data.bidders)} bidders, {len(data.deadlines)} deadlines, "
           f"{upcoming} upcoming), chart {png_path}")
@@ -273,8 +300,8 @@ def cmd_report(args) -> int:
 def cmd_export(args) -> int:
     from dealwatch.queries import export_parquet
     from dealwatch.warehouse import Warehouse
-    _, db = _settings(args)
-    exported = export_parquet(Warehouse(db, lock_timeout=args.wait), args.dir)
+    config, db = _settings(args)
+    exported = export_parquet(_warehouse(args, config, db, lock_timeout=args.wait), args.dir)
     for e in exported:
         print(f"  {e.kind:5}  {e.name:24} {e.rows:8} rows  {e.path}")
     print(f"dealwatch: exported {len(exported)} tables and views as Parquet to {args.dir}")
@@ -291,7 +318,7 @@ def cmd_alerts(args) -> int:
             raise UsageError("no notification URL: give --notify APPRISE_URL or set notify.urls in the config")
         results = send_test(Notifier(urls, [str(p) for p in config.notify_configs]))
         return print_checks((url, ok, "" if ok else f"({error})") for url, ok, error in results)
-    warehouse = Warehouse(db)
+    warehouse = _warehouse(args, config, db)
     if args.retry is not None:
         ids = [_alert_id(i) for i in args.retry] or None
         warehouse.migrate()
@@ -326,7 +353,7 @@ def cmd_feeds(args) -> int:
     from dealwatch.warehouse import Warehouse
     config, db = _settings(args)
     if args.unpark:
-        count = Warehouse(db).unpark_feeds(None if "all" in args.unpark else args.unpark)
+        count = _warehouse(args, config, db).unpark_feeds(None if "all" in args.unpark else args.unpark)
         print(f"unparked {count} feed(s)")
         return 0
     if args.check:
@@ -336,8 +363,8 @@ def cmd_feeds(args) -> int:
         polls = asyncio.run(poll_feeds([(url, None, None) for url in feeds], FetchSettings.from_options(config.fetch)))
         return print_checks((poll.feed_url, poll.ok, poll.error or f"{len(poll.items)} items"
                              + (f" (but: {poll.warning})" if poll.warning else "")) for poll in polls)
-    warehouse = Warehouse(db)
-    if Path(db).exists():
+    warehouse = _warehouse(args, config, db)
+    if isinstance(db, str) or Path(db).exists():   # (a lake: its migrate() creates nothing it has)
         warehouse.migrate()   # a warehouse of an older dealwatch: the schedule's and the warnings' columns
     columns, rows = warehouse.query(
         "SELECT url, title, last_success_at, last_status, consecutive_failures AS failures, parked, items_seen, "
@@ -385,6 +412,13 @@ def cmd_serve(args) -> int:
     cluster.close()   # the runs connect for themselves
     if address:
         params["dask_scheduler"] = address
+    if args.shards is not None:
+        from dealwatch.shards import ShardError, all_shards
+        try:
+            all_shards(args.shards)
+        except ShardError as e:
+            raise UsageError(f"--{e}") from None
+        params["shards"] = args.shards
     try:
         return serve(params, args.cron, args.interval, tick=args.tick)
     except ConnectionError as e:
@@ -437,7 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--config", help="TOML config file (default: ./dealwatch.toml if present)")
-        p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb)")
+        p.add_argument("--db", help="DuckDB warehouse file (default: from the config, warehouse/dealwatch.duckdb), "
+                       "or a DuckLake: ducklake:postgres:<libpq conninfo> (docs/scale-out.md)")
+        p.add_argument("--data-path", metavar="DIR", help="a DuckLake warehouse's data directory (needed to create "
+                       "the lake; default: the config's [warehouse] data_path, else the one the lake recorded)")
 
     def dask(p):
         p.add_argument("--dask", metavar="ADDRESS", help="extract and judge on this Dask cluster (its scheduler, "
@@ -448,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--feed", action="append", metavar="URL", help="poll only this feed (repeatable)")
     p.add_argument("--notify", action="append", metavar="APPRISE_URL", help="also notify here (repeatable)")
+    p.add_argument("--shard", metavar="K/N", help="poll only the feeds of shard K of N (a stable hash of each "
+                   "feed's URL), beside the other shards' cycles (docs/scale-out.md)")
     dask(p)
     p.set_defaults(func=cmd_run)
 
@@ -517,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "every feed at every run")
     when.add_argument("--interval", type=float, metavar="SECONDS",
                       help="a fixed schedule instead: a cycle polling every feed every SECONDS")
+    p.add_argument("--shards", type=int, metavar="N", help="each cycle as N shard runs at once, each polling "
+                   "the feeds of its shard (default: the config's [scale] shards, else 1; docs/scale-out.md)")
     dask(p)
     p.set_defaults(func=cmd_serve)
 

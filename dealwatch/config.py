@@ -20,6 +20,7 @@
 
     [scale]                         # the CPU work on a Dask cluster (README, "Past one machine")
     dask_scheduler = "tcp://scheduler.example.org:8786"   # else $DEALWATCH_DASK_SCHEDULER, else this machine
+    shards = 2                      # the monitor deployment's cycle: 2 shard runs at once (docs/scale-out.md)
 
 `${NAME}` in any string is replaced by the environment variable NAME, so secrets stay out of the file;
 a variable that is not set is an error naming it. Resolved values are never printed.
@@ -46,7 +47,8 @@ from dealwatch.errors import ConfigError  # noqa: E402  (re-exported)
 class Config:
     source: Path | None = None              # the file it came from, None for built-in defaults
     feeds: tuple[str, ...] = ()
-    warehouse: Path = DEFAULT_WAREHOUSE
+    warehouse: Path | str = DEFAULT_WAREHOUSE   # a file, or a lake's address "ducklake:postgres:<conninfo>"
+    data_path: str | None = None            # a lake's data directory (docs/scale-out.md)
     profile: Path | None = None             # None: the bundled TikTok profile
     notify_urls: tuple[str, ...] = ()
     notify_configs: tuple[Path, ...] = ()
@@ -54,6 +56,7 @@ class Config:
     notify_min_interval: float | None = None   # seconds between two messages to one service (apprise's default)
     fetch: dict[str, Any] = field(default_factory=dict)
     dask_scheduler: str | None = None       # None: the cycle's CPU work in a local process pool
+    shards: int = 1                         # a deployed cycle runs as this many shard runs at once
 
 
 def default_feeds() -> tuple[str, ...]:
@@ -95,6 +98,19 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _warehouse_path(base: Path, value: str) -> Path | str:
+    """A file relative to the config's folder, or a lake's address as it is."""
+    from dealwatch.warehouse import is_lake
+    return value if is_lake(value) else base / value
+
+
+def _data_path(base: Path, value: str | None) -> str | None:
+    """A lake's data directory relative to the config's folder; a URL (s3://...) as it is."""
+    if not value:
+        return None
+    return value if "://" in value else str(base / value)
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """The config from path; without one, ./dealwatch.toml if it exists, else the built-in defaults."""
     if path is None:
@@ -133,9 +149,13 @@ def load_config(path: str | Path | None = None) -> Config:
     if min_interval is not None and (not isinstance(min_interval, (int, float)) or min_interval < 0):
         raise ConfigError(f"{path}: notify.min_interval must be a number of seconds >= 0")
     fetch = interpolate(fetch, f"{path}: fetch")
-    unknown = sorted(set(scale) - {"dask_scheduler"})
+    unknown = sorted(set(scale) - {"dask_scheduler", "shards"})
     if unknown:
-        raise ConfigError(f"{path}: [scale]: unknown setting(s) {', '.join(unknown)}; known: dask_scheduler")
+        raise ConfigError(f"{path}: [scale]: unknown setting(s) {', '.join(unknown)}; known: dask_scheduler, shards")
+    shards = scale.get("shards", 1)
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= 1024:
+        raise ConfigError(f"{path}: scale.shards must be the number of shard runs of a deployed cycle, a whole "
+                          f"number from 1 to 1024")
     dask_scheduler = interpolate(scale.get("dask_scheduler"), f"{path}: scale.dask_scheduler")
     if dask_scheduler is not None and (not isinstance(dask_scheduler, str) or not dask_scheduler.strip()):
         raise ConfigError(f"{path}: scale.dask_scheduler must be the scheduler's address, e.g. "
@@ -148,7 +168,8 @@ def load_config(path: str | Path | None = None) -> Config:
     return Config(
         source=path,
         feeds=feeds,
-        warehouse=base / interpolate(warehouse.get("path", str(DEFAULT_WAREHOUSE)), f"{path}: warehouse.path"),
+        warehouse=_warehouse_path(base, interpolate(warehouse.get("path", str(DEFAULT_WAREHOUSE)), f"{path}: warehouse.path")),
+        data_path=_data_path(base, interpolate(warehouse.get("data_path"), f"{path}: warehouse.data_path")),
         profile=base / profile["path"] if "path" in profile else None,
         notify_urls=tuple(interpolate(list(_strings(notify.get("urls", []), f"{path}: notify.urls")),
                                       f"{path}: notify.urls")),
@@ -157,4 +178,5 @@ def load_config(path: str | Path | None = None) -> Config:
         notify_min_interval=min_interval,
         fetch=fetch,
         dask_scheduler=dask_scheduler.strip() if dask_scheduler else None,
+        shards=shards,
     )

@@ -18,7 +18,7 @@ message in flight, see README "Alerts: exactly once"), and a delivery stopped (S
 claims back at once: the next one carries on.
 
 With two or more destinations, one failing for over REPORT_OUTAGE_AFTER is reported through the others,
-once per outage.
+once per outage, by whichever deliverer claims the report first (Warehouse.claim_outage_report).
 """
 from __future__ import annotations
 
@@ -143,17 +143,23 @@ def _report_outages(warehouse: Warehouse, notifier: Notifier, today: date, clock
         if not (state and state.state == "failing" and state.failing_since and state.reported_at is None
                 and now - state.failing_since >= after):
             continue
+        claimed_at = warehouse.claim_outage_report(destination, clock())
+        if claimed_at is None:   # another deliverer (another shard's cycle, deliver-alerts) is reporting it
+            continue
         message = outage_message(state, now)
         reached = False
-        for other in configured:
-            other_state = states.get(other)
-            if other == destination or (other_state and other_state.state == "failing"):
-                continue
-            attempt = notifier.send_to(other, message)
-            _record_attempt(warehouse, other, attempt.ok, attempt.error, clock(), report)
-            reached |= attempt.ok
+        try:
+            for other in configured:
+                other_state = states.get(other)
+                if other == destination or (other_state and other_state.state == "failing"):
+                    continue
+                attempt = notifier.send_to(other, message)
+                _record_attempt(warehouse, other, attempt.ok, attempt.error, clock(), report)
+                reached |= attempt.ok
+        finally:   # (a delivery killed outright keeps the claim: that outage then goes unreported, never twice)
+            if not reached:
+                warehouse.release_outage_report(destination, claimed_at)
         if reached:
-            warehouse.mark_outage_reported(destination, clock())
             report.outages_reported.append(destination)
 
 

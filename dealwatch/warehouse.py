@@ -1,6 +1,7 @@
 """The DuckDB warehouse: schema and migrations, idempotent writes, the fetch queue and the alert outbox.
 
-The only module that talks to DuckDB. DuckDB lets one process at a time hold a file open for writing,
+The only module that talks to a DuckDB file (dealwatch/lake.py: the warehouse as a DuckLake on PostgreSQL,
+the same methods). DuckDB lets one process at a time hold a file open for writing,
 and while it does, no other process can open it at all (STACK-NOTES). So every write here is one short
 transaction on a connection opened for it and closed after; opening retries while another process
 holds the file, and gives up with WarehouseLocked after `lock_timeout` seconds.
@@ -16,12 +17,14 @@ Crash safety comes from the order of transactions, not from luck:
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -31,7 +34,15 @@ import duckdb
 
 from dealwatch.dedup import NEAR_DUPLICATE_DISTANCE
 from dealwatch.model import Alert, Article, FeedItem, Judgment
+from dealwatch.shards import Shard
 from dealwatch.schedule import Next, Rate, budget, next_poll, outside_skip_hours, seeded_rate, spacing
+
+# DuckDB 1.5.5's Python client tries `import pandas` for every parameter value it converts, and a failed import
+# is not remembered: where pandas is not installed, each try searches sys.path again. Measured: 40,000 values
+# bound as lists took 13.2 s, 0.86 s with the missing module recorded as missing (below); duckdb 2.0 does not
+# try. A None entry is how Python records "no such module": an `import pandas` fails at once, as it would anyway.
+if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+    sys.modules["pandas"] = None
 
 MIGRATIONS_PACKAGE_DIR = "_warehouse/migrations"
 LOCK_RETRY_SECONDS = 0.25
@@ -175,6 +186,105 @@ class PollRecord:
     skip_hours: tuple[int, ...] = ()
 
 
+INSERT_ARTICLES = (
+    "INSERT INTO articles (url, final_url, feed_url, title, source, published_at, lang, relevant, "
+    "relevance_score, relevance_reason, relevance_terms, text, text_source, fetch_error, "
+    "content_hash, fingerprint, story_url, fetched_at, run_id) "
+    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), "
+    "unnest(?::BOOLEAN[]), unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), "
+    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+    "unnest(?::UBIGINT[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[])) AS v")
+
+INSERT_FACTS = (
+    "INSERT INTO facts (article_url, kind, value, evidence, detail, found_at, run_id) "
+    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) AS v")
+
+
+def article_rows(judged: Sequence[ItemOutcome], existing: set[str], stories: dict[str, str], now: datetime,
+                 run_id: str | None) -> tuple[list[list], list[tuple[ItemOutcome, str | None]]]:
+    """The articles rows to insert for the judged outcomes whose link is not in `existing` (the first of a link
+    in the batch), and (outcome, story it copies or None) for each. An outcome's story is the stored article
+    it copies (`stories`), else the first article before it in the batch that it copies."""
+    rows, new, seen = [], [], set(existing)
+    batch_pages: list[tuple[str, str | None, int | None, str]] = []  # link, hash, fingerprint, story
+    for outcome in judged:
+        link = outcome.item.link
+        if link in seen:
+            continue
+        seen.add(link)
+        story = stories.get(link)
+        if story is None and (outcome.content_hash is not None or outcome.fingerprint is not None):
+            for other, h, fp, other_story in batch_pages:
+                if (h is not None and h == outcome.content_hash) or (
+                        fp is not None and outcome.fingerprint is not None
+                        and ((fp ^ outcome.fingerprint) & 0xFFFFFFFFFFFFFFFF).bit_count()
+                        <= NEAR_DUPLICATE_DISTANCE):
+                    story = other_story
+                    break
+        if outcome.article.text_source == "page":
+            batch_pages.append((link, outcome.content_hash, outcome.fingerprint, story or link))
+        new.append((outcome, story))
+        article, judgment = outcome.article, outcome.judgment
+        relevance = judgment.relevance if judgment else None
+        rows.append([link, article.final_url, outcome.item.feed_url, article.title, article.source,
+                     datetime.combine(article.published, datetime.min.time()) if article.published else None,
+                     article.lang, relevance.relevant if relevance else None,
+                     relevance.score if relevance else None, relevance.reason if relevance else None,
+                     list(relevance.terms) if relevance else None, article.text, article.text_source,
+                     outcome.fetch_error, outcome.content_hash, outcome.fingerprint, story or link, now,
+                     run_id])
+    return rows, new
+
+
+def facts_to_store(new: list[tuple[ItemOutcome, str | None]], inserted: set[str], result: StoreResult) -> list:
+    """(link, fact, detail as JSON, article) of every fact of the relevant articles actually inserted (one per
+    (link, kind, value)); counts those articles into result."""
+    facts, fact_keys = [], set()
+    for outcome, story in new:
+        link = outcome.item.link
+        if link not in inserted:
+            continue
+        judgment = outcome.judgment
+        relevance = judgment.relevance if judgment else None
+        result.articles_new += 1
+        result.relevant_new += bool(relevance and relevance.relevant)
+        if story:
+            # a copy of a stored story, or an updated version of it: still judged and its facts stored under
+            # its own URL (an update that adds a bidder must alert); alerts stay one per (kind, value)
+            result.duplicates += 1
+        if not (judgment and relevance and relevance.relevant):
+            continue
+        for fact in judgment.facts:
+            if (link, fact.kind, fact.value) in fact_keys:
+                continue
+            fact_keys.add((link, fact.kind, fact.value))
+            facts.append((link, fact, json.dumps(fact.detail, ensure_ascii=False, default=str), outcome.article))
+    return facts
+
+
+def fact_columns(facts: list, now: datetime, run_id: str | None) -> list:
+    """INSERT_FACTS's parameters."""
+    return [[f[0] for f in facts], [f[1].kind for f in facts], [f[1].value for f in facts],
+            [f[1].evidence for f in facts], [f[2] for f in facts], now, run_id]
+
+
+def alerts_to_raise(facts: list, added: set, result: StoreResult) -> list:
+    """Of the facts, those `added` (new in the warehouse) count into result; the first of each bidder or
+    deadline value is a candidate alert."""
+    alerting, alert_keys = [], set()
+    for link, fact, detail, article in facts:
+        if (link, fact.kind, fact.value) not in added:
+            continue
+        result.facts_new += 1
+        result.facts.append((link, fact.kind, fact.value, fact.evidence))
+        if fact.kind in ("bidder", "deadline") and (fact.kind, fact.value) not in alert_keys:
+            alert_keys.add((fact.kind, fact.value))
+            alerting.append((link, fact, detail, article))
+    return alerting
+
+
 class _Shared:
     """A session's connection (Warehouse.session): opened by its first write, closed at its end, or after a
     write once it has been open release_after seconds."""
@@ -199,12 +309,34 @@ class _Shared:
             connection.close()
 
 
+LAKE_PREFIX = "ducklake:postgres:"
+
+
+def is_lake(db: str | Path) -> bool:
+    """Whether a warehouse address names a DuckLake with its catalog in PostgreSQL (dealwatch.lake)."""
+    return isinstance(db, str) and db.startswith(LAKE_PREFIX)
+
+
 class Warehouse:
-    """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction()."""
+    """One DuckDB file. Cheap to create: it opens the file only inside connect()/transaction().
+
+    Warehouse("ducklake:postgres:<libpq conninfo>") is a dealwatch.lake.LakeWarehouse instead: the same
+    methods on a DuckLake whose catalog and coordination state are in PostgreSQL, so that the code above this
+    module never asks which warehouse it has."""
+
+    def __new__(cls, path: str | Path, *args, **kwargs):
+        if cls is Warehouse and is_lake(path):
+            from dealwatch.lake import LakeWarehouse
+            return super().__new__(LakeWarehouse)
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path, lock_timeout: float = 60.0, *,
                  item_max_attempts: int = 5, feed_max_failures: int = 10,
-                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6)):
+                 retry_base: timedelta = timedelta(minutes=5), retry_cap: timedelta = timedelta(hours=6),
+                 data_path: str | Path | None = None):
+        if data_path is not None and type(self) is Warehouse:
+            raise WarehouseError(f"--data-path (or [warehouse] data_path) is for a DuckLake warehouse "
+                                 f"(--db {LAKE_PREFIX}<conninfo>), not the file {path}: leave it out")
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.item_max_attempts = item_max_attempts
@@ -309,25 +441,54 @@ class Warehouse:
             raise WarehouseError(f"cannot create the folder for the warehouse {self.path}: {e.strerror}") from e
 
     @contextmanager
-    def cycle_lock(self) -> Iterator[None]:
-        """Held for a whole cycle, so that two cycles never run at once on one warehouse, whoever started
-        them (a schedule, a user, a backfill). An OS file lock: released when the process dies, even by
-        SIGKILL, so a killed cycle never blocks the next one."""
+    def cycle_lock(self, shard: Shard | None = None) -> Iterator[None]:
+        """Held for a whole cycle, so that two cycles that would poll the same feeds never run at once on one
+        warehouse, whoever started them (a schedule, a user, a backfill). OS file locks beside the file:
+        released when the process dies, even by SIGKILL, so a killed cycle never blocks the next one.
+
+        shard (dealwatch.shards): the cycle polls only that shard's feeds, and runs beside the other shards of
+        the same count: shard 1/2 and 2/2 at once, never two runs of 1/2, nor a shard beside a cycle of every
+        feed, nor shards of two counts at once (1/2 and 1/3 share feeds). The locks: a cycle of every feed
+        holds cycle.lock exclusively, a shard shares it; a shard holds cycle.shard-K-of-N.lock exclusively;
+        and shares cycle.shards-N.lock, after checking that no run holds a cycle.shards-M.lock of another M
+        (two counts starting at the same moment may both refuse: never both run)."""
         self._ensure_folder()
-        lock_path = self.path.with_name(self.path.name + ".cycle.lock")
+        with ExitStack() as held:
+            busy = f"another dealwatch cycle is running on {self.path}; this one was not started"
+            if shard is None:
+                self._hold_lock(held, "cycle", fcntl.LOCK_EX,
+                                f"{busy} (it would find nothing the other does not)")
+            else:
+                self._hold_lock(held, "cycle", fcntl.LOCK_SH,
+                                f"a cycle of every feed is running on {self.path}; shard {shard} was not started")
+                self._hold_lock(held, f"cycle.shards-{shard.count}", fcntl.LOCK_SH, busy)
+                prefix = f"{self.path.name}.cycle.shards-"
+                for other in self.path.parent.glob(f"{prefix}*.lock"):
+                    count = other.name[len(prefix):-len(".lock")]
+                    if count == str(shard.count):
+                        continue
+                    with ExitStack() as probe:   # free: no run of that count; released at once
+                        self._hold_lock(probe, f"cycle.shards-{count}", fcntl.LOCK_EX,
+                                        f"cycles in {count} shards are running on {self.path}; shard {shard} was "
+                                        f"not started (shards of two counts would poll the same feeds): it runs "
+                                        f"once those have ended")
+                self._hold_lock(held, f"cycle.shard-{shard.index}-of-{shard.count}", fcntl.LOCK_EX,
+                                f"{busy}: shard {shard} is running already")
+            yield
+
+    def _hold_lock(self, held: ExitStack, name: str, mode: int, busy: str) -> None:
+        """flock `mode` on the file <warehouse>.<name>.lock, released when `held` closes; CycleRunning(busy) when
+        another process holds it."""
+        lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
             raise WarehouseError(f"cannot write beside the warehouse {self.path}: {e.strerror}") from e
+        held.callback(os.close, fd)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CycleRunning(f"another dealwatch cycle is running on {self.path}; this one was not "
-                                   f"started (it would find nothing the other does not)") from None
-            yield
-        finally:
-            os.close(fd)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CycleRunning(busy) from None
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -423,7 +584,7 @@ class Warehouse:
                     "INSERT INTO feed_items (link, feed_url, title, summary, published_at, guid, source, first_seen_at) "
                     "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
                     "unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                    "?::TIMESTAMP) ON CONFLICT DO NOTHING RETURNING feed_url",
+                    "?::TIMESTAMP) AS v ON CONFLICT DO NOTHING RETURNING feed_url",
                     [list(entries), list(feeds), [i.title for i in items], [i.summary for i in items],
                      [_naive_utc(i.published) for i in items], [i.guid for i in items],
                      [i.source or None for i in items], now])
@@ -440,7 +601,7 @@ class Warehouse:
                 plans = [self._schedule_success(p, known.get(p.feed_url, (0, None, None, None, None, None)),
                                                 new[p.feed_url], now, k) for p in done]
                 con.execute(
-                    "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, last_status = v.status, "
+                    "UPDATE feeds SET last_polled_at = v.polled_at, last_success_at = v.polled_at, last_status = v.status, "
                     "last_error = NULL, consecutive_failures = 0, next_poll_at = v.not_before, due_at = v.due_at, "
                     "due_reason = v.reason, rate_items = v.rate_items, rate_hours = v.rate_hours, "
                     "ttl_seconds = CASE WHEN v.changed THEN v.ttl ELSE feeds.ttl_seconds END, "
@@ -449,7 +610,7 @@ class Warehouse:
                     "etag = CASE WHEN v.changed THEN v.etag ELSE feeds.etag END, "
                     "last_modified = CASE WHEN v.changed THEN v.last_modified ELSE feeds.last_modified END, "
                     "last_warning = CASE WHEN v.changed THEN v.warning ELSE feeds.last_warning END "
-                    "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
+                    "FROM (SELECT ?::TIMESTAMP AS polled_at, unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS title, unnest(?::INTEGER[]) AS new, unnest(?::BOOLEAN[]) AS changed, "
                     "unnest(?::VARCHAR[]) AS etag, unnest(?::VARCHAR[]) AS last_modified, "
                     "unnest(?::VARCHAR[]) AS warning, "
@@ -458,7 +619,7 @@ class Warehouse:
                     "unnest(?::DOUBLE[]) AS rate_hours, unnest(?::DOUBLE[]) AS ttl, "
                     "unnest(?::INTEGER[][]) AS skip_hours) AS v "
                     "WHERE feeds.url = v.url",
-                    [now, now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
+                    [now, [p.feed_url for p in done], [p.status for p in done], [p.title for p in done],
                      [new[p.feed_url] for p in done], changed, [p.etag for p in done],
                      [p.last_modified for p in done], [getattr(p, "warning", None) for p in done],
                      [n.not_before for n in plans], [n.due_at for n in plans],
@@ -481,10 +642,10 @@ class Warehouse:
                                  parked))
                 url, status, error, failures, next_poll_at, due_at, reason, parked = (list(c) for c in zip(*rows))
                 con.execute(
-                    "UPDATE feeds SET last_polled_at = ?, last_status = v.status, last_error = v.error, "
+                    "UPDATE feeds SET last_polled_at = v.polled_at, last_status = v.status, last_error = v.error, "
                     "consecutive_failures = v.failures, next_poll_at = v.next_poll, parked = v.parked, "
                     "due_at = v.due_at, due_reason = v.reason "
-                    "FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
+                    "FROM (SELECT ?::TIMESTAMP AS polled_at, unnest(?::VARCHAR[]) AS url, unnest(?::INTEGER[]) AS status, "
                     "unnest(?::VARCHAR[]) AS error, unnest(?::INTEGER[]) AS failures, "
                     "unnest(?::TIMESTAMP[]) AS next_poll, unnest(?::TIMESTAMP[]) AS due_at, "
                     "unnest(?::VARCHAR[]) AS reason, unnest(?::BOOLEAN[]) AS parked) AS v "
@@ -604,107 +765,47 @@ class Warehouse:
             existing = {url for (url,) in con.execute(
                 "SELECT url FROM articles WHERE url IN (SELECT unnest(?::VARCHAR[]))", [links]).fetchall()}
             stories = self._stories_of(con, [o for o in judged if o.item.link not in existing])
-            rows, new, seen = [], [], set(existing)
-            batch_pages: list[tuple[str, str | None, int | None, str]] = []  # link, hash, fingerprint, story
-            for outcome in judged:
-                link = outcome.item.link
-                if link in seen:
-                    continue
-                seen.add(link)
-                story = stories.get(link)
-                if story is None and (outcome.content_hash is not None or outcome.fingerprint is not None):
-                    for other, h, fp, other_story in batch_pages:
-                        if (h is not None and h == outcome.content_hash) or (
-                                fp is not None and outcome.fingerprint is not None
-                                and ((fp ^ outcome.fingerprint) & 0xFFFFFFFFFFFFFFFF).bit_count()
-                                <= NEAR_DUPLICATE_DISTANCE):
-                            story = other_story
-                            break
-                if outcome.article.text_source == "page":
-                    batch_pages.append((link, outcome.content_hash, outcome.fingerprint, story or link))
-                new.append((outcome, story))
-                article, judgment = outcome.article, outcome.judgment
-                relevance = judgment.relevance if judgment else None
-                rows.append([link, article.final_url, outcome.item.feed_url, article.title, article.source,
-                             datetime.combine(article.published, datetime.min.time()) if article.published else None,
-                             article.lang, relevance.relevant if relevance else None,
-                             relevance.score if relevance else None, relevance.reason if relevance else None,
-                             list(relevance.terms) if relevance else None, article.text, article.text_source,
-                             outcome.fetch_error, outcome.content_hash, outcome.fingerprint, story or link, now,
-                             run_id])
+            rows, new = article_rows(judged, existing, stories, now, run_id)
             inserted: set[str] = set()
             if rows:
-                cols = [list(c) for c in zip(*rows)]
                 inserted = {url for (url,) in con.execute(
-                    "INSERT INTO articles (url, final_url, feed_url, title, source, published_at, lang, relevant, "
-                    "relevance_score, relevance_reason, relevance_terms, text, text_source, fetch_error, "
-                    "content_hash, fingerprint, story_url, fetched_at, run_id) "
-                    "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[]), "
-                    "unnest(?::BOOLEAN[]), unnest(?::DOUBLE[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), "
-                    "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                    "unnest(?::UBIGINT[]), unnest(?::VARCHAR[]), unnest(?::TIMESTAMP[]), unnest(?::VARCHAR[])) "
-                    "ON CONFLICT DO NOTHING RETURNING url", cols).fetchall()}
-            con.execute(
-                "UPDATE feed_items SET status = 'done', last_error = v.error FROM "
-                "(SELECT unnest(?::VARCHAR[]) AS link, unnest(?::VARCHAR[]) AS error) v WHERE feed_items.link = v.link",
-                [links, [o.fetch_error for o in judged]])
-            facts, fact_keys = [], set()
-            for outcome, story in new:
-                link = outcome.item.link
-                if link not in inserted:
-                    continue
-                judgment = outcome.judgment
-                relevance = judgment.relevance if judgment else None
-                result.articles_new += 1
-                result.relevant_new += bool(relevance and relevance.relevant)
-                if story:
-                    # a copy of a stored story, or an updated version of it: still judged and its facts stored under
-                    # its own URL (an update that adds a bidder must alert); alerts stay one per (kind, value)
-                    result.duplicates += 1
-                if not (judgment and relevance and relevance.relevant):
-                    continue
-                for fact in judgment.facts:
-                    if (link, fact.kind, fact.value) in fact_keys:
-                        continue
-                    fact_keys.add((link, fact.kind, fact.value))
-                    facts.append((link, fact, json.dumps(fact.detail, ensure_ascii=False, default=str),
-                                  outcome.article))
+                    INSERT_ARTICLES + " ON CONFLICT DO NOTHING RETURNING url", [list(c) for c in zip(*rows)]).fetchall()}
+            self._mark_done(con, judged)
+            facts = facts_to_store(new, inserted, result)
             if not facts:
                 return result
-            added = set(con.execute(
-                "INSERT INTO facts (article_url, kind, value, evidence, detail, found_at, run_id) "
-                "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) "
-                "ON CONFLICT DO NOTHING RETURNING article_url, kind, value",
-                [[f[0] for f in facts], [f[1].kind for f in facts], [f[1].value for f in facts],
-                 [f[1].evidence for f in facts], [f[2] for f in facts], now, run_id]).fetchall())
-            alerting, alert_keys = [], set()
-            for link, fact, detail, article in facts:
-                if (link, fact.kind, fact.value) not in added:
-                    continue
-                result.facts_new += 1
-                result.facts.append((link, fact.kind, fact.value, fact.evidence))
-                if fact.kind in ("bidder", "deadline") and (fact.kind, fact.value) not in alert_keys:
-                    alert_keys.add((fact.kind, fact.value))
-                    alerting.append((link, fact, detail, article))
-            if not alerting:
-                return result
-            raised = {(kind, value): alert_id for alert_id, kind, value in con.execute(
-                "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
-                "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) "
-                "ON CONFLICT DO NOTHING RETURNING id, kind, value",
-                [[a[1].kind for a in alerting], [a[1].value for a in alerting], [a[0] for a in alerting],
-                 [a[1].evidence for a in alerting], [a[2] for a in alerting], now, run_id]).fetchall()}
-            for link, fact, _, article in alerting:
-                alert_id = raised.get((fact.kind, fact.value))
-                if alert_id is not None:
-                    result.alerts_new.append(Alert(
-                        id=alert_id, kind=fact.kind, value=fact.value, evidence=fact.evidence,
-                        article_url=link, article_title=article.title, source=article.source,
-                        published=article.published, detail=dict(fact.detail)))
+            added = set(con.execute(INSERT_FACTS + " ON CONFLICT DO NOTHING RETURNING article_url, kind, value",
+                                    fact_columns(facts, now, run_id)).fetchall())
+            self._raise_alerts(con, alerts_to_raise(facts, added, result), now, run_id, result)
         return result
+
+    @staticmethod
+    def _mark_done(con, judged: Sequence[ItemOutcome]) -> None:
+        """The judged entries leave the queue (with the error of a page that gave no text, if any)."""
+        con.execute(
+            "UPDATE feed_items SET status = 'done', last_error = v.error FROM "
+            "(SELECT unnest(?::VARCHAR[]) AS link, unnest(?::VARCHAR[]) AS error) v WHERE feed_items.link = v.link",
+            [[o.item.link for o in judged], [o.fetch_error for o in judged]])
+
+    @staticmethod
+    def _raise_alerts(con, alerting: list, now: datetime, run_id: str | None, result: StoreResult) -> None:
+        """The outbox rows of facts never seen before: one per (kind, value), whoever inserts it first."""
+        if not alerting:
+            return
+        raised = {(kind, value): alert_id for alert_id, kind, value in con.execute(
+            "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
+            "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+            "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) AS v "
+            "ON CONFLICT DO NOTHING RETURNING id, kind, value",
+            [[a[1].kind for a in alerting], [a[1].value for a in alerting], [a[0] for a in alerting],
+             [a[1].evidence for a in alerting], [a[2] for a in alerting], now, run_id]).fetchall()}
+        for link, fact, _, article in alerting:
+            alert_id = raised.get((fact.kind, fact.value))
+            if alert_id is not None:
+                result.alerts_new.append(Alert(
+                    id=alert_id, kind=fact.kind, value=fact.value, evidence=fact.evidence,
+                    article_url=link, article_title=article.title, source=article.source,
+                    published=article.published, detail=dict(fact.detail)))
 
     def _stories_of(self, con, outcomes: Sequence[ItemOutcome]) -> dict[str, str]:
         """link -> story_url of the first already stored article with the same (or nearly the same) text,
@@ -815,8 +916,8 @@ class Warehouse:
         with self.transaction() as con:
             con.execute(
                 "UPDATE alerts SET status = o.status, last_error = o.error, attempts = attempts + o.tried, "
-                "next_attempt_at = NULL, sent_at = CASE WHEN o.status = 'sent' THEN coalesce(sent_at, ?) END FROM "
-                "(SELECT unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS error, "
+                "next_attempt_at = NULL, sent_at = CASE WHEN o.status = 'sent' THEN coalesce(sent_at, o.settled_at) END "
+                "FROM (SELECT ?::TIMESTAMP AS settled_at, unnest(?::BIGINT[]) AS id, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS error, "
                 "unnest(?::INTEGER[]) AS tried) o WHERE alerts.id = o.id AND alerts.status = 'sending'",
                 [now, [o.alert_id for o in outcomes], [o.status for o in outcomes], [o.error for o in outcomes],
                  [int(o.tried) for o in outcomes]])
@@ -896,16 +997,38 @@ class Warehouse:
         with self.transaction() as con:
             con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ?", [now or utcnow(), destination])
 
+    def claim_outage_report(self, destination: str, now: datetime | None = None) -> datetime | None:
+        """Take the reporting of destination's current outage, atomically: two deliverers at once (the shards'
+        cycles, deliver-alerts) never both report it. The claim's time (release it with it when no other
+        destination took the report), or None when the outage was reported already or is over."""
+        now = now or utcnow()
+        with self.transaction() as con:
+            claimed = con.execute("UPDATE destinations SET reported_at = ? WHERE destination = ? AND "
+                                  "state = 'failing' AND reported_at IS NULL RETURNING destination",
+                                  [now, destination]).fetchall()
+        return now if claimed else None
+
+    def release_outage_report(self, destination: str, claimed_at: datetime) -> None:
+        """Give back a claim_outage_report whose report reached nobody: the next delivery tries again."""
+        with self.transaction() as con:
+            con.execute("UPDATE destinations SET reported_at = NULL WHERE destination = ? AND reported_at = ?",
+                        [destination, claimed_at])
+
     # -- runs -------------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, now: datetime | None = None) -> None:
+    def start_run(self, run_id: str, now: datetime | None = None, shard: Shard | None = None) -> None:
         """A new cycle's row, status 'running'. Called under the cycle lock (cycle_lock): a row still 'running'
         then is a cycle whose process died before recording its end (killed, or the machine went down), and
-        becomes 'interrupted' (finished_at stays empty: when it died is not known)."""
+        becomes 'interrupted' (finished_at stays empty: when it died is not known). Of a shard's cycle, only
+        the rows the lock says are dead: its own shard's, those of every feed, those of another count of
+        shards; never those of the shards running beside it."""
         with self.transaction() as con:
-            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ?", [run_id])
-            con.execute("INSERT INTO runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        [run_id, now or utcnow()])
+            con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND run_id <> ? AND "
+                        "(?::INTEGER IS NULL OR shard_count IS NULL OR shard_count <> ? OR shard_index = ?)",
+                        [run_id, shard and shard.count, shard and shard.count, shard and shard.index])
+            con.execute("INSERT INTO runs (run_id, started_at, shard_index, shard_count) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [run_id, now or utcnow(), shard and shard.index, shard and shard.count])
 
     def last_run_articles(self) -> int | None:
         """How many articles the last finished cycle stored; None before the first."""

@@ -1,11 +1,13 @@
-"""dealwatch's three deployments, built in Python for `dealwatch serve` (deployments/prefect.yaml declares
-the same three for `prefect deploy` and a process work pool):
+"""dealwatch's four deployments, built in Python for `dealwatch serve` (deployments/prefect.yaml declares
+the same four for `prefect deploy` and a process work pool):
 
     dealwatch-monitor/monitor                  `dealwatch serve`: a short cycle every minute (--tick) that
                                                polls only the feeds due by their own clock (dealwatch.schedule);
                                                or, with --cron / --interval, a fixed schedule polling every
                                                feed (prefect.yaml: every 15 minutes). At most one at a time: a
-                                               run due while one still runs is cancelled
+                                               run due while one still runs is cancelled. With shards > 1
+                                               (--shards, the config's [scale] shards), each run starts that
+                                               many runs of dealwatch-monitor/shard at once and waits for them
     dealwatch-deliver-alerts/deliver-alerts    triggered by the dealwatch.bidder.new / dealwatch.deadline.new
                                                events a cycle emits for each new fact (at most one run a
                                                minute: the cycle delivers whatever is left at its end)
@@ -93,7 +95,8 @@ def run_parameters(config: str | Path | None = None, db: str | Path | None = Non
 
 def build_deployments(params: dict, cron: str | None = None, interval: float | None = None,
                       module_entrypoints: bool = True, tick: float | None = None) -> list:
-    """monitor (scheduled, concurrency 1), deliver-alerts (event-triggered), backfill (on demand).
+    """monitor (scheduled, concurrency 1), shard (the shard runs of a monitor run when params or the config say
+    shards > 1), deliver-alerts (event-triggered), backfill (on demand).
     monitor: with tick, a short cycle every `tick` seconds that polls only the feeds due by their own clock
     (its parameter only_due); else the fixed schedule `cron` (DEFAULT_CRON) or `interval`, polling every
     feed. module_entrypoints: entrypoints as module paths (flows.monitor.monitor), so runs load the
@@ -106,6 +109,7 @@ def build_deployments(params: dict, cron: str | None = None, interval: float | N
     from flows.monitor import monitor
     entry = EntrypointType.MODULE_PATH if module_entrypoints else EntrypointType.FILE_PATH
     common = {k: v for k, v in params.items() if k in ("config", "db")}
+    shard_params = {k: v for k, v in params.items() if k in ("config", "db", "feeds", "dask_scheduler")}
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
     return [
         monitor.to_deployment(
@@ -114,6 +118,11 @@ def build_deployments(params: dict, cron: str | None = None, interval: float | N
             concurrency_limit=one_at_a_time, tags=["dealwatch"], entrypoint_type=entry,
             description="One dealwatch cycle: poll the feeds (" + ("those due by their own clock"
                         if tick is not None else "all of them") + "), fetch, judge, store, alert."),
+        monitor.to_deployment(
+            name="shard", parameters=shard_params,
+            tags=["dealwatch"], entrypoint_type=entry,
+            description="One shard of a sharded cycle (parameter shard: K/N), started by the monitor deployment's "
+                        "runs when shards > 1; the cycle lock keeps two runs of one shard apart."),
         deliver.to_deployment(
             name="deliver-alerts", triggers=[deliver_trigger()], parameters=common, concurrency_limit=1,
             tags=["dealwatch"], entrypoint_type=entry,
@@ -380,7 +389,7 @@ def _watchdog(deadline: float) -> None:
 
 def serve(params: dict, cron: str | None = None, interval: float | None = None, out=sys.stdout,
           tick: float | None = None) -> int:
-    """Serve the three deployments until SIGTERM or Ctrl-C (then: exit status 0, a requested stop; the
+    """Serve the four deployments until SIGTERM or Ctrl-C (then: exit status 0, a requested stop; the
     local Prefect server, if it started one, is stopped too). Deployments are paused when it stops (so no
     runs pile up while nothing executes them) and resumed when it starts again. With neither cron nor
     interval: the feeds' own clocks, a short cycle every `tick` seconds (DEFAULT_TICK)."""
@@ -403,6 +412,7 @@ def serve(params: dict, cron: str | None = None, interval: float | None = None, 
                 source = f"config {params['config']}" if "config" in params else f"warehouse {params.get('db')}"
                 print(f"dealwatch serve: Prefect API {api_url}\n"
                       f"  dealwatch-monitor/monitor                 {when}, one at a time\n"
+                      f"  dealwatch-monitor/shard                   the shard runs of a monitor run, when shards > 1\n"
                       f"  dealwatch-deliver-alerts/deliver-alerts   on {' / '.join(DELIVER_EVENTS)} events\n"
                       f"  dealwatch-backfill/backfill               on demand (prefect deployment run "
                       f"dealwatch-backfill/backfill --param source=PATH)\n"

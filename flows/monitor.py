@@ -40,9 +40,12 @@ from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_st
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
 from dealwatch.model import Alert, FeedItem
 from dealwatch.profile import load_profile
+from dealwatch.shards import Shard, all_shards, parse_shard
 from dealwatch.urls import google_news_id
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 
+SHARD_DEPLOYMENT = "dealwatch-monitor/shard"   # the deployment a sharded cycle runs its shards as
+SHARD_POLL_SECONDS = 2.0   # how often a sharded cycle asks whether its shard runs have ended
 BATCH_SIZE = 1000   # items per task run; within a batch, outcomes are stored a stretch at a time as they come
 STORE_SESSION_SECONDS = 5.0   # a batch's stores share one warehouse connection, closed after this long (see
                               # Warehouse.session): a reader waits for the file at most about this long
@@ -53,6 +56,7 @@ class CycleReport:
     """What one cycle did; printed by the command line and kept in the runs table."""
 
     run_id: str = ""
+    shard: str | None = None   # "K/N" (dealwatch.shards), None for a cycle of every feed
     feeds_polled: int = 0
     feeds_failed: int = 0
     feeds_skipped: int = 0
@@ -93,7 +97,7 @@ def from_config(config: str | None, **given) -> dict:
     parameter of a deployment would be stored as '**********' and lost). Given notify URLs and apprise
     config files are added to the config's."""
     defaults: dict = {"notify": [], "notify_configs": [], "fetch_options": {}, "digest_threshold": 10,
-                      "notify_min_interval": None, "dask_scheduler": None}
+                      "notify_min_interval": None, "dask_scheduler": None, "data_path": None, "shards": 1}
     if config:
         from dealwatch.config import load_config
         c = load_config(config)
@@ -102,7 +106,7 @@ def from_config(config: str | None, **given) -> dict:
                     "notify_configs": [str(p) for p in c.notify_configs],
                     "profile": str(c.profile) if c.profile else None, "fetch_options": dict(c.fetch),
                     "digest_threshold": c.digest_threshold, "notify_min_interval": c.notify_min_interval,
-                    "dask_scheduler": c.dask_scheduler}
+                    "dask_scheduler": c.dask_scheduler, "data_path": c.data_path, "shards": c.shards}
     out = {}
     for name, value in given.items():
         if name in ("notify", "notify_configs") and value is not None:
@@ -287,23 +291,87 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
                   notify_configs: list[str] | None = None, profile: str | None = None,
                   fetch_options: dict | None = None, digest_threshold: int | None = None,
                   notify_min_interval: float | None = None, config: str | None = None,
-                  dask_scheduler: str | None = None, only_due: bool = False, tick: float | None = None) -> dict:
+                  dask_scheduler: str | None = None, only_due: bool = False, tick: float | None = None,
+                  shard: str | None = None, shards: int | None = None,
+                  shard_deployment: str = SHARD_DEPLOYMENT) -> dict:
     """One monitoring cycle over `feeds` into the DuckDB file `db`; returns the CycleReport as a dict.
     Parameters left None come from the config file `config` (see from_config); deployments use that.
     only_due: poll only the feeds due by their own clock (`dealwatch serve`'s short cycles); else every feed
     that allows it now (`dealwatch run`, a fixed cron). tick: the seconds between only_due cycles.
     dask_scheduler: the CPU work on that Dask cluster (dealwatch.cluster; else $DEALWATCH_DASK_SCHEDULER's,
     else the local worker pool).
+    shard: 'K/N', poll only the feeds of shard K of N (dealwatch.shards), beside the other shards' cycles.
+    shards: N > 1 and no shard: this run starts the N shard runs at once, as runs of the deployment
+    `shard_deployment` (on its work pool: any worker, any machine), waits for them and sums their figures
+    (None: the config's [scale] shards, else 1).
     Async: from synchronous code, asyncio.run(monitor(...))."""
     p = from_config(config, db=db, feeds=feeds, notify=notify, notify_configs=notify_configs, profile=profile,
                     fetch_options=fetch_options, digest_threshold=digest_threshold,
-                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler)
+                    notify_min_interval=notify_min_interval, dask_scheduler=dask_scheduler, data_path=None,
+                    shards=shards)
+    part = parse_shard(shard)
+    if part is None and p["shards"] != 1:
+        if notify:
+            raise ValueError("shards: notification URLs given as parameters would reach the shard runs as "
+                             "'**********': give them in the config file (the `config` parameter)")
+        given = {"db": db, "feeds": feeds, "notify_configs": notify_configs, "profile": profile,
+                 "fetch_options": fetch_options, "digest_threshold": digest_threshold,
+                 "notify_min_interval": notify_min_interval, "config": config, "dask_scheduler": dask_scheduler,
+                 "only_due": only_due or None, "tick": tick}
+        return await run_shards(p["db"], all_shards(p["shards"]), {k: v for k, v in given.items() if v is not None},
+                                shard_deployment)
     cluster.use_cluster(p["dask_scheduler"])
-    warehouse = Warehouse(p["db"])
-    with warehouse.cycle_lock(), sigterm_stops_the_cycle():
+    # a lake's data directory from the config ([warehouse] data_path): a deployment's first run creates the lake
+    warehouse = Warehouse(p["db"], data_path=p["data_path"]) if p["data_path"] else Warehouse(p["db"])
+    with warehouse.cycle_lock(part), sigterm_stops_the_cycle():
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
-                           only_due=only_due, tick=tick)
+                           only_due=only_due, tick=tick, shard=part)
+
+
+class ShardsFailed(RuntimeError):
+    """A shard run of a sharded cycle did not complete; the others' work is stored all the same."""
+
+
+async def run_shards(db: str, shards: list[Shard], params: dict, deployment: str) -> dict:
+    """The shard runs of one cycle, all at once, as flow runs of `deployment` with the parameter shard (each
+    holds its own shard's cycle lock: a shard still running from the last cycle makes its new run fail
+    with 'another dealwatch cycle is running', the others go on). Waits for all of them; their figures,
+    summed from the warehouse's runs rows (a run's return value stays in the process that ran it, maybe
+    on another machine). ShardsFailed names those that did not complete."""
+    from prefect.deployments.flow_runs import arun_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    parent = str(flow_run.id or "")
+    try:
+        runs = await asyncio.gather(*(
+            arun_deployment(deployment, parameters={**params, "shard": str(s)}, timeout=None,
+                            poll_interval=SHARD_POLL_SECONDS,
+                            idempotency_key=f"{parent}:shard-{s.index}-of-{s.count}" if parent else None)
+            for s in shards))
+    except ObjectNotFound:
+        raise ValueError(f"shards: no deployment {deployment!r} to run the shards: deploy it (deployments/"
+                         f"prefect.yaml, or `dealwatch serve --shards N`) or give shard_deployment") from None
+    report = CycleReport(run_id=parent, shard=f"{len(shards)} shards")
+    ids = [str(r.id) for r in runs]
+    columns = ("feeds_polled", "feeds_failed", "articles_new", "relevant_new", "facts_new", "alerts_new",
+               "alerts_sent", "alerts_failed")
+    warehouse = Warehouse(db)
+    _, figures = warehouse.query(f"SELECT {', '.join(f'coalesce(sum({c}), 0)' for c in columns)} FROM runs "
+                                 f"WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+    vars(report).update(zip(columns, (int(v) for v in figures[0])))
+    _, raised = warehouse.query("SELECT kind || ' ' || value FROM alerts WHERE run_id IN "
+                                "(SELECT unnest(?::VARCHAR[])) ORDER BY id", [ids])
+    report.new_items = [item for (item,) in raised]
+    failed = [f"shard {s}: {r.state.type.value if r.state else 'no state'}"
+              f"{f' ({r.state.message})' if r.state and r.state.message else ''}"
+              for s, r in zip(shards, runs, strict=True) if not (r.state and r.state.is_completed())]
+    _logger().info("%d shard runs: %d completed; %d new articles, %d facts, %d alerts raised", len(shards),
+                   len(shards) - len(failed), report.articles_new, report.facts_new, report.alerts_new)
+    if failed:
+        raise ShardsFailed(f"{len(failed)} of {len(shards)} shard runs did not complete (the others' work is "
+                           f"stored; the next cycle does theirs): " + "; ".join(failed))
+    return asdict(report)
 
 
 _IN_SYNC_STAGE = threading.Event()   # set while the cycle blocks the event loop (the delivery)
@@ -358,16 +426,20 @@ def sync_stage() -> Iterator[None]:
 async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr], notify_configs: list[str],
                 profile: str | None, fetch_options: dict, digest_threshold: int, engine: bool = True,
                 notify_min_interval: float | None = None, only_due: bool = False,
-                clock: Callable[[], datetime] | None = None, tick: float | None = None) -> dict:
+                clock: Callable[[], datetime] | None = None, tick: float | None = None,
+                shard: Shard | None = None) -> dict:
     """The cycle's body. engine=False runs the same stages as plain functions, with no Prefect task runs,
     events or artifacts (the benchmark measures what Prefect costs with it); the caller holds the
-    warehouse's cycle lock. only_due, clock and tick: see poll_and_queue."""
+    warehouse's cycle lock (of `shard`). only_due, clock and tick: see poll_and_queue. shard: only the feeds
+    of that shard are polled, and only their queued pages fetched (the queue is read per feed)."""
     run_id = str((flow_run.id if engine else None) or f"plain-{utcnow().isoformat()}")
+    if shard is not None:
+        feeds = shard.feeds(feeds)
     with warehouse.session():
         warehouse.migrate()
-        warehouse.start_run(run_id)
+        warehouse.start_run(run_id, shard=shard)
         last = warehouse.last_run_articles()
-    report = CycleReport(run_id=run_id)   # added up as the stages go: what a failed run's row shows
+    report = CycleReport(run_id=run_id, shard=str(shard) if shard else None)   # added up as the stages go: what a failed run's row shows
     unannounced: list[Alert] = []   # the last batch's new facts, not yet emitted as events
     poll, batch_task, deliver = ((poll_and_queue, fetch_judge_store, deliver_alerts) if engine else
                                  (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
@@ -380,7 +452,8 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
         tried: set[str] = set()
         try:
-            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id)
+            vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id,
+                                shard=report.shard)
             if notify or notify_configs:
                 alerting.load_plugins_soon()   # while the workers extract, not in the cycle's serial end
             while True:

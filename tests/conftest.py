@@ -62,3 +62,28 @@ def loopback():
 
     with LoopbackServer() as server:
         yield server
+
+
+# -- a real PostgreSQL server (tests/postgres_server.py; used by the DuckLake warehouse tests) -------
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server on 127.0.0.1 for the session (~2 s to start), stopped at the end.
+
+    Never skipped: a test that needs PostgreSQL fails, saying why, when no server can start (.ci/run
+    installs Debian's package when it is missing)."""
+    from postgres_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as error:
+        pytest.fail(f"a test needs a real PostgreSQL server and none could start: {error}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the session's PostgreSQL server: its libpq conninfo
+    ("host=127.0.0.1 port=N user=postgres dbname=tN")."""
+    return postgres_server.create_database()

@@ -20,7 +20,7 @@ def test_benchmark_reports_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--articles", "40", "--feeds", "4", "--repeat", "2", "--repeat-10x", "1",
-         "--json", str(out), "--prefect-home", str(tmp_path / "prefect")],
+         "--shards", "--json", str(out), "--prefect-home", str(tmp_path / "prefect")],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
@@ -38,6 +38,13 @@ def test_benchmark_reports_every_figure(tmp_path):
 
     res = json.loads(out.read_text())
     assert res["summary"] == summary
+    # the 2-shard cycle on a lake (a throwaway PostgreSQL) and on a file: every article once, in two shards
+    assert "8 the plain cycle in 2 shards at once" in table and "on a DuckLake" in table
+    for kind in ("lake", "file"):
+        shards = res["shards"][kind]
+        assert (shards["articles_stored"], shards["articles_distinct"]) == (40, 40), shards
+        assert sorted(s["shard"] for s in shards["shards"]) == ["1/2", "2/2"]
+        assert sum(s["report"]["articles_new"] for s in shards["shards"]) == 40
     assert {name: len(speeds) for name, speeds in res["runs"].items()} == {"floor": 2, "flow": 2, "plain": 2,
                                                                           "flow10x": 1}
     assert res["flow"]["cycle"]["pages_per_s"] == max(res["runs"]["flow"])

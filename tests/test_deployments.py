@@ -116,8 +116,9 @@ def test_python_definitions_hold_the_config_path_not_its_secrets(tmp_path, monke
                           ["json://example.org/hook?token=${DW_TEST_TOKEN}"])
     params = run_parameters(config)
     assert params == {"config": str(config.resolve())}
-    monitor, deliver, backfill = build_deployments(params)
-    assert "s3cret" not in json.dumps([d.parameters for d in (monitor, deliver, backfill)])
+    monitor, shard, deliver, backfill = build_deployments(params)
+    assert "s3cret" not in json.dumps([d.parameters for d in (monitor, shard, deliver, backfill)])
+    assert (shard.name, shard.parameters, shard.schedules) == ("shard", params, [])
     assert monitor.entrypoint == "flows.monitor.monitor"
     assert [s.schedule.cron for s in monitor.schedules] == [DEFAULT_CRON]
     assert (monitor.concurrency_limit, monitor.concurrency_options.collision_strategy.value) == (1, "CANCEL_NEW")
@@ -137,6 +138,7 @@ def test_python_definitions_hold_the_config_path_not_its_secrets(tmp_path, monke
 def test_serve_usage_errors_are_one_line(tmp_path):
     for args, message in ((["--cron", "bad cron"], "not a cron expression"),
                           (["--interval", "0"], "at least 1"),
+                          (["--shards", "0"], "--shards 0: give the number of shards"),
                           (["--feed", "ftp://x"], "not an http(s) URL")):
         result = subprocess.run([sys.executable, "-m", "dealwatch", "serve", "--db", str(tmp_path / "w.duckdb"), *args],
                                 capture_output=True, text=True, timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)

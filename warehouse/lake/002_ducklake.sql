@@ -1,0 +1,1 @@
+-- dealwatch lake, version 2, DuckLake side: nothing (runs, where shards are recorded, live in PostgreSQL).
