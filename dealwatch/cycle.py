@@ -373,11 +373,11 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
             jobs.append((chunk, job))
             while jobs and (jobs[0][1] is None or jobs[0][1].done()):
                 chunk, job = jobs.popleft()
-                outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+                outcomes, pool = await _outcomes(chunk, job, pool, profile, fetched_on)
                 yield outcomes
         while jobs:
             chunk, job = jobs.popleft()
-            outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+            outcomes, pool = await _outcomes(chunk, job, pool, profile, fetched_on)
             yield outcomes
     finally:
         for t in tasks:   # the consumer stopped early (an error): no fetch goes on alone
@@ -393,13 +393,15 @@ async def _submit(pool: ProcessPoolExecutor, job: tuple) -> asyncio.Future:
     return asyncio.wrap_future(await asyncio.to_thread(pool.submit, _process_chunk, job))
 
 
-async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, profile: Profile,
+async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, pool, profile: Profile,
                     fetched_on: date) -> tuple[list[ItemOutcome], ProcessPoolExecutor | None]:
-    """A chunk's outcomes from its worker job (None: judged here); when the pool broke, judged here, and the
-    pool is gone for the rest of the batch."""
+    """A chunk's outcomes from its worker job (None: judged here) and the pool for the next chunks: the same
+    (the local pool or the cluster's; not the local pool's global, None with a cluster, which sent every
+    later chunk of a batch to this process); when the pool broke, judged here, and the pool is gone for the
+    rest of the batch."""
     if job is not None:
         try:
-            return await job, _POOL
+            return await job, pool
         except (BrokenProcessPool, OSError) as e:
             _pool_failed(e)
     return _process_chunk((chunk, profile, fetched_on)), None
