@@ -131,6 +131,11 @@ def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None
           file=out)
     if r["new_items"]:
         print(f"  new       {', '.join(r['new_items'])}", file=out)
+    if r.get("dask"):
+        workers = r["dask"]["workers"]
+        print(f"  dask      {sum(w['items'] for w in workers.values())} pages judged on {r['dask']['scheduler']}: "
+              + (", ".join(f"{name} {w['items']} ({w.get('_process_chunk', 0)} chunks)" for name, w in workers.items())
+                 or "none"), file=out)
     for error in r["feed_errors"][:10]:
         print(f"  feed error: {error}", file=out)
     print(f"  warehouse {db}", file=out)
