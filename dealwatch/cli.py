@@ -116,6 +116,15 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
         dask_scheduler=dask))
 
 
+def print_cluster_work(r: dict, out=sys.stdout) -> None:
+    """Which Dask worker judged how many pages, when the CPU work went to a cluster."""
+    if r.get("dask"):
+        workers = r["dask"]["workers"]
+        print(f"  dask      {sum(w['items'] for w in workers.values())} pages judged on {r['dask']['scheduler']}: "
+              + (", ".join(f"{name} {w['items']} ({w.get('_process_chunk', 0)} chunks)" for name, w in workers.items())
+                 or "none"), file=out)
+
+
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
     r = report
     print(f"dealwatch: cycle completed in {seconds:.1f} s", file=out)
@@ -131,11 +140,7 @@ def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None
           file=out)
     if r["new_items"]:
         print(f"  new       {', '.join(r['new_items'])}", file=out)
-    if r.get("dask"):
-        workers = r["dask"]["workers"]
-        print(f"  dask      {sum(w['items'] for w in workers.values())} pages judged on {r['dask']['scheduler']}: "
-              + (", ".join(f"{name} {w['items']} ({w.get('_process_chunk', 0)} chunks)" for name, w in workers.items())
-                 or "none"), file=out)
+    print_cluster_work(r, out)
     for error in r["feed_errors"][:10]:
         print(f"  feed error: {error}", file=out)
     print(f"  warehouse {db}", file=out)
@@ -450,6 +455,7 @@ def cmd_backfill(args) -> int:
           f"{waiting}")
     if r["new_items"]:
         print(f"  new       {', '.join(r['new_items'])}")
+    print_cluster_work(r)
     print(f"  warehouse {db}")
     return 0
 

@@ -266,9 +266,11 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
                                 base_url: str | None = None) -> ParsedFeed:
     """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~4.5 ms of
     CPU for a feed of ten entries, and a hundred feeds then parse on every core instead of one, while this
-    process goes on polling. The same ParsedFeed either way."""
+    process goes on polling. The same ParsedFeed either way. Not on a Dask cluster: a job there costs ~6.4 ms
+    of CPU between this process, the scheduler and a worker (measured with a 5 KB argument), more than
+    parsing the feed here."""
     pool = _workers_up()
-    if pool is not None:
+    if pool is not None and not isinstance(pool, cluster.ClusterPool):
         try:
             return await asyncio.wrap_future(pool.submit(parse_feed, feed_url, body, content_type, base_url=base_url))
         except (BrokenProcessPool, RuntimeError, cluster.ClusterLost) as e:   # RuntimeError: shut down meanwhile
@@ -345,6 +347,8 @@ def _one_page_a_job(pool, chunk: list[Fetched], pickled: bytes, fetched_on: date
 
 CHUNK_MAX = 20   # pages per worker job: small, so that stores follow extraction closely and the pool drains
                  # quickly at a batch's end; a job's own cost (pickling, a pipe round trip) is ~1% of its pages'
+CLUSTER_CHUNK_MAX = 40   # on a Dask cluster, where a job of 20 pages (700 KB) costs ~10 ms of CPU between this
+                         # process, the scheduler and the worker (measured), ~5% of its pages' work: half as many
 CHUNK_MIN = 2    # the last jobs of a batch: see _chunk_spans
 
 
@@ -353,13 +357,13 @@ STORE_EVERY = 200  # outcomes per store: a store's ~10 statements cost 30-60 ms 
                    # checkpoint it when closing); a crash loses at most ~2 stores' worth of outcomes
 
 
-def _chunk_spans(items: int, workers: int) -> list[tuple[int, int]]:
-    """A batch's worker jobs, as (start, end) of its items: CHUNK_MAX pages each while many remain, then
+def _chunk_spans(items: int, workers: int, most: int = CHUNK_MAX) -> list[tuple[int, int]]:
+    """A batch's worker jobs, as (start, end) of its items: `most` pages each while many remain, then
     at most a 1/(3 x workers) share of what remains (down to CHUNK_MIN pages), so that the workers finish
     together: a job of 20 pages is ~0.15 s of one worker, during which the other, done, would wait."""
     spans, start = [], 0
     while start < items:
-        size = max(CHUNK_MIN, min(CHUNK_MAX, (items - start) // (workers * 3)))
+        size = max(CHUNK_MIN, min(most, (items - start) // (workers * 3)))
         spans.append((start, min(items, start + size)))
         start += size
     return spans
@@ -387,10 +391,11 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
                 pool = start_workers(workers)
             except OSError as e:
                 log.warning("no worker processes (%s); judging in this process", e)
+        most = CHUNK_MAX
         if isinstance(pool, cluster.ClusterPool):   # chunks sized for the cluster's workers
-            workers = pool.workers
+            workers, most = pool.workers, CLUSTER_CHUNK_MAX
         pickled = pickle.dumps(profile)
-        for start, end in _chunk_spans(len(items), workers):
+        for start, end in _chunk_spans(len(items), workers, most):
             chunk = await fetched(start, end)
             job = None
             if pool is not None:
