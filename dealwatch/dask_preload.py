@@ -11,10 +11,12 @@ import logging
 log = logging.getLogger(__name__)
 
 
-# Dask's statistical profiler samples the running task's stack 100 times a second (for its dashboard's profile
-# page): an idle two-worker cluster took 0.057 cores with it, 0.035 without (measured, 20 s, psutil). Its
-# profile of dealwatch's jobs says nothing benchmarks/run.py's stage costs do not.
-WORKER_CALLBACKS_OFF = ("profile", "profile-cycle")
+# A worker's periodic chores that only feed Dask's dashboard and its warnings, off: the statistical profiler
+# (samples the running task's stack 100 times a second), the event loop's tick (every 20 ms, to warn when it
+# was blocked) and the system monitor (psutil every 500 ms: the dashboard's CPU and memory plots; the nanny's
+# and the worker's own memory limits have their own monitors, left on). They took 0.0375 of a core on an idle
+# two-worker cluster, 0.0115 without (measured, 20 s, psutil): time taken from the jobs, on a worker's core.
+WORKER_CALLBACKS_OFF = ("profile", "profile-cycle", "tick", "ticks", "monitor")
 
 
 def dask_setup(worker) -> None:
