@@ -22,10 +22,12 @@ measured cleanly and nothing leaks from one into the next:
   plain      the same cycle without a flow run: `cycle(..., engine=False)` under `warehouse.cycle_lock()`,
              on a fresh warehouse (after the same preamble as flow): the difference is
              what the Prefect engine costs
-  cluster    (--cluster) the flow at N once more, its CPU work on a local Dask cluster of two `dask worker`
-             processes (one thread each, dealwatch.dask_preload) instead of the local pool: one run, after the
-             others; its wall time against the local pool's (the cluster's processes are not the cycle's
-             children: their CPU is not counted in the cycle's)
+  cluster    (--cluster) the flow at N once more in each round, its CPU work on a local Dask cluster of
+             two `dask worker` processes (one thread each, dealwatch.dask_preload; dealwatch.cluster.LocalCluster,
+             started once before the rounds, as a cluster is up before a cycle) instead of the local pool, right
+             before or after the local flow (the order alternates by round): its wall time against the local
+             pool's, best against best and round by round (the spread), and the CPU of the cluster's processes
+             (scheduler, nannies, workers) during its runs. --cluster-only: just these two, --repeat rounds
   shards     (--shards) the plain cycle in 2 shards at once (`--shard 1/2` and `2/2`, two processes started
              together once each has done the preamble), on a DuckLake whose catalog is in a throwaway
              PostgreSQL (tests/postgres_server.py: Debian's package) and, beside it, on a file: one run each,
@@ -61,6 +63,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -333,15 +336,19 @@ def phase_flow(a) -> dict:
     warm_up()
     startup = time.perf_counter() - started
     out = {"prefect_startup_s": round(startup, 1), **preamble.wait()}
+    cluster_pids = [int(pid) for pid in a.cluster_pids.split(",")] if a.cluster_pids else []
     before, cpu0, prefect0, watch = stats(a.base), cpu_now(), live_children_cpu(), WorkerWatch()
+    dask0 = cluster_cpu(cluster_pids)
     started = time.perf_counter()
     report = asyncio.run(monitor(**_flow_kwargs(a, db)))
     wall = time.perf_counter() - started
     after, cpu1, prefect1 = stats(a.base), cpu_now(), live_children_cpu()
+    dask1 = cluster_cpu(cluster_pids)
     out["cycle"] = {"seconds": round(wall, 2), "pages_per_s": round(a.articles / wall, 1),
                     "server": delta(after, before), "report": _brief(report),
                     "cpu_main_s": round(cpu1[0] - cpu0[0], 2), "cpu_workers_s": round(cpu1[1] - cpu0[1], 2),
                     "cpu_prefect_server_s": round(prefect1 - prefect0, 2),
+                    **({"cpu_cluster_s": {k: round(dask1[k] - dask0[k], 2) for k in dask1}} if cluster_pids else {}),
                     # what the cycle left Prefect's server to do once it had returned: storing the events it
                     # emitted last; counted in the cycle's CPU, not in its wall time
                     "cpu_prefect_server_after_s": round(settled_cpu(prefect1) - prefect1, 2), **rss(watch)}
@@ -465,7 +472,7 @@ def shards_phases(a, n: int) -> dict:
 def _brief(report: dict) -> dict:
     keys = ("feeds_polled", "feeds_failed", "items_new", "articles_new", "relevant_new", "facts_new",
             "duplicates", "retry_later", "alerts_new", "alerts_sent")
-    return {k: report.get(k) for k in keys}
+    return {**{k: report.get(k) for k in keys}, **({"dask": report["dask"]} if report.get("dask") else {})}
 
 
 # -- the orchestrator -----------------------------------------------------------------------------------
@@ -508,7 +515,8 @@ def cpu_ticks() -> tuple[float, float]:
     return (sum(fields[:8]) - idle) / hz, sum(fields[:8]) / hz
 
 
-def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (), timeout: float = 1800) -> dict:
+def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (), timeout: float = 1800,
+              cluster=None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", name, "--set", set_name,
            "--articles", str(articles), "--feeds", str(a.feeds), "--base", a.base, "--workdir", a.workdir,
            "--seed", str(a.seed), *extra]
@@ -516,9 +524,14 @@ def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (),
     started = time.perf_counter()
     busy0, _ = cpu_ticks()
     server0 = stats(a.base)["cpu_s"]
+    pids = [p.pid for p in cluster.procs] if cluster else []   # the scheduler first
+    if cluster:
+        cmd += ["--cluster-pids", ",".join(map(str, pids))]
+    dask0 = cluster_cpu(pids) if cluster else {}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
     busy1, _ = cpu_ticks()
     server1 = stats(a.base)["cpu_s"]
+    dask1 = cluster_cpu(pids) if cluster else {}
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"benchmark phase {name} failed (exit {proc.returncode})")
@@ -527,8 +540,10 @@ def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (),
     result["process_s"] = round(time.perf_counter() - started, 1)
     # CPU the rest of the machine used meanwhile (other people's processes): the figures are only as
     # good as the machine was quiet
+    if cluster:   # the cluster's processes work for this phase (and idle in the others: counted as load there)
+        result["cpu_cluster_phase_s"] = {k: round(dask1[k] - dask0[k], 2) for k in dask1}
     ours = (result.get("cpu_self_s", 0) + result.get("cpu_children_s", 0) + (server1 - server0)
-            + result.get("prefect_server_cpu_s", 0))
+            + result.get("prefect_server_cpu_s", 0) + sum(result.get("cpu_cluster_phase_s", {}).values()))
     wall = time.perf_counter() - started
     result["other_load_cores"] = round(max(0.0, busy1 - busy0 - ours) / wall, 2)
     result["busy_cores"] = round((busy1 - busy0) / wall, 2)
@@ -537,6 +552,7 @@ def run_phase(name: str, a, set_name: str, articles: int, extra: list[str] = (),
 
 
 def speed(phase: str, result: dict) -> float:
+    """pages/s of a phase's run (the floor's and plain's own figure; a flow's, its cycle's)."""
     return result["cycle"]["pages_per_s"] if phase == "flow" else result["pages_per_s"]
 
 
@@ -547,42 +563,43 @@ def best_of(results: list[dict], key) -> dict:
     return {**results[0], **best}
 
 
-class DaskCluster:
-    """A local Dask cluster for the cluster phase: `dask scheduler` and `workers` `dask worker` processes on
-    127.0.0.1 (random ports), one thread each, with dealwatch's preload; close() stops them."""
+def cluster_cpu(pids: list[int]) -> dict:
+    """CPU seconds so far of a LocalCluster's processes (pids: its scheduler's, then its nannies'): the
+    scheduler, the nannies, their worker processes."""
+    import psutil
 
-    def __init__(self, folder: Path, workers: int = 2, timeout: float = 120):
-        dask = Path(sys.executable).with_name("dask")
-        scheduler_file = folder / "dask-scheduler.json"
-        self.procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                        "--scheduler-file", str(scheduler_file)],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
-        deadline = time.monotonic() + timeout
-        while not (scheduler_file.is_file() and scheduler_file.stat().st_size):
-            if time.monotonic() > deadline:
-                self.close()
-                raise SystemExit("the Dask scheduler did not start")
-            time.sleep(0.1)
-        self.address = json.loads(scheduler_file.read_text())["address"]
-        self.procs += [subprocess.Popen([str(dask), "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                                         "--no-dashboard", "--preload", "dealwatch.dask_preload",
-                                         "--local-directory", str(folder)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-                       for _ in range(workers)]
-        from distributed import Client
-        with Client(self.address, timeout=timeout) as client:
-            client.wait_for_workers(workers, timeout=timeout)
+    def cpu(proc) -> float:
+        try:
+            t = proc.cpu_times()
+            return t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            return 0.0
+    out = {"scheduler": 0.0, "nannies": 0.0, "workers": 0.0}
+    for n, pid in enumerate(pids):
+        try:
+            proc = psutil.Process(pid)
+            kids = proc.children(recursive=True)
+        except psutil.Error:
+            continue
+        kind = "scheduler" if n == 0 else "nannies"
+        out[kind] += cpu(proc)
+        out["workers"] += sum(cpu(k) for k in kids)
+    return out
 
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+
+@contextmanager
+def frozen(local_cluster):
+    """The Dask cluster's processes stopped (SIGSTOP) meanwhile: an idle two-worker cluster takes ~0.09 of a
+    core (heartbeats, system monitors, nannies' memory checks), which the local pool's runs would otherwise pay
+    for a cluster they do not use. Resumed (SIGCONT) after; its heartbeats' time-outs are minutes."""
+    groups = [p.pid for p in local_cluster.procs if p.poll() is None] if local_cluster else []
+    for pid in groups:
+        os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in groups:
+            os.killpg(pid, signal.SIGCONT)
 
 
 def orchestrate(a) -> dict:
@@ -592,6 +609,7 @@ def orchestrate(a) -> dict:
     a.workdir = a.workdir or tempfile.mkdtemp(prefix="dealwatch-bench-")
     a.prefect_home = a.prefect_home or str(Path.home() / ".cache" / "dealwatch-bench" / "prefect")
     Path(a.prefect_home).mkdir(parents=True, exist_ok=True)
+    a.no_10x = a.no_10x or a.cluster_only
     sets = [f"--set=n{n}:{n}"] + ([] if a.no_10x else [f"--set=n{big}:{big}"])
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, str(HERE / "server.py"), "--feeds", str(f), "--seed", str(a.seed),
@@ -608,23 +626,43 @@ def orchestrate(a) -> dict:
         # drifts by tens of percent within a minute, so each figure is the best of its runs (as timeit
         # reports), all of them kept, and the ratio compares bests taken over the same stretch of time
         runs: dict[str, list[dict]] = {"floor": [], "flow": [], "plain": []}
-        for i in range(a.repeat):
-            runs["floor"].append(run_phase("floor", a, f"n{n}", n, ["--meta-floor"] if i == 0 else []))
-            runs["flow"].append(run_phase("flow", a, f"n{n}", n, ["--repoll"]))
-            runs["plain"].append(run_phase("plain", a, f"n{n}", n))
-        res["floor"] = best_of(runs["floor"], lambda r: r["pages_per_s"])
-        res["flow"] = best_of(runs["flow"], lambda r: r["cycle"]["pages_per_s"])
-        res["plain"] = best_of(runs["plain"], lambda r: r["pages_per_s"])
-        res["runs"] = {name: [speed(name, r) for r in rs] for name, rs in runs.items()}
-        if a.cluster:
-            dask_cluster = DaskCluster(Path(a.workdir))
-            try:
-                res["cluster"] = run_phase("flow", a, f"n{n}", n, ["--dask", dask_cluster.address])
-            finally:
+        dask_cluster = None
+        if a.cluster or a.cluster_only:
+            from dealwatch.cluster import LocalCluster
+            dask_cluster = LocalCluster(workers=2, folder=Path(a.workdir) / "dask")
+            runs["cluster"] = []
+            print(f"local Dask cluster up at {dask_cluster.address} (2 workers, 1 thread each)", file=sys.stderr, flush=True)
+        try:
+            for i in range(a.repeat):
+                if not a.cluster_only:
+                    with frozen(dask_cluster):
+                        runs["floor"].append(run_phase("floor", a, f"n{n}", n, ["--meta-floor"] if i == 0 else []))
+                pair = [("flow", lambda: run_phase("flow", a, f"n{n}", n, [] if a.cluster_only else ["--repoll"]))]
+                if dask_cluster:   # local and cluster side by side, in turn first
+                    pair.append(("cluster", lambda: run_phase("flow", a, f"n{n}", n, ["--dask", dask_cluster.address],
+                                                              cluster=dask_cluster)))
+                for name, measure in (pair if i % 2 == 0 else pair[::-1]):
+                    with frozen(dask_cluster if name != "cluster" else None):
+                        runs[name].append(measure())
+                if not a.cluster_only:
+                    with frozen(dask_cluster):
+                        runs["plain"].append(run_phase("plain", a, f"n{n}", n))
+        finally:
+            if dask_cluster:
                 dask_cluster.close()
         if a.shards:
             res["shards"] = shards_phases(a, n)
-        if not a.no_10x:   # its best of --repeat-10x runs; its peak RSS the highest of them (memory: the worst)
+        for name, key in (("floor", lambda r: r["pages_per_s"]), ("flow", lambda r: r["cycle"]["pages_per_s"]),
+                          ("plain", lambda r: r["pages_per_s"]), ("cluster", lambda r: r["cycle"]["pages_per_s"])):
+            if runs.get(name):
+                res[name] = best_of(runs[name], key)
+        res["runs"] = {name: [speed("flow" if name == "cluster" else name, r) for r in rs] for name, rs in runs.items()}
+        if dask_cluster:   # wall time of each round's cluster run over its local run, and of the whole runs
+            res["cluster_rounds"] = [{"local_s": l["cycle"]["seconds"], "cluster_s": c["cycle"]["seconds"],
+                                      "overhead": round(c["cycle"]["seconds"] / l["cycle"]["seconds"] - 1, 3),
+                                      "load_local": l["other_load_cores"], "load_cluster": c["other_load_cores"]}
+                                     for l, c in zip(runs["flow"], runs["cluster"])]
+        if not (a.no_10x or a.cluster_only):   # its best of --repeat-10x runs; its peak RSS the highest of them (memory: the worst)
             big_runs = [run_phase("flow", a, f"n{big}", big, timeout=3600) for _ in range(a.repeat_10x)]
             res["flow10x"] = best_of(big_runs, lambda r: r["cycle"]["pages_per_s"])
             for key in ("rss_peak_mb", "workers_rss_peak_mb"):
@@ -715,7 +753,42 @@ def _runs(res: dict, phase: str) -> str:
     return f"; best of {len(speeds)}: {', '.join(f'{x:.0f}' for x in speeds)}" if len(speeds) > 1 else ""
 
 
+def render_cluster(res: dict) -> list[tuple[str, str]]:
+    """The cluster's rows: its best run against the local pool's, and round by round (the spread)."""
+    cl, fw, rounds = res.get("cluster"), res.get("flow"), res.get("cluster_rounds", [])
+    if not cl:
+        return []
+    cyc, ccyc = fw["cycle"], cl["cycle"]
+    overheads = sorted(r["overhead"] for r in rounds)
+    median = overheads[len(overheads) // 2] if len(overheads) % 2 else sum(overheads[len(overheads) // 2 - 1:][:2]) / 2
+    cpu = ccyc.get("cpu_cluster_s", {})
+    work = ccyc["report"].get("dask", {}).get("workers", {})
+    return [
+        ("7 flow cycle, CPU work on a local 2-worker Dask cluster", f"{ccyc['pages_per_s']:.1f} pages/s ({ccyc['seconds']} s "
+         f"for {ccyc['report']['articles_new']} articles){_runs(res, 'cluster')}"),
+        ("  against the local pool, best against best", f"{(ccyc['seconds'] / cyc['seconds'] - 1) * 100:+.1f} % wall time "
+         f"({ccyc['seconds']} s against {cyc['seconds']} s)"),
+        ("  round by round (cluster / local - 1, each pair side by side)",
+         ", ".join(f"{r['overhead'] * 100:+.0f} %" for r in rounds) + f"; median {median * 100:+.0f} %"),
+        ("  seconds, local / cluster, by round", ", ".join(f"{r['local_s']}/{r['cluster_s']}" for r in rounds)),
+        ("  pages judged by each worker (best run)", ", ".join(f"{w}: {v['items']}" for w, v in work.items()) or "-"),
+        ("  CPU during the cycle: its process / scheduler / nannies / workers",
+         f"{ccyc['cpu_main_s']} s / {cpu.get('scheduler', 0)} s / {cpu.get('nannies', 0)} s / {cpu.get('workers', 0)} s "
+         f"(local pool: {cyc['cpu_main_s']} s / workers {cyc['cpu_workers_s']} s)"),
+    ]
+
+
 def render(res: dict) -> tuple[str, str]:
+    if "floor" not in res:   # --cluster-only
+        rows = render_cluster(res) + [("other processes' CPU meanwhile (cores), by round",
+                                       ", ".join(f"{r['load_local']:.2f}/{r['load_cluster']:.2f}"
+                                                 for r in res["cluster_rounds"])),
+                                      ("benchmark wall time", f"{res['total_s']} s")]
+        width = max(len(k) for k, _ in rows)
+        each = ", ".join(f"{r['overhead'] * 100:+.0f}%" for r in res["cluster_rounds"])
+        best = res["cluster"]["cycle"]["seconds"] / res["flow"]["cycle"]["seconds"] - 1
+        return ("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows),
+                f"cluster overhead {best:+.1%} best against best; by round {each}")
     m, fl, fw, pl = res["machine"], res["floor"], res["flow"], res["plain"]
     cyc, rep = fw["cycle"], fw.get("repoll")
     n = res["articles"]
@@ -782,15 +855,7 @@ def render(res: dict) -> tuple[str, str]:
                                   f"({fw['warehouse']['db_bytes'] / 1e6:.1f} MB for {fw['warehouse']['articles']})")]
     if big:
         rows.append(("  at 10 x N", f"{big['warehouse']['mb_per_1000']:.2f} MB per 1,000 articles"))
-    cl = res.get("cluster")
-    if cl:
-        local_runs = res.get("runs", {}).get("flow", [])
-        overhead = cl["cycle"]["seconds"] / cyc["seconds"] - 1
-        rows += [("7 flow cycle, CPU work on a local 2-worker Dask cluster (one run)",
-                  f"{cl['cycle']['pages_per_s']:.1f} pages/s ({cl['cycle']['seconds']} s for "
-                  f"{cl['cycle']['report']['articles_new']} articles)"),
-                 ("  against the local pool (its best of " + str(len(local_runs)) + ")",
-                  f"{overhead * 100:+.0f} % wall time ({cyc['seconds']} s)")]
+    rows += render_cluster(res)
     sh = res.get("shards")
     if sh:
         rows.append(("8 the plain cycle in 2 shards at once (two processes; one run each)", ""))
@@ -838,7 +903,10 @@ def main(argv=None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     p.add_argument("--prefect-home", help="PREFECT_HOME for the flow runs (default ~/.cache/dealwatch-bench/prefect)")
     p.add_argument("--cluster", action="store_true",
-                   help="also the flow once with its CPU work on a local two-worker Dask cluster")
+                   help="also the flow with its CPU work on a local two-worker Dask cluster, in each round beside the "
+                        "local pool's")
+    p.add_argument("--cluster-only", action="store_true",
+                   help="only the flow on the local pool and on a local two-worker Dask cluster, --repeat rounds")
     p.add_argument("--shards", action="store_true",
                    help="also the plain cycle in 2 shards at once, on a DuckLake in a throwaway PostgreSQL and on a file")
     p.add_argument("--freshness", action="store_true",
@@ -855,6 +923,7 @@ def main(argv=None) -> int:
     p.add_argument("--repoll", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--meta-floor", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dask", help=argparse.SUPPRESS)
+    p.add_argument("--cluster-pids", help=argparse.SUPPRESS)
     p.add_argument("--stage-pages", type=int, default=200, help=argparse.SUPPRESS)
     p.add_argument("--lake", action="store_true",
                    help="instead: the plain cycle on a file and on a DuckLake on PostgreSQL, side by side")

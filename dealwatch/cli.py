@@ -128,6 +128,15 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
         dask_scheduler=dask, shard=str(shard) if shard else None, shards=1))
 
 
+def print_cluster_work(r: dict, out=sys.stdout) -> None:
+    """Which Dask worker judged how many pages, when the CPU work went to a cluster."""
+    if r.get("dask"):
+        workers = r["dask"]["workers"]
+        print(f"  dask      {sum(w['items'] for w in workers.values())} pages judged on {r['dask']['scheduler']}: "
+              + (", ".join(f"{name} {w['items']} ({w.get('_process_chunk', 0)} chunks)" for name, w in workers.items())
+                 or "none"), file=out)
+
+
 def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
     r = report
     what = f"cycle of shard {r['shard']}" if r.get("shard") else "cycle"
@@ -144,6 +153,7 @@ def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None
           file=out)
     if r["new_items"]:
         print(f"  new       {', '.join(r['new_items'])}", file=out)
+    print_cluster_work(r, out)
     for error in r["feed_errors"][:10]:
         print(f"  feed error: {error}", file=out)
     print(f"  warehouse {db}", file=out)
@@ -456,6 +466,7 @@ def cmd_backfill(args) -> int:
           f"{waiting}")
     if r["new_items"]:
         print(f"  new       {', '.join(r['new_items'])}")
+    print_cluster_work(r)
     print(f"  warehouse {db}")
     return 0
 

@@ -266,9 +266,11 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
                                 base_url: str | None = None) -> ParsedFeed:
     """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~4.5 ms of
     CPU for a feed of ten entries, and a hundred feeds then parse on every core instead of one, while this
-    process goes on polling. The same ParsedFeed either way."""
+    process goes on polling. The same ParsedFeed either way. Not on a Dask cluster: a job there costs ~6.4 ms
+    of CPU between this process, the scheduler and a worker (measured with a 5 KB argument), more than
+    parsing the feed here."""
     pool = _workers_up()
-    if pool is not None:
+    if pool is not None and not isinstance(pool, cluster.ClusterPool):
         try:
             return await asyncio.wrap_future(pool.submit(parse_feed, feed_url, body, content_type, base_url=base_url))
         except (BrokenProcessPool, RuntimeError, cluster.ClusterLost) as e:   # RuntimeError: shut down meanwhile
@@ -307,15 +309,46 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     chunks = [(list(fetched[i:i + size]), pickled, fetched_on) for i in range(0, len(fetched), size)]
     try:
         pool = start_workers(workers)
-        return [outcome for part in pool.map(_process_chunk, chunks) for outcome in part]
+        jobs = [pool.submit(_process_chunk, chunk) for chunk in chunks]
+        return [outcome for chunk, job in zip(chunks, jobs) for outcome in _chunk_outcomes(pool, chunk, job)]
     except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
         shutdown_workers()
         log.warning("worker processes failed (%s); judging this batch in one process", e)
         return [process_one(f, profile, fetched_on) for f in fetched]
 
 
+def _chunk_outcomes(pool, chunk: tuple, job) -> list[ItemOutcome]:
+    try:
+        return job.result()
+    except cluster.ChunkKillsWorkers as e:
+        return _one_page_a_job(pool, *chunk, e)
+
+
+def _one_page_a_job(pool, chunk: list[Fetched], pickled: bytes, fetched_on: date,
+                    killed: cluster.ChunkKillsWorkers) -> list[ItemOutcome]:
+    """A chunk whose Dask job kept losing its worker (a page that crashes the process: a native library's
+    fault, memory): its pages again, each a job of its own, one after the other (a page's job then never
+    waits on a worker behind the poison page's, and dies with it), so that the others are judged now; a page
+    whose own job kills worker after worker is left for a later cycle (a transient failure, with its reason:
+    the warehouse retries it with backoff and parks it after its item_max_attempts) instead of killing
+    workers on every cycle for ever. ClusterLost of a page's job (the scheduler gone) ends the batch as usual."""
+    log.warning("%s; judging its %d pages one job each", killed, len(chunk))
+    outcomes: list[ItemOutcome] = []
+    for f in chunk:
+        try:
+            outcomes += pool.submit(_process_chunk, ([f], pickled, fetched_on)).result()
+        except cluster.ChunkKillsWorkers as e:
+            log.warning("processing %s kills Dask workers; left for a later cycle", f.item.link)
+            outcomes.append(ItemOutcome(item=f.item, transient=True, fetch_error=(
+                f"processing this page killed its Dask worker every time it ran ({e}); retried in a later cycle, "
+                f"parked after the item's last attempt")))
+    return outcomes
+
+
 CHUNK_MAX = 20   # pages per worker job: small, so that stores follow extraction closely and the pool drains
                  # quickly at a batch's end; a job's own cost (pickling, a pipe round trip) is ~1% of its pages'
+CLUSTER_CHUNK_MAX = 40   # on a Dask cluster, where a job of 20 pages (700 KB) costs ~10 ms of CPU between this
+                         # process, the scheduler and the worker (measured), ~5% of its pages' work: half as many
 CHUNK_MIN = 2    # the last jobs of a batch: see _chunk_spans
 
 
@@ -324,13 +357,13 @@ STORE_EVERY = 200  # outcomes per store: a store's ~10 statements cost 30-60 ms 
                    # checkpoint it when closing); a crash loses at most ~2 stores' worth of outcomes
 
 
-def _chunk_spans(items: int, workers: int) -> list[tuple[int, int]]:
-    """A batch's worker jobs, as (start, end) of its items: CHUNK_MAX pages each while many remain, then
+def _chunk_spans(items: int, workers: int, most: int = CHUNK_MAX) -> list[tuple[int, int]]:
+    """A batch's worker jobs, as (start, end) of its items: `most` pages each while many remain, then
     at most a 1/(3 x workers) share of what remains (down to CHUNK_MIN pages), so that the workers finish
     together: a job of 20 pages is ~0.15 s of one worker, during which the other, done, would wait."""
     spans, start = [], 0
     while start < items:
-        size = max(CHUNK_MIN, min(CHUNK_MAX, (items - start) // (workers * 3)))
+        size = max(CHUNK_MIN, min(most, (items - start) // (workers * 3)))
         spans.append((start, min(items, start + size)))
         start += size
     return spans
@@ -358,10 +391,11 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
                 pool = start_workers(workers)
             except OSError as e:
                 log.warning("no worker processes (%s); judging in this process", e)
+        most = CHUNK_MAX
         if isinstance(pool, cluster.ClusterPool):   # chunks sized for the cluster's workers
-            workers = pool.workers
+            workers, most = pool.workers, CLUSTER_CHUNK_MAX
         pickled = pickle.dumps(profile)
-        for start, end in _chunk_spans(len(items), workers):
+        for start, end in _chunk_spans(len(items), workers, most):
             chunk = await fetched(start, end)
             job = None
             if pool is not None:
@@ -373,11 +407,11 @@ async def judged_while_fetching(fetch: Callable[[FeedItem], Awaitable[Page | Fet
             jobs.append((chunk, job))
             while jobs and (jobs[0][1] is None or jobs[0][1].done()):
                 chunk, job = jobs.popleft()
-                outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+                outcomes, pool = await _outcomes(chunk, job, pool, profile, pickled, fetched_on)
                 yield outcomes
         while jobs:
             chunk, job = jobs.popleft()
-            outcomes, pool = await _outcomes(chunk, job, profile, fetched_on)
+            outcomes, pool = await _outcomes(chunk, job, pool, profile, pickled, fetched_on)
             yield outcomes
     finally:
         for t in tasks:   # the consumer stopped early (an error): no fetch goes on alone
@@ -393,13 +427,17 @@ async def _submit(pool: ProcessPoolExecutor, job: tuple) -> asyncio.Future:
     return asyncio.wrap_future(await asyncio.to_thread(pool.submit, _process_chunk, job))
 
 
-async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, profile: Profile,
+async def _outcomes(chunk: list[Fetched], job: asyncio.Future | None, pool, profile: Profile, pickled: bytes,
                     fetched_on: date) -> tuple[list[ItemOutcome], ProcessPoolExecutor | None]:
-    """A chunk's outcomes from its worker job (None: judged here); when the pool broke, judged here, and the
-    pool is gone for the rest of the batch."""
+    """A chunk's outcomes from its worker job (None: judged here) and the pool for the next chunks: the same
+    (the local pool or the cluster's; not the local pool's global, None with a cluster, which sent every
+    later chunk of a batch to this process); when the pool broke, judged here, and the pool is gone for the
+    rest of the batch. A chunk that kept killing its Dask workers: see _one_page_a_job."""
     if job is not None:
         try:
-            return await job, _POOL
+            return await job, pool
+        except cluster.ChunkKillsWorkers as e:
+            return await asyncio.to_thread(_one_page_a_job, pool, chunk, pickled, fetched_on, e), pool
         except (BrokenProcessPool, OSError) as e:
             _pool_failed(e)
     return _process_chunk((chunk, profile, fetched_on)), None

@@ -35,7 +35,7 @@ from dealwatch.profile import load_profile
 from dealwatch.urls import canonical_url
 from dealwatch.warehouse import StoreResult, Warehouse, utcnow
 from flows.monitor import (BATCH_SIZE, Batch, CycleReport, cycle_markdown, deliver_alerts, fetch_judge_store,
-                           from_config, record_failed_run)
+                           from_config, record_cluster_work, record_failed_run)
 
 PAGE_SUFFIXES = (".html", ".htm")
 
@@ -135,6 +135,7 @@ async def backfill(source: str, db: str | None = None, notify: list[SecretStr] |
                                                          p["profile"], run_id, 2)
                     report.add(stored)
             finally:
+                record_cluster_work(report)
                 shutdown_workers()
             # digest threshold 0: every alert of the backfill (and any other due one) in one digest
             delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"])

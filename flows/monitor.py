@@ -74,6 +74,9 @@ class CycleReport:
     alerts_waiting: int = 0
     feed_errors: list[str] = field(default_factory=list)
     new_items: list[str] = field(default_factory=list)   # "bidder Amazon", "deadline 2025-04-05"
+    # the CPU work on a Dask cluster: its address, and per worker the pages it judged and its jobs by kind
+    # ({"w0": {"items": 500, "_process_chunk": 26, "parse_feed": 50}}); empty on the local pool
+    dask: dict = field(default_factory=dict)
 
     def add(self, stored: StoreResult) -> None:
         for name in StoreResult.COUNTS:
@@ -279,6 +282,10 @@ def cycle_markdown(report: CycleReport) -> str:
         lines += ["", "## New", ""] + [f"- {item}" for item in report.new_items]
     if report.feed_errors:
         lines += ["", "## Feed errors", ""] + [f"- {error}" for error in report.feed_errors]
+    if report.dask:
+        lines += ["", f"## Judged on the Dask cluster at {report.dask['scheduler']}", ""]
+        lines += [f"- {name}: {w['items']} pages in {w.get('_process_chunk', 0)} chunks, {w.get('parse_feed', 0)} "
+                  f"feeds parsed" for name, w in report.dask["workers"].items()]
     return "\n".join(lines)
 
 
@@ -477,8 +484,10 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                 if not more:   # that was all of the queue: what it retries comes due in a later cycle
                     break
         except BaseException:   # stopped (SIGTERM, an error): the workers' current jobs are not waited for
+            record_cluster_work(report)
             shutdown_workers(terminate=True)
             raise
+        record_cluster_work(report)
         shutdown_workers()
         with sync_stage():
             delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval)
@@ -502,6 +511,19 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         if engine:
             _LAST_BATCH[run_id] = unannounced
     return asdict(report)
+
+
+def record_cluster_work(report: CycleReport) -> None:
+    """Who did the cycle's CPU work, when it went to a Dask cluster: in the run's record and its log."""
+    remote = cluster.running_pool()
+    if remote is None:
+        return
+    report.dask = {"scheduler": remote.address, "workers": remote.tally()}
+    workers = report.dask["workers"]
+    _logger().info("the Dask cluster at %s judged %d pages: %s", remote.address,
+                   sum(w["items"] for w in workers.values()),
+                   ", ".join(f"{name} {w['items']} pages in {w.get('_process_chunk', 0)} chunks, "
+                             f"{w.get('parse_feed', 0)} feeds" for name, w in workers.items()) or "none")
 
 
 def record_failed_run(warehouse: Warehouse, run_id: str, report: CycleReport, error: BaseException) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,8 +20,6 @@ from dealwatch import cluster
 from dealwatch.warehouse import Warehouse
 from flows.monitor import cycle
 from waiting import wait_for
-
-DASK = Path(sys.executable).with_name("dask")
 
 
 def rows(db, sql):
@@ -45,58 +41,9 @@ def _corpus_server():
     return server
 
 
-class LocalCluster:
-    """`dask scheduler` and `dask worker` subprocesses on 127.0.0.1 (random ports), each in its own process
-    group, torn down by close()."""
-
-    def __init__(self, workers: int):
-        self.folder = Path(tempfile.mkdtemp(prefix="dealwatch-dask-"))
-        self.procs: list[subprocess.Popen] = []
-        scheduler_file = self.folder / "scheduler.json"
-        self.scheduler = self._start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                     "--scheduler-file", str(scheduler_file))
-        wait_for("the Dask scheduler's address", lambda: scheduler_file.is_file() and scheduler_file.stat().st_size,
-                 timeout=60, every=0.1)
-        self.address = json.loads(scheduler_file.read_text())["address"]
-        for n in range(workers):
-            self._start("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard",
-                        "--name", f"w{n}", "--preload", "dealwatch.dask_preload",
-                        "--local-directory", str(self.folder))
-        from distributed import Client
-        self.client = Client(self.address, timeout=30, set_as_default=False)
-        self.client.wait_for_workers(workers, timeout=120)
-
-    def _start(self, *args) -> subprocess.Popen:
-        log = open(self.folder / f"{args[0]}-{len(self.procs)}.log", "wb")
-        proc = subprocess.Popen([str(DASK), *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def worker_pids(self) -> dict[str, int]:
-        """Worker address -> the pid of its worker process (under its nanny)."""
-        return self.client.run(os.getpid)
-
-    def executed(self) -> int:
-        """Tasks the workers have run, in all."""
-        return sum(self.client.run(lambda dask_worker: dask_worker.state.executed_count).values())
-
-    def close(self) -> None:
-        self.client.close()
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def dask_cluster():
-    started = LocalCluster(workers=2)
+def dask_cluster(tmp_path_factory):
+    started = cluster.LocalCluster(workers=2, folder=tmp_path_factory.mktemp("dask"))
     try:
         yield started
     finally:
@@ -129,7 +76,11 @@ def test_the_dev_corpus_through_the_cluster_gives_what_the_local_pool_gives(dask
     before = dask_cluster.executed()
     remote = run_cycle(tmp_path / "cluster.duckdb", corpus.feed_urls(), dask_cluster.address)
     ran = dask_cluster.executed() - before
-    assert ran >= 4, f"the cluster ran {ran} jobs: the chunks went elsewhere"
+    # every page judged on the cluster's workers (none in the cycle's process), as the run's record says
+    work = remote["dask"]["workers"]
+    assert sum(w["items"] for w in work.values()) == 48, work
+    assert ran == sum(n for w in work.values() for key, n in w.items() if key != "items"), (ran, work)
+    assert local["dask"] == {} and remote["dask"]["scheduler"] == dask_cluster.address
     assert local["articles_new"] == remote["articles_new"] == 48
     for sql in (ARTICLES, FACTS, ALERTS):
         want = sorted(rows(tmp_path / "local.duckdb", sql))
@@ -165,6 +116,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(dask_cluste
     workers_that_ran = {t[3] for t in story if len(t) > 3 and t[2] == "processing"}
     assert len(workers_that_ran) >= 2 or any("worker-lost" in str(t) or "KilledWorker" in str(t) for t in story), story
     assert report["articles_new"] == 48
+    assert sum(w["items"] for w in report["dask"]["workers"].values()) == 48   # the killed chunk's pages once
     assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
     alerts = rows(db, "SELECT kind, value FROM alerts")
@@ -190,31 +142,95 @@ def test_the_cluster_lost_mid_cycle_leaves_the_rest_queued_for_the_next_cycle(co
     """The scheduler killed while chunks are out: the cycle fails with ClusterLost, what was stored stays,
     the rest stays queued; the next cycle (local pool) stores it: every article once."""
     db = tmp_path / "w.duckdb"
-    lost = LocalCluster(workers=1)
+    lost = cluster.LocalCluster(workers=1, folder=tmp_path / "dask")
     try:
-        def kill_the_scheduler():
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if any("_process_chunk" in str(key) for keys in lost.client.processing().values() for key in keys):
-                    os.killpg(lost.scheduler.pid, signal.SIGKILL)
-                    return
-                time.sleep(0.005)
-
-        killer = threading.Thread(target=kill_the_scheduler, daemon=True)
-        killer.start()
+        killer = when_a_chunk_runs(lost, lambda: os.killpg(lost.scheduler.pid, signal.SIGKILL))
         with pytest.raises(cluster.ClusterLost, match="stays queued for the next cycle"):
             run_cycle(db, corpus.feed_urls(), lost.address)
         killer.join(timeout=5)
     finally:
         lost.close()
+    the_rest_is_stored_by_the_next_cycle(db, corpus)
+
+
+def the_rest_is_stored_by_the_next_cycle(db: Path, corpus) -> None:
+    """After a cycle that failed for its cluster: what it stored is done, the rest queued, untouched; the next
+    cycle (local pool) stores the rest: every article once."""
     stored = rows(db, "SELECT count(*) FROM articles")[0][0]
     assert stored < 48
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status = 'done'") == [(stored,)]
+    assert rows(db, "SELECT count(*) FROM feed_items WHERE status = 'pending' AND attempts = 0") == [(48 - stored,)]
     assert rows(db, "SELECT status FROM runs") == [("failed",)]
     report = run_cycle(db, corpus.feed_urls(), None)
     assert report["articles_new"] == 48 - stored
     assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
     assert rows(db, "SELECT count(*) FROM feed_items WHERE status <> 'done'") == [(0,)]
+
+
+def when_a_chunk_runs(dask_cluster: cluster.LocalCluster, then) -> threading.Thread:
+    """then(), from a thread, as soon as a chunk of pages is running on a worker."""
+    def watch():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if any("_process_chunk" in str(key) for keys in dask_cluster.client.processing().values()
+                   for key in keys):
+                then()
+                return
+            time.sleep(0.005)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_no_worker_left_mid_cycle_gives_up_the_rest_after_a_wait_and_none_at_start_is_one_line(
+        corpus, tmp_path, monkeypatch):
+    """Every worker SIGKILLed (with its nanny: none comes back) while chunks are out: the cycle waits
+    NO_WORKERS_WAIT for one, then fails with ClusterLost, the rest queued. A cycle started against that
+    scheduler, still without workers: one line, before any work."""
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setattr(cluster, "NO_WORKERS_WAIT", 3.0)
+    workerless = cluster.LocalCluster(workers=1, folder=tmp_path / "dask")
+    try:
+        killer = when_a_chunk_runs(workerless, workerless.kill_workers)
+        started = time.monotonic()
+        with pytest.raises(cluster.ClusterLost, match="has had no worker for 3 s"):
+            run_cycle(db, corpus.feed_urls(), workerless.address)
+        assert time.monotonic() - started < 60
+        killer.join(timeout=5)
+        result = subprocess.run([sys.executable, "-m", "dealwatch", "run", "--db", str(tmp_path / "other.duckdb"),
+                                 "--feed", corpus.feed_urls()[0], "--dask", workerless.address],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"the Dask scheduler at {workerless.address} has no workers" in lines[0], lines
+    finally:
+        workerless.close()
+    the_rest_is_stored_by_the_next_cycle(db, corpus)
+
+
+POISON = "bytedance-rejects-microsoft"   # a dev corpus page, made to kill its worker by tests/dask_poison.py
+
+
+def test_a_page_that_kills_every_worker_it_runs_on_is_left_for_a_later_cycle(corpus, tmp_path):
+    """The scheduler allows one worker death per job (allowed-failures 1): the chunk with the poison page dies
+    twice (KilledWorker), its pages then run one job each: the poison page's job dies twice too and is
+    recorded a transient failure with its reason (retried later with backoff, parked after its last attempt);
+    the cycle completes with every other page stored once."""
+    db = tmp_path / "w.duckdb"
+    poisoned = cluster.LocalCluster(workers=2, folder=tmp_path / "dask", preload=[str(Path(__file__).with_name(
+        "dask_poison.py"))], env={"DEALWATCH_TEST_POISON": POISON, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"})
+    try:
+        report = run_cycle(db, corpus.feed_urls(), poisoned.address)
+    finally:
+        poisoned.close()
+    assert report["articles_new"] == 47 and report["retry_later"] == 1
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(47, 47)]
+    assert rows(db, f"SELECT count(*) FROM articles WHERE url LIKE '%{POISON}%'") == [(0,)]
+    (status, attempts, error, later), = rows(db, "SELECT status, attempts, last_error, next_attempt_at > now() "
+                                              f"FROM feed_items WHERE link LIKE '%{POISON}%'")
+    assert (status, attempts, later) == ("pending", 1, True)
+    assert "killed its Dask worker every time it ran" in error and "KilledWorker" in error, error
+    assert rows(db, "SELECT status FROM runs") == [("completed",)]
 
 
 def test_the_address_from_the_command_line_else_the_environment_else_the_config(monkeypatch):
