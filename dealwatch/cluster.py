@@ -46,12 +46,7 @@ CONNECT_TIMEOUT = 10.0   # seconds to reach the scheduler, and for it to have a 
 NO_WORKERS_WAIT = 60.0   # seconds a cycle waits, mid-batch, for a worker to come back before giving up the rest
 
 
-from dealwatch.errors import ClusterError, ClusterLost, ClusterUnreachable  # noqa: E402,F401  (re-exported)
-
-
-class ChunkKillsWorkers(ClusterLost):
-    """A job whose worker died under it as often as the scheduler allows (KilledWorker): the cluster is up,
-    the job itself is suspect (a poison page in the chunk)."""
+from dealwatch.errors import ChunkKillsWorkers, ClusterError, ClusterLost, ClusterUnreachable  # noqa: E402,F401  (re-exported)
 
 
 _ADDRESS: str | None = None   # set by use_cluster (a flow's parameter); else the environment's

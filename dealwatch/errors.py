@@ -8,6 +8,7 @@ working). The tree (tests/test_errors.py checks that it matches the classes belo
 
 DealwatchError
 ├── UsageError                  what was asked on the command line cannot be done
+│   └── ShardError              a shard not given as K/N with 1 <= K <= N (also a ValueError)
 ├── ConfigError                 the configuration file cannot be used
 ├── ProfileError                a profile file cannot be used
 ├── ModelsError                 a profile's weights file cannot be used
@@ -16,10 +17,13 @@ DealwatchError
 ├── BackfillInputError          a backfill's source cannot be used (also a ValueError)
 ├── WarehouseError              the warehouse cannot be used (unwritable, not DuckDB, a newer schema)
 │   ├── WarehouseLocked         another process held the file longer than we would wait
-│   └── CycleRunning            another cycle is working on this warehouse
+│   ├── CycleRunning            another cycle is working on this warehouse
+│   └── LakeError               the lake cannot be used (PostgreSQL unreachable, no data directory, ...)
 ├── ClusterError                the Dask cluster named for the CPU work
 │   ├── ClusterUnreachable      no scheduler (or no worker) answers at the address
 │   └── ClusterLost             the cluster went away mid-cycle: the unfinished pages stay queued
+│       └── ChunkKillsWorkers   a job killed every worker it ran on (a poison page in the chunk)
+├── ShardsFailed                a shard run of a sharded cycle did not complete (the others' work is stored)
 ├── UnsafeURL                   a link dealwatch must not fetch (not http(s), a private address; also a ValueError)
 ├── ExtractionError             a page has no usable article text
 └── FetchError                  a request that gave nothing to keep (.url, .transient, .retry_after, .status)
@@ -48,8 +52,8 @@ from __future__ import annotations
 
 __all__ = [
     "DealwatchError", "UsageError", "ConfigError", "ProfileError", "ModelsError", "NotifyConfigError",
-    "QueryError", "BackfillInputError", "WarehouseError", "WarehouseLocked", "CycleRunning", "ClusterError",
-    "ClusterUnreachable", "ClusterLost", "UnsafeURL", "ExtractionError", "FetchError", "BlockedURL",
+    "QueryError", "BackfillInputError", "WarehouseError", "WarehouseLocked", "CycleRunning", "LakeError",
+    "ClusterError", "ClusterUnreachable", "ClusterLost", "ChunkKillsWorkers", "ShardError", "ShardsFailed", "UnsafeURL", "ExtractionError", "FetchError", "BlockedURL",
     "NetworkError", "FetchTimeout", "HostUnreachable", "HostSkipped", "AggregatorLink", "HTTPStatusError",
     "TooManyRedirects", "RobotsDisallowed", "ContentError", "BadContentType", "TooLarge", "EmptyBody",
 ]
@@ -63,6 +67,10 @@ class DealwatchError(Exception):
 
 class UsageError(DealwatchError):
     """A mistake in what the user asked for; the message says what to do."""
+
+
+class ShardError(UsageError, ValueError):
+    """A shard given as something other than K/N with 1 <= K <= N."""
 
 
 class ConfigError(DealwatchError):
@@ -103,6 +111,11 @@ class CycleRunning(WarehouseError):
     """Another cycle is already working on this warehouse."""
 
 
+class LakeError(WarehouseError):
+    """The lake cannot be used: PostgreSQL unreachable, no data directory for a new lake, a password in the
+    address..."""
+
+
 # -- the Dask cluster -----------------------------------------------------------------------------------
 
 class ClusterError(DealwatchError):
@@ -115,6 +128,15 @@ class ClusterUnreachable(ClusterError):
 
 class ClusterLost(ClusterError):
     """The Dask cluster went away mid-cycle: the unfinished pages stay queued for the next cycle."""
+
+
+class ChunkKillsWorkers(ClusterLost):
+    """A job whose worker died under it as often as the scheduler allows (KilledWorker): the cluster is up,
+    the job itself is suspect (a poison page in the chunk)."""
+
+
+class ShardsFailed(DealwatchError, RuntimeError):
+    """A shard run of a sharded cycle did not complete; the others' work is stored all the same."""
 
 
 # -- pages and feeds ------------------------------------------------------------------------------------

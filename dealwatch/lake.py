@@ -41,6 +41,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.string import StrDumper
 
+from dealwatch.errors import LakeError  # noqa: F401  (re-exported)
 from dealwatch.model import Alert
 from dealwatch.shards import MAX_SHARDS, Shard
 from dealwatch.warehouse import (INSERT_ARTICLES, INSERT_FACTS, LAKE_PREFIX, CycleRunning, ItemOutcome,
@@ -59,11 +60,6 @@ RETRYABLE_PG = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 _LAKES: dict[tuple[str, str | None], duckdb.DuckDBPyConnection] = {}   # (conninfo, data path) -> DuckDB database
 _LAKES_LOCK = threading.Lock()
-
-
-class LakeError(WarehouseError):
-    """The lake cannot be used: PostgreSQL unreachable, no data directory for a new lake, a password in the
-    address..."""
 
 
 def lake_migrations_dir() -> Path:

@@ -13,13 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dealwatch.errors import ShardError  # noqa: F401  (re-exported)
 from dealwatch.urls import canonical_url
 
 MAX_SHARDS = 1024   # far beyond any sensible setup; keeps the lock names and the run rows bounded
-
-
-class ShardError(ValueError):
-    """A shard given as something other than K/N with 1 <= K <= N."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from dealwatch import alerts as alerting
 from dealwatch import cluster
 from dealwatch.delivery import DestinationChange, deliver_outbox
+from dealwatch.errors import ShardsFailed
 from dealwatch.cycle import (PARALLEL_MIN_ITEMS, fork_server_ready, judge_and_store, parse_feed_in_workers,
                              prepare_workers, shutdown_workers, start_workers, workers_likely)
 from dealwatch.fetch import FetchError, FetchSettings, fetch_page, new_client, poll_feeds, resolve_news_links
@@ -334,10 +335,6 @@ async def monitor(db: str | None = None, feeds: list[str] | None = None, notify:
         return await cycle(warehouse, p["feeds"] or [], p["notify"], p["notify_configs"], p["profile"],
                            p["fetch_options"], p["digest_threshold"], notify_min_interval=p["notify_min_interval"],
                            only_due=only_due, tick=tick, shard=part)
-
-
-class ShardsFailed(RuntimeError):
-    """A shard run of a sharded cycle did not complete; the others' work is stored all the same."""
 
 
 async def run_shards(db: str, shards: list[Shard], params: dict, deployment: str) -> dict:
