@@ -627,6 +627,9 @@ class Alternation:
         found = self._all.get(string)
         if found is not None:
             return bool(found)
+        index = _INDEXES.get(string)
+        if index is not None and self._word_clause is not None and self._word_clause not in index.found():
+            return False  # (as search() answers it, without the call)
         return self.search(string) is not None
 
     def _single(self, i: int) -> re.Pattern:

@@ -754,8 +754,8 @@ _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|l
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
                                r"episode|afternoon|morning|evening|night|Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|"
                                r"Urteil|Brief)\b", re.I)
-_DEADLINE_NOUN = re.compile(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
-                            r"Aufschub|Schonfrist|Stichtag)\b", re.I)
+_DEADLINE_NOUN = prefiltered(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
+                             r"Aufschub|Schonfrist|Stichtag)\b", re.I)  # (searched in whole sentences, indexed already)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
                          re.I)
 
