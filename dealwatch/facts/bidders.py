@@ -342,7 +342,14 @@ def _cue_distance(sentence: str, mention: Mention, cues: list[re.Match]) -> int:
 
 
 def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> bool:
-    before = sentence[max(0, mention.start - 45):mention.start]
+    return _official_before(sentence, mention.start, tuple(vocabs))
+
+
+# asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
+# and official_title): answered once (~1.5% of the judgment's instructions, measured)
+@lru_cache(maxsize=RECENT_SENTENCES)
+def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
+    before = sentence[max(0, start - 45):start]
     for v in vocabs:
         rx = v.rx("official")
         if rx is None:

@@ -180,7 +180,11 @@ def may_hold_date(sentence: str) -> bool:
 # "-", "." or "/", a word beginning with a month, a weekday or today/heute, or a unit of time. Other sentences can
 # give no date, no signing day and no duration: the extractor skips them.
 _DATE_MARK = re.compile(r"\d[-./]")
-_MONTH_START = re.compile(r"(?<!\w)(?:jan|jän|feb|mar|mär|mae|apr|may|mai|jun|jul|aug|sep|oct|okt|nov|dec|dez)")
+# a word beginning with a month: one of these 3-letter heads of the folded text's words (the words of its index: every
+# run of \w), as the regex (?<!\w)(?:jan|jän|...) would find it in the folded text, without a regex pass (~1.5% of
+# the judgment's instructions, measured)
+_MONTH_HEADS = frozenset("jan jän feb mar mär mae apr may mai jun jul aug sep oct okt nov dec dez".split())
+_MONTH_HEAD = itemgetter(slice(3))
 _DAY_HEADS = frozenset(fold_case(w)[:HEADS[-1]] for w in (*WEEKDAYS, "today", "heute"))
 assert all(len(head) == HEADS[-1] for head in _DAY_HEADS)
 _HEAD = itemgetter(slice(HEADS[-1]))
@@ -194,7 +198,7 @@ def may_give_date(sentence: str) -> bool:
     index = text_index(sentence)
     # (the words' 4-letter heads: every day head has 4 letters; cheaper than all the heads of the index)
     return (not _DAY_HEADS.isdisjoint(map(_HEAD, index.words())) or any(map(index.folded.__contains__, _UNITS))
-            or bool(_MONTH_START.search(index.folded)))
+            or not _MONTH_HEADS.isdisjoint(map(_MONTH_HEAD, index.words())))
 
 
 @dataclass
