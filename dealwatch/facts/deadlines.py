@@ -181,7 +181,7 @@ def may_hold_date(sentence: str) -> bool:
 # give no date, no signing day and no duration: the extractor skips them.
 _DATE_MARK = re.compile(r"\d[-./]")
 # a word beginning with a month: one of these 3-letter heads of the folded text's words (the words of its index: every
-# run of \w), as the regex (?<!\w)(?:jan|jän|...) would find it in the folded text, without a regex pass (~1.5% of
+# run of \w), as the regex (?<!\w)(?:jan|jän|...) would find it in the folded text, without a regex pass (~1% of
 # the judgment's instructions, measured)
 _MONTH_HEADS = frozenset("jan jän feb mar mär mae apr may mai jun jul aug sep oct okt nov dec dez".split())
 _MONTH_HEAD = itemgetter(slice(3))
