@@ -261,6 +261,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     found: list[Mention] = []
     # only the parties with an alias that may match in the sentence can give a longer match below
     named = [profile.parties[i] for i in profile.parties_rx.live(sentence)]
+    if not named:
+        return ()  # no alias can match: the sentence is indexed now, so search() would find nothing either
     pos = 0
     while pos < len(sentence):
         m = profile.parties_rx.search(sentence, pos)
@@ -340,7 +342,14 @@ def _cue_distance(sentence: str, mention: Mention, cues: list[re.Match]) -> int:
 
 
 def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> bool:
-    before = sentence[max(0, mention.start - 45):mention.start]
+    return _official_before(sentence, mention.start, tuple(vocabs))
+
+
+# asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
+# and official_title): answered once (~1.5% of the judgment's instructions, measured)
+@lru_cache(maxsize=RECENT_SENTENCES)
+def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
+    before = sentence[max(0, start - 45):start]
     for v in vocabs:
         rx = v.rx("official")
         if rx is None:
@@ -658,10 +667,11 @@ class PartyCandidate:
     detail: dict
 
 
-# owning a part of the target: a buyer reported through the ownership it will have, not a bid verb
-OWNERSHIP = re.compile(r"\b(?:owned\s+by|own(?:s|ing)?\s+(?:a\s+)?(?:\d+(?:\.\d+)?\s?%|stake|share|majority|minority)|"
-                       r"stakes?\b|investors?\b|owners?\b|shareholders?\b|joint\s+venture|board\b|"
-                       r"Anteil\w*|Investor\w*|Eigentümer\w*|Gemeinschaftsunternehmen|Joint\s+Venture)", re.I)
+# owning a part of the target: a buyer reported through the ownership it will have, not a bid verb (searched in whole
+# sentences, indexed already: prefiltered skips the regex pass where none of its words is)
+OWNERSHIP = prefiltered(r"\b(?:owned\s+by|own(?:s|ing)?\s+(?:a\s+)?(?:\d+(?:\.\d+)?\s?%|stake|share|majority|minority)|"
+                        r"stakes?\b|investors?\b|owners?\b|shareholders?\b|joint\s+venture|board\b|"
+                        r"Anteil\w*|Investor\w*|Eigentümer\w*|Gemeinschaftsunternehmen|Joint\s+Venture)", re.I)
 _LIST_JOIN = re.compile(r"^\s*(?:,|and|und|&|or|oder|as\s+well\s+as|sowie)\s*(?:the\s+)?$", re.I)
 
 
@@ -672,8 +682,8 @@ ORG_NAME = re.compile(r"(?<![\w&'-])(?:[A-Z][\w&'-]+\s+){0,3}(?:Capital|Partners
                       r"Investment\s+(?:Group|Company|Corporation))\b(?:\s+(?:LLC|Inc\.?|Corp\.?|Ltd\.?|LP|AG|GmbH|SE|plc))?")
 
 
-ORG_HEAD = re.compile(r"\b(?:Capital|Partners|Investments?|Holdings|Ventures|Management|Equity|Fund|Advisors|"
-                      r"Technologies|Labs|Office|Beteiligungen|Investment)\b")
+ORG_HEAD = prefiltered(r"\b(?:Capital|Partners|Investments?|Holdings|Ventures|Management|Equity|Fund|Advisors|"
+                       r"Technologies|Labs|Office|Beteiligungen|Investment)\b")  # (whole sentences: as OWNERSHIP)
 
 
 def _org_mentions(sentence: str, profile: Profile, taken: list[Mention]) -> list[Mention]:
