@@ -1,8 +1,9 @@
 """The setup for several machines (docs/scale-out.md), on one: a REAL Prefect server whose own database is a
 real PostgreSQL (tests/postgres_server.py; PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...),
 deployments/prefect.yaml deployed on a process work pool, a process worker, and a config with
-`[scale] shards = 2`: one monitor run starts the two shard runs at once on the pool, which store every
-article once and notify every alert once. One Prefect server start for the module (seconds)."""
+`[scale] shards = 2`, its warehouse a DuckLake on the same PostgreSQL server (another database): one monitor
+run starts the two shard runs at once on the pool, which create the lake, store every article once and
+notify every alert once. One Prefect server start for the module (seconds)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ import httpx
 import pytest
 
 from deployments.serve import local_prefect_server, stop_process_group
-from test_deployments import client_env, deployment, flow_runs, prefect_cli, rows
+from test_deployments import client_env, deployment, flow_runs, prefect_cli
+from test_shards import rows
 from test_shards import news_in_two_shards  # noqa: F401 (a fixture)
 from waiting import wait_for
 
@@ -42,9 +44,10 @@ def prefect_on_postgres(postgres_server, tmp_path_factory):
 def test_a_sharded_cycle_on_the_work_pool_with_prefect_on_postgresql(prefect_on_postgres, news_in_two_shards,
                                                                     tmp_path):
     server, news = prefect_on_postgres, news_in_two_shards
-    db = tmp_path / "w.duckdb"
+    db = "ducklake:postgres:" + server.postgres.create_database()   # a new lake: the first shard run creates it
     config = tmp_path / "dealwatch.toml"
-    config.write_text(f"feeds = {json.dumps(news.feed_urls())}\n\n[warehouse]\npath = {json.dumps(str(db))}\n\n"
+    config.write_text(f"feeds = {json.dumps(news.feed_urls())}\n\n[warehouse]\npath = {json.dumps(db)}\n"
+                      f"data_path = {json.dumps(str(tmp_path / 'lake'))}\n\n"
                       f"[notify]\nurls = {json.dumps([news.notify_url])}\ndigest_threshold = 1000\n\n"
                       f"[scale]\nshards = 2\n", encoding="utf-8")
     prefect_cli(server, "work-pool", "create", "dealwatch", "--type", "process")
