@@ -112,14 +112,19 @@ def test_the_sample_news_on_the_lake_gives_what_a_file_gives_and_reads_the_same(
 # -- many writers ---------------------------------------------------------------------------------
 
 CYCLE_SCRIPT = textwrap.dedent("""
-    import asyncio, sys
+    import asyncio, os, pathlib, sys, time
     from pydantic import SecretStr
     from dealwatch.warehouse import Warehouse
     from flows.monitor import cycle
-    address, notify, *feeds = sys.argv[1:]
+    rendezvous, address, notify, *feeds = sys.argv[1:]
+    # both processes start their cycles together, once both have imported everything
+    pathlib.Path(rendezvous, f"ready-{os.getpid()}").touch()
+    while len(list(pathlib.Path(rendezvous).glob("ready-*"))) < 2:
+        time.sleep(0.01)
+    started = time.time()
     # no cycle lock: two whole cycles on the same feeds at once, the worst case of two shards' overlap
     report = asyncio.run(cycle(Warehouse(address), feeds, [SecretStr(notify)], [], None, {}, 1000, engine=False))
-    print(report["articles_new"], report["alerts_new"], report["alerts_sent"])
+    print(report["articles_new"], report["alerts_new"], report["alerts_sent"], started, time.time())
 """)
 
 
@@ -131,13 +136,17 @@ def test_two_processes_on_one_lake_store_each_article_fact_and_alert_once(sample
     Warehouse(address, data_path=data).migrate()
     script = tmp_path / "cycle.py"
     script.write_text(CYCLE_SCRIPT, encoding="utf-8")
-    command = [sys.executable, str(script), address, sample_news.notify_url, *sample_news.feed_urls()]
+    rendezvous = tmp_path / "rendezvous"
+    rendezvous.mkdir()
+    command = [sys.executable, str(script), str(rendezvous), address, sample_news.notify_url, *sample_news.feed_urls()]
     both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
             for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in both]
     for p, (out, err) in zip(both, outputs):
         assert p.returncode == 0, err[-3000:]
     articles_new, alerts_new, alerts_sent = (sum(int(o.split()[i]) for o, _ in outputs) for i in range(3))
+    (start_a, end_a), (start_b, end_b) = ((float(o.split()[3]), float(o.split()[4])) for o, _ in outputs)
+    assert max(start_a, start_b) < min(end_a, end_b)   # the two cycles ran at the same time
 
     lake_warehouse = Warehouse(address)
     phase1 = [a for a in sample_news.articles if a.get("phase", 1) == 1]
