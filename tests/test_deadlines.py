@@ -245,6 +245,11 @@ def test_en_editorial_update_stamp_and_tariff_truce_are_no_deadlines():
     assert set(deadlines(text, date(2024, 4, 24))) == {"2025-01-19"}
 
 
+def test_a_deadline_that_runs_until_a_date_is_ahead_though_its_grant_is_told_in_the_past():
+    text = "The 75-day reprieve that Trump granted on his first day in office runs until April 5."
+    assert set(deadlines(text, date(2025, 1, 28))) == {"2025-04-05"}
+
+
 def test_a_bank_is_no_ban_and_a_bann_is_one():
     sale = deadlines("Bids for TikTok must reach the investment bank advising ByteDance by April 15.", date(2025, 3, 1))
     assert sale["2025-04-15"]["kind"] != "ban"

@@ -123,7 +123,7 @@ WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|ablä
                      r"shut\w*|dichtgemacht|cutoff", re.I)
 PAST_MARKERS = re.compile(r"\b(?:took|was|were|had|went|signed|granted|said|hatte|war|waren|trat|getreten|"
                           r"unterzeichnet\w*|gewährt\w*|erklärt\w*|vergangenen|last|letzten)\b", re.I)
-FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|approaches|would|wird|werden|soll|"
+FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|runs|lasts|remains|approaches|would|wird|werden|soll|"
                             r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
