@@ -2,7 +2,27 @@
 names another."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 SHARED = Path(os.environ.get("DEALWATCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+DEV_CORPUS = SHARED / "corpus" / "dev"
+
+
+def corpus_server_class():
+    """The evaluation harness's CorpusServer (shared/eval/corpus_server.py), loaded once; the test is skipped,
+    saying why, when the shared folder is not beside the checkout."""
+    module_path = SHARED / "eval" / "corpus_server.py"
+    if not module_path.is_file() or not (DEV_CORPUS / "gold.jsonl").is_file():
+        import pytest
+        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
+    module = sys.modules.get("corpus_server")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("corpus_server", module_path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["corpus_server"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module.CorpusServer
+

@@ -4,7 +4,6 @@ DuckDB files. The same stages as a cycle (flows.monitor.cycle without the Prefec
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from dealwatch import cluster
 from dealwatch.warehouse import Warehouse
 from flows.monitor import cycle
+from paths import DEV_CORPUS, corpus_server_class
 from waiting import wait_for
 
 
@@ -28,15 +28,7 @@ def rows(db, sql):
 
 
 def _corpus_server():
-    shared = Path(__file__).resolve().parents[2] / "shared"
-    module_path, corpus = shared / "eval" / "corpus_server.py", shared / "corpus" / "dev"
-    if not module_path.is_file() or not (corpus / "gold.jsonl").is_file():
-        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
-    spec = importlib.util.spec_from_file_location("corpus_server", module_path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("corpus_server", module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    server = module.CorpusServer(corpus)
+    server = corpus_server_class()(DEV_CORPUS)
     server.set_phase(2)   # all 48 articles in one cycle: more than PARALLEL_MIN_ITEMS, so chunks go out
     return server
 
@@ -261,7 +253,7 @@ def test_a_backfill_batch_through_the_cluster_gives_what_the_local_pool_gives(da
     from dealwatch.profile import load_profile
     from flows.backfill import _saved_page, read_source
 
-    folder = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev" / "articles"
+    folder = DEV_CORPUS / "articles"
     if not folder.is_dir():
         pytest.skip("shared/corpus/dev is not beside the repository")
     fetched = [Fetched(item, _saved_page(item)) for item in read_source(folder).items]

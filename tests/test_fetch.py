@@ -504,18 +504,8 @@ def test_fetch_errors_pickle():
 # -- the evaluation harness's own server and fault cases ---------------------------------------------
 
 def _corpus_server():
-    import importlib.util
-    import sys
-    from pathlib import Path
-    shared = Path(__file__).resolve().parents[2] / "shared"
-    module_path, corpus = shared / "eval" / "corpus_server.py", shared / "corpus" / "dev"
-    if not module_path.is_file() or not (corpus / "gold.jsonl").is_file():
-        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
-    spec = importlib.util.spec_from_file_location("corpus_server", module_path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("corpus_server", module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module.CorpusServer(corpus, faults=True)
+    from paths import DEV_CORPUS, corpus_server_class
+    return corpus_server_class()(DEV_CORPUS, faults=True)
 
 
 def test_the_harness_fault_cases():

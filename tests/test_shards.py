@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -26,7 +25,7 @@ from dealwatch.demo import SampleNewsServer
 from dealwatch.shards import Shard, ShardError, all_shards, parse_shard, shard_of
 from dealwatch.warehouse import CycleRunning, Warehouse
 from flows.monitor import cycle
-from paths import SHARED
+from paths import DEV_CORPUS, corpus_server_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,15 +155,9 @@ def test_a_shard_finds_interrupted_only_its_own_dead_runs(warehouse_at):
 def corpus_server(count: int):
     """The dev corpus over HTTP, every article listed; on a port where each of `count` shards gets feeds (the
     port is part of the feeds' URLs, so of their shards: a few tries at most)."""
-    module_path, corpus = SHARED / "eval" / "corpus_server.py", SHARED / "corpus" / "dev"
-    if not module_path.is_file() or not (corpus / "gold.jsonl").is_file():
-        pytest.skip("shared/eval/corpus_server.py or shared/corpus/dev is not beside the repository")
-    spec = importlib.util.spec_from_file_location("corpus_server", module_path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("corpus_server", module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    server_class = corpus_server_class()
     for _ in range(20):
-        server = module.CorpusServer(corpus)
+        server = server_class(DEV_CORPUS)
         if all(s.feeds(server.feed_urls()) for s in all_shards(count)):
             server.set_phase(2)
             return server
