@@ -254,7 +254,9 @@ def _about_other_deal(sentence: str, target_rx, not_target_rx, seller_rx, refere
         if not obj or _NEUTRAL_OBJECT.match(obj):
             target = target or bool(obj and _NEUTRAL_OBJECT.match(obj) and obj.upper().startswith("U"))
             continue
-        if _target_spans(obj, target_rx, not_target_rx) or (seller_rx and seller_rx.match(obj)):
+        # the object read where it stands, not just its first word: "buying Tik Tok's business" names the target
+        here = sentence[m.start(group):m.start(group) + 40]
+        if any(a == 0 for a, _b in _target_spans(here, target_rx, not_target_rx)) or (seller_rx and seller_rx.match(here)):
             target = True
             continue
         if reference_rx and reference_rx.match(sentence, m.start(group)):
