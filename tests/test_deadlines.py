@@ -445,3 +445,18 @@ def test_weekday_spelled_with_a_dotless_i_is_skipped_not_a_crash():
     # re's IGNORECASE matches "frıday" (Turkish dotless ı) to the weekday pattern; the lookup must not KeyError
     text = "ByteDance must agree to the sale of TikTok by frıday, the administration said. It must sell by Friday."
     assert set(deadlines(text, date(2025, 1, 6))) == {"2025-01-10"}
+
+
+def test_a_weekday_after_a_past_tense_verb_is_the_last_such_day():
+    from dealwatch.facts.deadlines import deadline_candidates
+    friday = date(2026, 1, 23)
+
+    def days(text: str) -> set[str]:
+        return {str(c.day) for c in deadline_candidates(article(text, published=friday), profile())}
+    # "announced on Thursday" told on a Friday is yesterday, though the sentence goes on in the future tense
+    assert days("TikTok announced on Thursday that it has closed a deal that will let the app keep running.") == {
+        "2026-01-22"}
+    assert days("The House approved the TikTok bill Wednesday.") == {"2026-01-21"}
+    # a participle after an auxiliary, or a capitalised word ending in -ed, is no past tense
+    assert days("The TikTok vote is expected Monday.") == {"2026-01-26"}
+    assert days("TikTok would go dark in the United States on Sunday.") == {"2026-01-25"}

@@ -125,6 +125,14 @@ PAST_MARKERS = re.compile(r"\b(?:took|was|were|had|went|signed|granted|said|hatt
                           r"unterzeichnet\w*|gewährt\w*|erklärt\w*|vergangenen|last|letzten)\b", re.I)
 FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|runs|lasts|remains|approaches|would|wird|werden|soll|"
                             r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
+# a past-tense verb just before the weekday, not a participle after an auxiliary: "announced on Thursday",
+# "said Friday", "began notifying ... on Saturday" (not "is expected Monday", "was scheduled for Friday", "United")
+PAST_VERB_BEFORE = re.compile(
+    r"(?<!\bis )(?<!\bare )(?<!\bbe )(?<!\bbeen )(?<!\bwas )(?<!\bwere )(?<!\bhas )(?<!\bhave )"
+    r"\b(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
+    r"(?:(?-i:[a-z]{3,}ed)|said|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|took|"
+    r"went|left|saw|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)"
+    r"(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
     ("extension", prefiltered(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
@@ -425,6 +433,8 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
     local = left + " " + right
     if re.search(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", local, re.I):
         return "future"  # "which was set to expire Saturday": a future seen from the past, not yet passed
+    if PAST_VERB_BEFORE.search(left) and not FUTURE_MARKERS.search(left):
+        return "past"  # the clause tells what happened that day, whatever the sentence goes on to report
     past, future = PAST_MARKERS.search(local), FUTURE_MARKERS.search(local)
     if past and not future:
         return "past"
