@@ -460,3 +460,30 @@ def test_a_weekday_after_a_past_tense_verb_is_the_last_such_day():
     # a participle after an auxiliary, or a capitalised word ending in -ed, is no past tense
     assert days("The TikTok vote is expected Monday.") == {"2026-01-26"}
     assert days("TikTok would go dark in the United States on Sunday.") == {"2026-01-25"}
+
+
+def test_a_date_that_narrates_what_happened_is_no_deadline():
+    # "On <date>, <someone> <past tense>": the day of an event, whatever the event's words
+    assert deadlines("On July 2 Canada banned TikTok on government phones and ordered a review of the sale.",
+                     date(2020, 8, 1)) == {}
+    assert deadlines("ON AUGUST 6TH, when the White House gave TikTok 45 days to find a buyer, the ban loomed.",
+                     date(2020, 9, 19)).keys() == {"2020-09-20"}
+    # ... but a ban that took effect on a day is still that ban's date
+    assert set(deadlines("On January 19, the TikTok ban took effect.", date(2025, 1, 25))) == {"2025-01-19"}
+
+
+def test_a_date_naming_its_event_and_the_day_of_a_meeting_are_no_deadlines():
+    assert deadlines("The March 5 bill would force ByteDance to sell TikTok.", date(2024, 3, 13)) == {}
+    thursday_talks = deadlines("Trump and Xi are due to hold talks on Thursday about the TikTok sale deadline.",
+                               date(2025, 10, 27))
+    assert thursday_talks == {}
+    assert deadlines("Trump cannot stop the TikTok ban since he does not take office until Monday.",
+                     date(2025, 1, 18)) == {}
+
+
+def test_a_bills_duration_is_not_counted_from_the_article():
+    # the bill is not law: its 180 days run from a signing no one has dated
+    assert deadlines("Under the bill, ByteDance would have to sell TikTok within 180 days or face a ban.",
+                     date(2024, 3, 13)) == {}
+    assert set(deadlines("ByteDance must sell TikTok within 90 days, the order signed today says.",
+                         date(2020, 8, 14))) == {"2020-11-12"}

@@ -103,6 +103,10 @@ CONDITIONAL = re.compile(r"\b(?:could|can|may|might|allows?|erlaubt|kann|könnte
 DATELINE = re.compile(r"^[A-ZÄÖÜ][A-ZÄÖÜ /.,'-]+,\s+\w+\.?\s+\d{1,2}\s+\([^)]*\)\s*[-–—]")
 ANCHOR_AFTER = re.compile(r"^\s*(?:,\s*)?(?:executive\s+)?(?:order|orders|Anordnung|Dekret|Verfügung|decree|law|Gesetz|"
                           r"election|Wahl|letter)\b", re.I)
+# a date that names the event it is the day of: "the March 5 bill", "a June 12 hearing" (not "Sunday night")
+EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
+                                    r"statement|letter|filing|ruling|interview|summit|call|speech|episode|report|"
+                                    r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
 ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
 FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
 EVENT_VERBS = prefiltered(
@@ -133,6 +137,16 @@ PAST_VERB_BEFORE = re.compile(
     r"(?:(?-i:[a-z]{3,}ed)|said|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|took|"
     r"went|left|saw|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)"
     r"(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$", re.I)
+# a verb that narrates what happened ("On June 29th India banned ...", "ON AUGUST 6TH, when the White House told ..."):
+# a past tense, not a participle after an auxiliary ("was banned", "is expected"), not a capitalised word ("United")
+NARRATED_PAST = (r"(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bbeen\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bhas\s)(?<!\bhave\s)"
+                 r"(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
+                 r"(?:(?-i:[a-z]{3,}ed)|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|"
+                 r"became|went|saw)")
+MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
+                            r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
+                            r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
+HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnten)\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
     ("extension", prefiltered(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
@@ -263,8 +277,13 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
     after = sentence[end:end + 30]
-    if STRONG_BEFORE.search(before[-25:]):
-        # "by Jan. 19" stays a deadline, unless the excluded word is right before ("takes office on")
+    strong = STRONG_BEFORE.search(before[-25:])
+    if strong:
+        # "by Jan. 19" stays a deadline, unless the excluded word is right before ("takes office on") or right
+        # before the strong word ("doesn't take office until Monday")
+        head = before[:len(before) - len(before[-25:]) + strong.start()]
+        if any(not _words(head[m.end():]) for m in vocab_matches(vocabs, "date_exclude", head)):
+            return True
         before = before[-12:]
     for m in vocab_matches(vocabs, "date_exclude", before):
         if len(_words(before[m.end():])) <= 3:
@@ -279,7 +298,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
 def _is_anchor(sentence: str, start: int, end: int) -> bool:
     """A date that names an event (an order's date, a signing) rather than a deadline."""
     before = sentence[max(0, start - 50):start]
-    if ANCHOR_AFTER.match(sentence[end:]):
+    if ANCHOR_AFTER.match(sentence[end:]) or EVENT_NOUN_RIGHT_AFTER.match(sentence[end:end + 30]):
         return True
     if DURATION_FROM.search(before):  # "75 days from January 20", "90 Tage nach dem 14. August"
         return True
@@ -299,9 +318,10 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     if re.match(r"\s*(?:night|evening|morning|abend|morgen)?\s*(?:,\s*)?(?:signed|granted|issued|unterzeichnet)", after, re.I):
         return True
     # "On Jan. 20, Trump signed ...", "Am 20. Januar hatte er das Gesetz ... ausgesetzt"
-    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An)\s*)$", before) and re.match(r"\s*[,:]?\s*(?:\S+\s+){0,10}?"
+    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An|ON|AM)\s*)$", before) and re.match(r"\s*[,:]?\s*(?:\S+\s+){0,14}?"
                                                                        r"(?:signed|signs|granted|grants|issued|issues|"
                                                                        r"ordered|orders|announced|announces|"
+                                                                       + NARRATED_PAST + r"|"
                                                                        r"(?:hatte|hat|wurde|haben)\s+(?:\S+\s+){0,8}?"
                                                                        r"(?:unterzeichnet|ausgesetzt|verlängert|gewährt|"
                                                                        r"erlassen|angekündigt|beschlossen|verkündet))\b",
@@ -498,6 +518,9 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
                            or WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
         if re.search(r"\b(?:deadline|Frist)\b", before[-12:], re.I):
             is_deadline = True
+        elif not WD_ADJACENT.search(before) and MEETING_BEFORE.search(
+                re.split(r"[,;:]\s", sentence[max(0, m.start() - 70):m.start()])[-1]):
+            is_deadline = False  # "due to hold talks on Thursday": the day of a meeting, not a deadline
         elif re.match(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|reported)\b",
                       sentence[m.end():], re.I):
             is_deadline = False  # "hatte am Montag gesagt": the day of a statement
@@ -683,7 +706,9 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                 base = [x for x in stated_before if x[0] < start][-1][1]
             elif re.search(r"from\s+now|ab\s+heute|von\s+heute\s+an", sentence, re.I) or (re.search(
                     r"\b(?:in|within|binnen|innerhalb(?:\s+von)?)\s*$", sentence[max(0, start - 20):start], re.I)
-                    and last_signing is None and SPECIFIC_DEADLINE.search(sentence)):
+                    and last_signing is None and SPECIFIC_DEADLINE.search(sentence)
+                    and not HYPOTHETICAL.search(sentence[max(0, start - 60):start])):
+                # (a bill's "would have to sell within 180 days" counts from a signing nobody has dated yet)
                 base = published
             elif last_signing is not None and re.search(
                     r"\b(?:the|this|that|das|dieses|die|diese)\s+(?:executive\s+)?(?:order|Dekret|Anordnung|decree|Verfügung)\b",
