@@ -569,3 +569,25 @@ def test_a_known_non_candidate_is_not_offered_as_an_unknown_firm():
             "and Oracle is in talks with ByteDance.")
     names = {c.name for c in bidder_candidates(article(text), profile())}
     assert "Oracle" in names and not any("Foreign Investment" in n for n in names)
+
+
+# --- EN: words that look like roles but are not -------------------------------------------------------
+
+def test_sounding_like_candidates_is_no_comparison_with_a_rival():
+    text = "Microsoft, Oracle and even Twitter sound like candidates for the acquisition of TikTok's US business."
+    assert bidders(text) == {"Microsoft", "Oracle", "Twitter"}
+
+
+def test_a_partner_that_stores_data_is_no_bidder():
+    # Project Texas, not the 2020 bid: the partnering's purpose, told right after the party, is hosting
+    assert bidders("TikTok says it is spending $1.5 billion to partner with Oracle to store user data in Texas.") == set()
+    assert bidders("Walmart said it would partner with Microsoft to buy TikTok's US business.") == {"Walmart", "Microsoft"}
+
+
+def test_an_employer_is_no_bidder():
+    # the rules name Facebook in a bid sentence; "officer at" tells the model it is where someone worked
+    from dealwatch.judge import judge
+    from helpers_judgment import trained_profile
+    text = ("Walmart wants to buy TikTok's US business, the retailer said. The app faces a ban in September. "
+            "Any buyer would face hard questions on data, said a former chief security officer at Facebook.")
+    assert {f.value for f in judge(article(text), trained_profile()).facts if f.kind == "bidder"} == {"Walmart"}

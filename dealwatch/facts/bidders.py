@@ -444,6 +444,8 @@ def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocab
     if _is_subject_of_cue(sentence, mention, cues):
         return True  # "Triller, a smaller rival app, has also tabled an offer"
     cue_d = _cue_distance(sentence, mention, cues)
+    if roles["host"] and _partnering_to_host(sentence, mention, cues, roles["host"]):
+        return False
     for key in ("competitor", "host", "adviser"):
         matches = roles[key]
         if key == "adviser":  # "law firm X" before the name; after it only "X advises", "X, the adviser"
@@ -452,6 +454,19 @@ def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocab
         if d is not None and d < cue_d:
             return False
     return True
+
+
+_PARTNERING = re.compile(r"partner\w*|team\w*\s+up|work\w*\s+with|zusammen\w*|Partner\w*", re.I)
+
+
+def _partnering_to_host(sentence: str, mention: Mention, cues: list[re.Match], hosts: list[re.Match]) -> bool:
+    """'to partner with Oracle to store user data': a partnership whose purpose, told right after the party, is
+    hosting, when the only cue near the party is the partnering itself (Project Texas, not the 2020 bid)."""
+    near_cues = [c for c in cues if _near(sentence, mention, [c], max_words=3) is not None]
+    if not near_cues or not all(_PARTNERING.search(c.group(0)) for c in near_cues):
+        return False
+    return any(h.start() >= mention.end and _words_between(sentence[mention.end:h.start()]) <= 3
+               and not CLAUSE_BREAK.search(sentence[mention.end:h.start()]) for h in hosts)
 
 
 def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> set[str]:
