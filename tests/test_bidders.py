@@ -591,3 +591,13 @@ def test_an_employer_is_no_bidder():
     text = ("Walmart wants to buy TikTok's US business, the retailer said. The app faces a ban in September. "
             "Any buyer would face hard questions on data, said a former chief security officer at Facebook.")
     assert {f.value for f in judge(article(text), trained_profile()).facts if f.kind == "bidder"} == {"Walmart"}
+
+
+def test_the_owners_of_the_joint_venture_are_its_buyers():
+    assert bidders("There are three managing investors for TikTok's US operations, Oracle, Silver Lake and MGX, "
+                   "each holding a 15% stake.") == {"Oracle", "Silver Lake", "MGX"}
+    assert bidders("An der neuen Tiktok-Gesellschaft halten Oracle, Silver Lake und MGX jeweils 15 Prozent.",
+                   lang="de") == {"Oracle", "Silver Lake", "MGX"}
+    # the parent of an owner is not one: "an affiliate of Susquehanna"
+    assert bidders("The rest of TikTok US is owned by a group of companies including Michael Dell's family office "
+                   "and Vastmere, an affiliate of Susquehanna International Group.") == {"Michael Dell"}
