@@ -487,3 +487,18 @@ def test_a_bills_duration_is_not_counted_from_the_article():
                      date(2024, 3, 13)) == {}
     assert set(deadlines("ByteDance must sell TikTok within 90 days, the order signed today says.",
                          date(2020, 8, 14))) == {"2020-11-12"}
+
+
+def test_a_duration_told_in_the_past_counts_from_its_dated_event():
+    found = deadlines("ON AUGUST 6TH, when the White House told TikTok that it had 45 days to shut down or find an "
+                      "American buyer, the app's future was in doubt.", date(2020, 9, 19))
+    assert set(found) == {"2020-09-20"} and found["2020-09-20"]["how"] == "computed"
+
+
+def test_as_of_a_weekday_followed_by_what_happened_is_that_past_day():
+    from dealwatch.facts.deadlines import deadline_candidates
+    text = "As of Saturday afternoon, TikTok began telling U.S. users that the ban makes the app unavailable."
+    assert {str(c.day) for c in deadline_candidates(article(text, published=date(2025, 1, 20)), profile())} == {
+        "2025-01-18"}
+    assert set(deadlines("As of Sunday, app stores will be barred from offering TikTok, the ban says.",
+                         date(2020, 9, 18))) == {"2020-09-20"}

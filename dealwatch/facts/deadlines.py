@@ -93,9 +93,9 @@ DURATION_BEFORE = re.compile(
     r"(?:within|binnen|innerhalb(?:\s+von)?|for(?:\s+another|\s+a\s+further)?|für(?:\s+weitere)?|um(?:\s+weitere)?|"
     r"in|by|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
     r"gewährt\w*\s+(?:\w+\s+){0,2}|a|an|another|the|die|eine|einen|"
-    r"hat|have|has|extra|additional|further|weitere|weiteren)\s*$", re.I)
+    r"hat|hatte|have|has|had|extra|additional|further|weitere|weiteren)\s*$", re.I)
 DURATION_AFTER = re.compile(
-    r"^\s*(?:from\s+now|ab\s+heute|lang|Zeit|to\s+(?:divest|sell|comply)|(?:[\w-]+\s+)?(?:extension|reprieve|pause|"
+    r"^\s*(?:from\s+now|ab\s+heute|lang|Zeit|to\s+(?:divest|sell|comply|shut|find|close|reach|strike|complete)|(?:[\w-]+\s+)?(?:extension|reprieve|pause|"
     r"period|Aufschub|Frist\w*|Schonfrist|grace|window|Aussetzung|clock)|more\b|mehr\b|after|nach|nicht\s+"
     r"(?:durchzusetzen|anzuwenden)|not\s+to\s+enforce|aus(?:setzt|gesetzt)?\b|verlängert|verschoben)", re.I)
 CONDITIONAL = re.compile(r"\b(?:could|can|may|might|allows?|erlaubt|kann|könnte|up\s+to|bis\s+zu|requested|asked|"
@@ -106,6 +106,7 @@ ANCHOR_AFTER = re.compile(r"^\s*(?:,\s*)?(?:executive\s+)?(?:order|orders|Anordn
 # a date that names the event it is the day of: "the March 5 bill", "a June 12 hearing" (not "Sunday night")
 EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
                                     r"statement|letter|filing|ruling|interview|summit|call|speech|episode|report|"
+                                    r"attacks?|protests?|rall(?:y|ies)|debate|announcement|"
                                     r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
 ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
 FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
@@ -147,6 +148,7 @@ MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|spe
                             r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
                             r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
 HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnten)\b", re.I)
+_NARRATED_AFTER = re.compile(r"\W*(?:afternoon|morning|evening|night)?,?\s+(?:\S+\s+){0,3}?" + NARRATED_PAST + r"\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
     ("extension", prefiltered(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
@@ -510,7 +512,9 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
         else:
             when = _weekday_direction(sentence, m.start(), m.end())
             if WD_ADJACENT.search(sentence[max(0, m.start() - 30):m.start()]) and not IRREALIS.search(sentence):
-                when = "future"
+                # "as of Sunday, ..." looks ahead, unless the clause then tells what happened ("As of Saturday
+                # afternoon, TikTok began notifying users")
+                when = "past" if _NARRATED_AFTER.match(sentence, m.end()) else "future"
         before = sentence[max(0, m.start() - 30):m.start()]
         window_after = " ".join(_words(sentence[m.end():m.end() + 60])[:5])
         window_before = " ".join(_words(before)[-5:])
