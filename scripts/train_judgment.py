@@ -47,8 +47,9 @@ from dealwatch.relevance import relevance_features  # noqa: E402
 
 SHARED = judge_corpus.EVAL_DIR.parent
 CORPORA = ("dev", "seeds", "real-dev")
-# L2 strength per model: chosen by the two-fold check, kept strong because the corpora are small
-L2 = {"relevance": 3.0, "bidder": 2.0, "deadline": 2.0}
+# L2 strength per model, chosen by the two-fold check (relevance 0.3: pooled 0.91 against 0.89 at 3.0, facts
+# following it; bidders and deadlines flat between 1 and 3). The two-fold figures are thus slightly optimistic.
+L2 = {"relevance": 0.3, "bidder": 2.0, "deadline": 2.0}
 REAL_WEIGHT = 2.0
 
 
