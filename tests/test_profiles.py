@@ -240,3 +240,14 @@ def test_explain_db_says_what_to_do_when_the_article_is_not_stored(tmp_path, cap
     assert cli.main(["explain", "--db", db, "http://NEWS.test/a/kaori.html?utm_source=x"]) == 0
     out = capsys.readouterr().out
     assert "url: http://news.test/a/kaori.html" in out and "facts stored: bidder Kaori Electronics" in out
+
+
+def test_the_label_defaults_to_the_canonical_name_and_must_be_text(tmp_path):
+    from dealwatch.profile import ProfileError
+
+    assert load_profile(PROFILE).label == "Saxonia Wafer" and load_profile().label == "TikTok US"
+    broken = tmp_path / "broken.toml"
+    broken.write_text(PROFILE.read_text(encoding="utf-8").replace('canonical = "Saxonia Wafer"',
+                                                                   'canonical = "Saxonia Wafer"\nlabel = " "'))
+    with pytest.raises(ProfileError, match=r"broken.toml: \[target\] label must be a non-empty string"):
+        load_profile(broken)
