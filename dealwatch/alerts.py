@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 BodyFormat = Literal["text", "markdown", "html"]
+# The target's name when no one gives one: the bundled profile's [target] label. The delivery names each alert's
+# own target (Alert.target_label, stored when it was raised), else the deliverer's profile's label.
 DEFAULT_TARGET = "TikTok US"
 DEFAULT_DIGEST_THRESHOLD = 10
 MAX_EVIDENCE_CHARS = 600
@@ -378,26 +380,30 @@ def plan_messages(alerts: Sequence[Alert], today: date, digest_threshold: int = 
                   by_tag: bool = False, digest_evidence: bool = True) -> list[tuple[Message, list[Alert]]]:
     """The messages to send for a batch of alerts, each with the alerts it carries.
 
-    Up to digest_threshold alerts: one message each. More: one digest. With by_tag (pass
+    Each alert's message names its own target (Alert.target_label, the label of the profile it was raised
+    under); target names those without one. Alerts of different targets never share a digest.
+    Up to digest_threshold alerts (of one target): one message each. More: one digest. With by_tag (pass
     Notifier.routes_by_tag: bidders and deadlines go to different places) the threshold applies to the
     bidders and the deadlines separately, so each destination gets its own individual messages or digest.
     A message is delivered or not as a whole: mark all of its alerts with its Delivery.
     digest_evidence=False leaves the quoted sentences out of digests (see compose_digest).
     """
     alerts = list(alerts)
-    if not alerts:
-        return []
-    groups = ([[a for a in alerts if a.kind == "bidder"], [a for a in alerts if a.kind != "bidder"]]
-              if by_tag else [alerts])
+    by_target: dict[str, list[Alert]] = {}
+    for a in alerts:
+        by_target.setdefault(a.target_label or target, []).append(a)
     plan: list[tuple[Message, list[Alert]]] = []
-    for group in groups:
-        if not group:
-            continue
-        if len(group) <= max(digest_threshold, 0):
-            plan.extend((compose(a, today, target, body_format), [a]) for a in group)
-        else:
-            plan.append((compose_digest(group, today, target, body_format, evidence=digest_evidence),
-                         list(group)))
+    for label, of_target in by_target.items():
+        groups = ([[a for a in of_target if a.kind == "bidder"], [a for a in of_target if a.kind != "bidder"]]
+                  if by_tag else [of_target])
+        for group in groups:
+            if not group:
+                continue
+            if len(group) <= max(digest_threshold, 0):
+                plan.extend((compose(a, today, label, body_format), [a]) for a in group)
+            else:
+                plan.append((compose_digest(group, today, label, body_format, evidence=digest_evidence),
+                             list(group)))
     return plan
 
 

@@ -228,6 +228,10 @@ def cmd_explain(args) -> int:
     config = load_config(args.config)
     profile = load_profile(config.profile)
     target = args.target
+    if args.db:   # the article as the warehouse stored it, judged again now
+        article, stored = stored_article(args, config, target)
+        print(explain(article, profile) + stored)
+        return 0
     item = FeedItem(feed_url="", link=target)
     if target.lower().startswith(("http://", "https://")):
         from dealwatch.urls import publisher_url
@@ -249,6 +253,37 @@ def cmd_explain(args) -> int:
         raise UsageError(f"{target}: {e}") from e
     print(explain(article, profile))
     return 0
+
+
+def stored_article(args, config, url: str):
+    """(the Article stored under url in the --db warehouse, a few lines on what was stored for it then): the
+    text the cycle judged, whatever the page says now or if it is gone; UsageError when it is not there."""
+    from dealwatch.model import Article
+    from dealwatch.urls import canonical_url, publisher_url
+    if not url.lower().startswith(("http://", "https://")):
+        raise UsageError(f"explain --db looks an article up by its URL, and {url!r} is not an http(s) URL: "
+                         f"give the article's URL (the url column of the articles table), or drop --db to judge a file")
+    _, db = _settings(args)
+    links = list(dict.fromkeys([url, canonical_url(url), publisher_url(url)]))
+    _, rows = _warehouse(args, config, db).query(
+        "SELECT url, final_url, title, text, lang, published_at, source, text_source, relevant, relevance_score, "
+        "fetched_at, story_url, "
+        "(SELECT list(kind || ' ' || value ORDER BY kind, value) FROM facts f WHERE f.article_url = a.url) "
+        "FROM articles a WHERE url IN (SELECT unnest(?::VARCHAR[])) OR final_url IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY fetched_at LIMIT 1", [links, links])
+    if not rows:
+        raise UsageError(f"no article {url} in the warehouse {db}: `dealwatch sql \"SELECT url, title FROM articles\"` "
+                         f"lists those stored; drop --db to fetch the page and judge it now")
+    (url, final_url, title, text, lang, published, source, text_source, relevant, score, fetched_at, story,
+     facts) = rows[0]
+    article = Article(url=url, title=title or "", text=text or "", lang=lang, final_url=final_url,
+                      published=published.date() if published else None, source=source or "",
+                      text_source=text_source or "page")
+    stored = (f"\nSTORED  in {db}, fetched {fetched_at:%Y-%m-%d %H:%M} UTC ({text_source} text): judged "
+              f"{'RELEVANT' if relevant else 'not relevant'} then, score {'-' if score is None else f'{score:.2f}'}; "
+              + (f"a copy of {story}, whose facts stand for the story\n" if story and story != url else
+                 f"facts stored: {', '.join(facts) if facts else 'none'}\n"))
+    return article, stored
 
 
 # -- sql, alerts, feeds ---------------------------------------------------------------------------
@@ -297,10 +332,12 @@ def cmd_sql(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from dealwatch.profile import load_profile
     from dealwatch.report import write_report
-    from dealwatch.warehouse import Warehouse
     config, db = _settings(args)
-    data, html_path, png_path = write_report(_warehouse(args, config, db, lock_timeout=args.wait), args.html, args.png)
+    profile = load_profile(config.profile)   # its label and description head the page
+    data, html_path, png_path = write_report(_warehouse(args, config, db, lock_timeout=args.wait), args.html, args.png,
+                                             target=profile.label, description=profile.description)
     upcoming = sum(1 for d in data.deadlines if d.get("status") == "upcoming")
     print(f"dealwatch: report written: {html_path} ({len(data.bidders)} bidders, {len(data.deadlines)} deadlines, "
           f"{upcoming} upcoming), chart {png_path}")
@@ -506,7 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--digest-threshold", type=int, default=10, help="more new alerts than this: one digest")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("explain", help="judge one article (URL or saved HTML file) and show why")
+    p = sub.add_parser("explain", help="judge one article (URL or saved HTML file) and show why; with --db, the "
+                       "article stored under that URL, as the warehouse holds it")
     common(p)
     p.add_argument("target", metavar="URL|FILE")
     p.set_defaults(func=cmd_explain)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from dealwatch.alerts import Message, Notifier, plan_messages
+from dealwatch.alerts import DEFAULT_TARGET, Message, Notifier, plan_messages
 from dealwatch.model import Alert
 from dealwatch.warehouse import AlertOutcome, DestinationState, Warehouse, utcnow
 
@@ -55,9 +55,10 @@ class OutboxReport:
 
 def deliver_outbox(warehouse: Warehouse, notifier: Notifier, digest_threshold: int,
                    clock: Callable[[], datetime] = utcnow, today: date | None = None,
-                   report_outage_after: timedelta = REPORT_OUTAGE_AFTER) -> OutboxReport:
+                   report_outage_after: timedelta = REPORT_OUTAGE_AFTER, target: str = DEFAULT_TARGET) -> OutboxReport:
     """Deliver the outbox's due alerts to every destination that still needs them (see the module doc).
-    clock: now, as naive UTC (tests inject one to let hours pass)."""
+    clock: now, as naive UTC (tests inject one to let hours pass). target: the deliverer's profile's label,
+    for the alerts raised before their own was stored (each names the target it was raised under)."""
     report = OutboxReport()
     due = warehouse.claim_alerts(clock())
     today = today or clock().date()
@@ -72,7 +73,7 @@ def deliver_outbox(warehouse: Warehouse, notifier: Notifier, digest_threshold: i
                        and destination not in delivered[a.id] and destination not in refused[a.id]]
             if pending:
                 _deliver_to(warehouse, notifier, destination, pending, digest_threshold, today, clock,
-                            delivered, refused, waiting, tried, report)
+                            delivered, refused, waiting, tried, report, target)
     finally:   # whatever happens (SIGTERM, an error), the claims are settled: the next delivery carries on
         outcomes = [_outcome(a, notifier.routes(a.kind), delivered[a.id], refused[a.id], waiting, a.id in tried)
                     for a in due]
@@ -89,9 +90,9 @@ def deliver_outbox(warehouse: Warehouse, notifier: Notifier, digest_threshold: i
 def _deliver_to(warehouse: Warehouse, notifier: Notifier, destination: str, pending: list[Alert],
                 digest_threshold: int, today: date, clock, delivered: dict[int, set[str]],
                 refused: dict[int, dict[str, str]], waiting: dict[str, str], tried: set[int],
-                report: OutboxReport) -> None:
+                report: OutboxReport, target: str = DEFAULT_TARGET) -> None:
     """Everything pending for one destination, until its first transient failure."""
-    for message, group in plan_messages(pending, today, digest_threshold):
+    for message, group in plan_messages(pending, today, digest_threshold, target=target):
         ids = [a.id for a in group]
         attempt = notifier.send_to(destination, message)
         if attempt.ok:

@@ -421,21 +421,22 @@ class LakeWarehouse(Warehouse):
     # -- storing ----------------------------------------------------------------------------------
 
     def store_outcomes(self, outcomes: Sequence[ItemOutcome], run_id: str | None = None,
-                       now: datetime | None = None) -> StoreResult:
+                       now: datetime | None = None, target_label: str | None = None) -> StoreResult:
         """Warehouse.store_outcomes on the lake: the same result, with many writers at once (see the module's
         docstring for the order of commits). A deadlock between two writers' PostgreSQL transactions rolls
         one back; it is stored again from the start."""
         now = now or utcnow()
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
-                return self._store(outcomes, run_id, now)
+                return self._store(outcomes, run_id, now, target_label)
             except RETRYABLE_PG:
                 if attempt == STORE_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
         raise AssertionError("unreachable")
 
-    def _store(self, outcomes: Sequence[ItemOutcome], run_id: str | None, now: datetime) -> StoreResult:
+    def _store(self, outcomes: Sequence[ItemOutcome], run_id: str | None, now: datetime,
+               target_label: str | None = None) -> StoreResult:
         result = StoreResult()
         with self.transaction() as pg:
             judged = []
@@ -454,7 +455,7 @@ class LakeWarehouse(Warehouse):
             facts = self._write_lake(judged, existing, claimed, now, run_id, result) if claimed else []
             self._mark_done(pg, judged)
             self._raise_alerts(pg, alerts_to_raise(facts, {(f[0], f[1].kind, f[1].value) for f in facts}, result),
-                               now, run_id, result)
+                               now, run_id, result, target_label)
         return result
 
     def _write_lake(self, judged, existing: set[str], claimed: set[str], now: datetime, run_id: str | None,
@@ -540,15 +541,17 @@ class LakeWarehouse(Warehouse):
                 return []
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, a.detail::TEXT, a.attempts, a.delivered_to, "
-                "(SELECT array_agg(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id) "
-                "FROM alerts a WHERE a.id IN (SELECT unnest(?::BIGINT[])) ORDER BY a.id", [claimed]).fetchall()
+                "(SELECT array_agg(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id), "
+                "a.target_label FROM alerts a WHERE a.id IN (SELECT unnest(?::BIGINT[])) ORDER BY a.id",
+                [claimed]).fetchall()
         articles = self._articles([r[4] for r in rows])
         alerts = []
-        for i, k, v, e, u, d, n, to, failed in rows:
+        for i, k, v, e, u, d, n, to, failed, label in rows:
             t, s, p = articles.get(u, (None, None, None))
             alerts.append(Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                                 source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
-                                attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ())))
+                                attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ()),
+                                target_label=label or ""))
         return alerts
 
     def _articles(self, urls: Sequence[str]) -> dict[str, tuple]:

@@ -105,3 +105,5 @@ class Alert:
     attempts: int = 0               # deliveries tried so far
     delivered_to: tuple[str, ...] = ()  # masked URLs that already accepted it (an earlier partial delivery)
     failed_to: tuple[str, ...] = ()     # masked URLs that refused it for good (not tried there again)
+    target_label: str = ""              # the target its message names (the profile's label when it was raised;
+                                        # "": unknown, the deliverer's)

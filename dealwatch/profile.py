@@ -71,6 +71,7 @@ class Profile:
     parties: tuple[Party, ...]
     relevance: dict[str, float]
     source: str = ""
+    label: str = ""   # the target as alerts and the report name it ([target] label; default: canonical)
     target_rx: Alternation = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
     reference_rx: Alternation | None = field(compare=False, repr=False, default=None)
     not_target_rx: Alternation | None = field(compare=False, repr=False, default=None)
@@ -223,6 +224,9 @@ def _profile_from(data: dict, path: Path) -> Profile:
     refs = _strings(target.get("references"), "[target] references", path, required=False)
     not_target = _strings(target.get("not_target"), "[target] not_target", path, required=False)
     seller = _strings(target.get("seller"), "[target] seller", path, required=False)
+    label = target.get("label", target["canonical"])
+    if not isinstance(label, str) or not label.strip():
+        raise ProfileError(f"{path}: [target] label must be a non-empty string (the target's name in alerts)")
     # the target's and the seller's names are in most sentences of an article about the deal: poor needles
     frequent = frozenset(w for name in (target["canonical"], *seller) if re.escape(name) == name
                          for w in _WORD.findall(fold_case(name)))
@@ -276,7 +280,8 @@ def _profile_from(data: dict, path: Path) -> Profile:
     return Profile(
         name=meta["name"], description=str(meta.get("description", "")), target=target["canonical"],
         target_names=names, target_references=refs, not_target=not_target, seller=seller, vocab=vocab,
-        parties=tuple(parties), relevance=settings, source=str(path), target_rx=target_rx,
+        parties=tuple(parties), relevance=settings, source=str(path), label=" ".join(label.split()),
+        target_rx=target_rx,
         reference_rx=_alt(refs, frequent=frequent), not_target_rx=_alt(not_target), seller_rx=_alt(seller),
         parties_rx=parties_rx, merged=merged, models=_models(path))
 

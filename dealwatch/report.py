@@ -44,6 +44,8 @@ class ReportData:
     deadlines: list[dict[str, Any]] = field(default_factory=list)   # upcoming (soonest first), then past (latest first)
     recent: list[dict[str, Any]] = field(default_factory=list)      # saved query recent_relevant
     totals: dict[str, int] = field(default_factory=dict)
+    target: str = ""                  # the watched target's label (the profile's [target] label): the heading
+    description: str = ""             # the profile's description, under the heading
 
 
 def _records(con, sql: str, params: Any = None) -> list[dict[str, Any]]:
@@ -255,11 +257,12 @@ def render_html(data: ReportData, png_bytes: bytes | None) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>dealwatch report: {_e(data.today)}</title>
+<title>dealwatch report{": " + _e(data.target) if data.target else ""}, {_e(data.today)}</title>
 <style>{STYLE}</style>
 </head>
 <body>
-<h1>dealwatch: the sale of TikTok's US business</h1>
+<h1>{"dealwatch: " + _e(data.target) if data.target else "dealwatch report"}</h1>
+{f'<p>{_e(data.description)}</p>' if data.description else ""}
 <p class="meta">Generated {_e(data.generated_at.strftime("%Y-%m-%d %H:%M UTC"))} from {_e(data.warehouse)}:
 {t.get("articles", 0)} articles, {t.get("relevant", 0)} relevant, {t.get("facts", 0)} facts,
 {t.get("alerts", 0)} alerts ({t.get("alerts_sent", 0)} sent).</p>
@@ -292,11 +295,14 @@ def _write_atomic(path: Path, content: bytes) -> None:
 
 
 def write_report(warehouse: Warehouse, html_path: str | Path = DEFAULT_HTML,
-                 png_path: str | Path | None = None) -> tuple[ReportData, Path, Path]:
-    """Gather, draw and write the page and the chart (default: dealwatch-timeline.png beside the page)."""
+                 png_path: str | Path | None = None, target: str = "",
+                 description: str = "") -> tuple[ReportData, Path, Path]:
+    """Gather, draw and write the page and the chart (default: dealwatch-timeline.png beside the page).
+    target, description: the watched target's label and the profile's description, for the heading."""
     html_path = Path(html_path)
     png_path = Path(png_path) if png_path else html_path.with_name(DEFAULT_PNG)
     data = gather(warehouse)
+    data.target, data.description = target, description
     png = timeline_png(data, png_path)
     _write_atomic(html_path, render_html(data, png).encode("utf-8"))
     return data, html_path, png_path

@@ -738,7 +738,7 @@ class Warehouse:
                 [links, [decoded[k] for k in links], [errors.get(k) for k in links], now])
 
     def store_outcomes(self, outcomes: Sequence[ItemOutcome], run_id: str | None = None,
-                       now: datetime | None = None) -> StoreResult:
+                       now: datetime | None = None, target_label: str | None = None) -> StoreResult:
         """Store a batch in one transaction: articles, facts, the alerts they raise, the queue's progress.
 
         Idempotent: an article already stored is not stored again, a fact already known adds nothing,
@@ -748,7 +748,8 @@ class Warehouse:
         parameters), not a few statements per article (~3 ms each in DuckDB: 20 ms an article). The
         result is the one of storing the outcomes one by one in order: an outcome's story is the first
         stored article it copies, else the first article before it in the batch that it copies; of two
-        facts or alerts with one key in the batch, the first wins.
+        facts or alerts with one key in the batch, the first wins. target_label: the profile's label of the
+        target, kept with the alerts raised (their messages name it, whenever they go out).
         """
         now = now or utcnow()
         result = StoreResult()
@@ -776,7 +777,7 @@ class Warehouse:
                 return result
             added = set(con.execute(INSERT_FACTS + " ON CONFLICT DO NOTHING RETURNING article_url, kind, value",
                                     fact_columns(facts, now, run_id)).fetchall())
-            self._raise_alerts(con, alerts_to_raise(facts, added, result), now, run_id, result)
+            self._raise_alerts(con, alerts_to_raise(facts, added, result), now, run_id, result, target_label)
         return result
 
     @staticmethod
@@ -788,24 +789,25 @@ class Warehouse:
             [[o.item.link for o in judged], [o.fetch_error for o in judged]])
 
     @staticmethod
-    def _raise_alerts(con, alerting: list, now: datetime, run_id: str | None, result: StoreResult) -> None:
+    def _raise_alerts(con, alerting: list, now: datetime, run_id: str | None, result: StoreResult,
+                      target_label: str | None = None) -> None:
         """The outbox rows of facts never seen before: one per (kind, value), whoever inserts it first."""
         if not alerting:
             return
         raised = {(kind, value): alert_id for alert_id, kind, value in con.execute(
-            "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id) "
+            "INSERT INTO alerts (kind, value, article_url, evidence, detail, created_at, run_id, target_label) "
             "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-            "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR) AS v "
+            "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?::TIMESTAMP, ?::VARCHAR, ?::VARCHAR) AS v "
             "ON CONFLICT DO NOTHING RETURNING id, kind, value",
             [[a[1].kind for a in alerting], [a[1].value for a in alerting], [a[0] for a in alerting],
-             [a[1].evidence for a in alerting], [a[2] for a in alerting], now, run_id]).fetchall()}
+             [a[1].evidence for a in alerting], [a[2] for a in alerting], now, run_id, target_label]).fetchall()}
         for link, fact, _, article in alerting:
             alert_id = raised.get((fact.kind, fact.value))
             if alert_id is not None:
                 result.alerts_new.append(Alert(
                     id=alert_id, kind=fact.kind, value=fact.value, evidence=fact.evidence,
                     article_url=link, article_title=article.title, source=article.source,
-                    published=article.published, detail=dict(fact.detail)))
+                    published=article.published, detail=dict(fact.detail), target_label=target_label or ""))
 
     def _stories_of(self, con, outcomes: Sequence[ItemOutcome]) -> dict[str, str]:
         """link -> story_url of the first already stored article with the same (or nearly the same) text,
@@ -874,13 +876,13 @@ class Warehouse:
             rows = con.execute(
                 "SELECT a.id, a.kind, a.value, a.evidence, a.article_url, ar.title, ar.source, ar.published_at, "
                 "a.detail, a.attempts, a.delivered_to, "
-                "(SELECT list(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id) "
-                "FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
+                "(SELECT list(f.destination ORDER BY f.destination) FROM alert_failures f WHERE f.alert_id = a.id), "
+                "a.target_label FROM alerts a LEFT JOIN articles ar ON ar.url = a.article_url "
                 "WHERE a.id IN (SELECT unnest(?)) ORDER BY a.id", [[i for (i,) in claimed]]).fetchall()
         return [Alert(id=i, kind=k, value=v, evidence=e or "", article_url=u, article_title=t or "",
                       source=s or "", published=p.date() if p else None, detail=json.loads(d) if d else {},
-                      attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ()))
-                for i, k, v, e, u, t, s, p, d, n, to, failed in rows]
+                      attempts=n, delivered_to=tuple(to or ()), failed_to=tuple(failed or ()), target_label=label or "")
+                for i, k, v, e, u, t, s, p, d, n, to, failed, label in rows]
 
     def release_alerts(self, ids: Sequence[int]) -> None:
         """Give claimed alerts back undelivered (nowhere to send them yet): pending, due at once."""

@@ -89,8 +89,9 @@ def _saved_page(item: FeedItem) -> Page:
 @task(name="read, judge and store a batch of saved pages", cache_policy=NONE)
 def read_judge_store(db: str, items: list[FeedItem], profile_path: str | None, run_id: str) -> StoreResult:
     """The saved-pages twin of flows.monitor.fetch_judge_store: the page comes from a file, not the network."""
-    outcomes = process([Fetched(item, _saved_page(item)) for item in items], load_profile(profile_path), date.today())
-    return Warehouse(db).store_outcomes(outcomes, run_id=run_id)
+    profile = load_profile(profile_path)
+    outcomes = process([Fetched(item, _saved_page(item)) for item in items], profile, date.today())
+    return Warehouse(db).store_outcomes(outcomes, run_id=run_id, target_label=profile.label)
 
 
 def _run_name() -> str:
@@ -122,7 +123,7 @@ async def backfill(source: str, db: str | None = None, notify: list[SecretStr] |
         report = CycleReport(run_id=run_id)
         items = list(src.items)
         try:
-            load_profile(p["profile"])  # a broken profile fails before any work
+            label = load_profile(p["profile"]).label  # a broken profile fails before any work
             try:
                 for start in range(0, len(items), BATCH_SIZE):
                     batch = items[start:start + BATCH_SIZE]
@@ -138,7 +139,7 @@ async def backfill(source: str, db: str | None = None, notify: list[SecretStr] |
                 record_cluster_work(report)
                 shutdown_workers()
             # digest threshold 0: every alert of the backfill (and any other due one) in one digest
-            delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"])
+            delivered = deliver_alerts(db, p["notify"], p["notify_configs"], 0, p["notify_min_interval"], label)
             for name, value in delivered.items():
                 setattr(report, name, value)
             warehouse.finish_run(run_id, "completed", asdict(report))

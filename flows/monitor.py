@@ -193,10 +193,11 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
                 return await fetch_page(client, item)
             except FetchError as exc:
                 return exc
+        profile = load_profile(profile_path)
         with warehouse.session(release_after=STORE_SESSION_SECONDS):
             stored = StoreResult.combined(await judge_and_store(
-                fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch], load_profile(profile_path),
-                date.today(), lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id)))
+                fetch, [(item, attempts + 1 >= max_attempts) for item, attempts in batch], profile, date.today(),
+                lambda outcomes: warehouse.store_outcomes(outcomes, run_id=run_id, target_label=profile.label)))
     _logger().info("batch of %d: %d new articles, %d relevant, %d facts, %d alerts raised, %d to retry",
                    len(batch), stored.articles_new, stored.relevant_new, stored.facts_new,
                    len(stored.alerts_new), stored.retry_later)
@@ -205,9 +206,12 @@ async def fetch_judge_store(db: str, batch: Batch, fetch_options: dict, profile_
 
 @task(name="deliver alerts", cache_policy=NONE)
 def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
-                   digest_threshold: int, min_interval: float | None = None) -> dict[str, int]:
+                   digest_threshold: int, min_interval: float | None = None,
+                   target: str | None = None) -> dict[str, int]:
     """Send the outbox's due alerts (this cycle's and those still owed to a destination), destination by
-    destination (dealwatch.delivery); an event for each destination that went down or came back."""
+    destination (dealwatch.delivery); an event for each destination that went down or came back. Each alert's
+    message names the target it was raised under; target (the profile's label) those raised before that was
+    stored."""
     report = {"alerts_sent": 0, "alerts_failed": 0, "alerts_waiting": 0}
     warehouse = Warehouse(db)
     urls = [u.get_secret_value() for u in notify]
@@ -217,7 +221,7 @@ def deliver_alerts(db: str, notify: list[SecretStr], notify_configs: list[str],
         report["alerts_waiting"] = len(due)
         return report
     notifier = alerting.Notifier(urls, notify_configs, min_interval=min_interval)
-    delivered = deliver_outbox(warehouse, notifier, digest_threshold)
+    delivered = deliver_outbox(warehouse, notifier, digest_threshold, target=target or alerting.DEFAULT_TARGET)
     report.update(alerts_sent=delivered.alerts_sent, alerts_failed=delivered.alerts_failed)
     logger = _logger()
     for change in delivered.changes:
@@ -449,7 +453,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
                                  (poll_and_queue.fn, fetch_judge_store.fn, deliver_alerts.fn))
     db = str(warehouse.path)
     try:
-        load_profile(profile)  # a broken profile fails the cycle before any network work
+        label = load_profile(profile).label  # a broken profile fails the cycle before any network work
         if workers_likely(last):
             prepare_workers()
             if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the
@@ -487,7 +491,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         record_cluster_work(report)
         shutdown_workers()
         with sync_stage():
-            delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval)
+            delivered = deliver(db, notify, notify_configs, digest_threshold, notify_min_interval, label)
         for name, value in delivered.items():
             setattr(report, name, value)
         warehouse.finish_run(run_id, "completed", asdict(report))

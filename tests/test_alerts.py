@@ -123,6 +123,21 @@ def test_plan_individual_up_to_threshold_then_digest_per_tag():
     assert plan[0][0].title.startswith("dealwatch: 3 new bidders") and plan[1][0].title.startswith("New TikTok")
 
 
+def test_each_alert_names_its_own_target_and_targets_never_share_a_digest():
+    saxonia = [bidder(f"Bidder {i}", id=i, target_label="Saxonia Wafer") for i in range(3)]
+    older = deadline()   # raised before labels were stored: the deliverer's target
+    plan = plan_messages([*saxonia, older], TODAY, digest_threshold=2, target="TikTok US")
+    assert [(m.title, len(carried)) for m, carried in plan] == [
+        ("dealwatch: 3 new bidders for Saxonia Wafer", 3),
+        ("New TikTok US deadline: 2025-04-05 (in 12 days)", 1)]
+    plan = plan_messages([*saxonia, older], TODAY, digest_threshold=2, target="Saxonia Wafer")
+    assert [(m.title, len(carried)) for m, carried in plan] == [
+        ("dealwatch: 3 new bidders and 1 new deadline for Saxonia Wafer", 4)]
+    plan = plan_messages([saxonia[0], bidder("Oracle", id=9)], TODAY, digest_threshold=1)
+    assert [(m.title, [a.id for a in carried]) for m, carried in plan] == [
+        ("New bidder for Saxonia Wafer: Bidder 0", [0]), ("New bidder for TikTok US: Oracle", [9])]
+
+
 # -- delivering ------------------------------------------------------------------------------------
 
 def test_email_is_received_with_subject_and_body(smtp):

@@ -199,13 +199,15 @@ def test_two_deliverers_never_claim_the_same_alert(lake):
     address, data = lake
     w = Warehouse(address, data_path=data)
     w.migrate()
-    w.store_outcomes([outcome(n, (bid(f"Bidder {n}"),)) for n in range(30)], now=NOW)
-    claims, start = [], threading.Barrier(2)
+    w.store_outcomes([outcome(n, (bid(f"Bidder {n}"),)) for n in range(30)], now=NOW, target_label="Saxonia Wafer")
+    claims, labels, start = [], set(), threading.Barrier(2)
 
     def claim():
         deliverer = Warehouse(address)
         start.wait()
-        claims.append({a.id for a in deliverer.claim_alerts(now=NOW)})
+        alerts = deliverer.claim_alerts(now=NOW)
+        claims.append({a.id for a in alerts})
+        labels.update(a.target_label for a in alerts)
 
     threads = [threading.Thread(target=claim) for _ in range(2)]
     for t in threads:
@@ -213,6 +215,7 @@ def test_two_deliverers_never_claim_the_same_alert(lake):
     for t in threads:
         t.join(60)
     assert not (claims[0] & claims[1]) and len(claims[0] | claims[1]) == 30
+    assert labels == {"Saxonia Wafer"}   # kept with each alert (lake migration 3)
     claimed = Warehouse(address).query("SELECT a.title FROM alerts JOIN articles a ON a.url = alerts.article_url "
                                        "WHERE alerts.status = 'sending'")[1]
     assert len(claimed) == 30

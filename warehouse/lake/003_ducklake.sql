@@ -1,0 +1,1 @@
+-- dealwatch lake, version 3, DuckLake side: nothing (the outbox lives in PostgreSQL).
