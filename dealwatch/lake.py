@@ -45,7 +45,7 @@ from dealwatch.errors import LakeError  # noqa: F401  (re-exported)
 from dealwatch.model import Alert
 from dealwatch.shards import MAX_SHARDS, Shard
 from dealwatch.warehouse import (INSERT_ARTICLES, INSERT_FACTS, LAKE_PREFIX, CycleRunning, ItemOutcome,
-                                 StoreResult, Warehouse, WarehouseError, alerts_to_raise, article_rows,
+                                 StoreResult, Warehouse, WarehouseError, alerts_to_raise, article_columns, article_rows,
                                  facts_to_store, fact_columns, migrations_dir, utcnow)
 
 PG_SCHEMA = "dealwatch"          # the coordination tables
@@ -475,7 +475,7 @@ class LakeWarehouse(Warehouse):
                 stories = self._stories_of(lake, [o for o in judged if o.item.link in claimed - left])
                 rows, new = article_rows(judged, existing | left, stories, now, run_id)
                 if rows:
-                    lake.execute(INSERT_ARTICLES, [list(c) for c in zip(*rows)])
+                    lake.execute(INSERT_ARTICLES, article_columns(rows))
                 _, new_before = article_rows([o for o in judged if o.item.link in left], set(), {}, now, run_id)
                 facts = facts_to_store(new, claimed, counted) + facts_to_store(new_before, left, counted)
                 stored = set(lake.execute(
@@ -514,6 +514,15 @@ class LakeWarehouse(Warehouse):
                 pass
 
     # -- the statements PostgreSQL spells differently -----------------------------------------------
+
+    @staticmethod
+    def _unnest(type_: str) -> str:
+        """A column of the inherited statements, as PostgreSQL takes it: a list parameter (psycopg's array)."""
+        return f"unnest(?::{type_}[])"
+
+    @staticmethod
+    def _column(values: Sequence):
+        return list(values)
 
     def record_news_links(self, decoded: dict[str, str | None], errors: dict[str, str] | None = None,
                           now: datetime | None = None) -> None:
