@@ -1,5 +1,5 @@
 """The loopback servers the tests use (tests/loopback.py, tests/receivers.py, dealwatch.demo's sample news
-site) let a client hang up: a connection reset mid-request (a cycle killed by a test, a client that gave up)
+site, the evaluation harness's corpus server as tests/paths.py loads it) let a client hang up: a connection reset mid-request (a cycle killed by a test, a client that gave up)
 prints no socketserver traceback into the suite's output, and the server goes on answering."""
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from dealwatch.demo import SampleNewsServer
 from loopback import LoopbackServer
+from paths import DEV_CORPUS, corpus_server_class
 from receivers import WebhookReceiver
 
 
@@ -40,7 +41,12 @@ def sample_news():
     return server, int(server.base_url.rsplit(":", 1)[1]), lambda: httpx.get(server.feed_urls()[0]).status_code
 
 
-@pytest.mark.parametrize("make", [loopback_server, webhook_receiver, sample_news])
+def harness_corpus():
+    server = corpus_server_class()(DEV_CORPUS)
+    return server, server.port, lambda: httpx.get(server.feed_urls()[0]).status_code
+
+
+@pytest.mark.parametrize("make", [loopback_server, webhook_receiver, sample_news, harness_corpus])
 def test_a_client_resetting_its_connection_prints_nothing_and_the_server_keeps_answering(make, capsys):
     server, port, answered = make()
     try:
