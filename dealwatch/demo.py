@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -44,6 +45,18 @@ def _rss(title: str, base_url: str, articles: list[dict]) -> bytes:
     return "".join(parts).encode()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (reset, broken pipe: a cycle killed mid-request) ends its connection without
+    socketserver's traceback on stderr; any other error in a handler is still printed."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exception(), ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SampleNewsServer:
     """A corpus folder served on 127.0.0.1: /feeds/<feed>.xml and /a/<id>.html. Phase-2 articles are
     listed once .phase is 2. Counts requests per path in .hits."""
@@ -59,8 +72,7 @@ class SampleNewsServer:
         self._closing = threading.Event()
         self.statuses: list[tuple[str, int]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", port), _Handler)
         self._httpd.sample = self
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="sample-news", daemon=True)

@@ -44,6 +44,25 @@ def prefect_engine():
         yield
 
 
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """A REAL `prefect server start` on a free loopback port for the session (its database in a temporary
+    PREFECT_HOME, analytics off, no UI): the API of the `dealwatch` and `prefect` processes tests start
+    (test_deployments.client_env gives their environment). Started once (~10 s quiet, 30 s under load), where
+    each `dealwatch run` process would otherwise start and stop an ephemeral server of its own. .api: a client."""
+    from types import SimpleNamespace
+
+    import httpx
+
+    from deployments.serve import local_prefect_server
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    env = {"PREFECT_HOME": str(home), "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
+    with local_prefect_server(log_path=home / "server.log", env=env, timeout=150) as api_url:
+        with httpx.Client(base_url=api_url, timeout=15) as api:
+            yield SimpleNamespace(api_url=api_url, home=home, api=api)
+
+
 @pytest.fixture
 def sample_news():
     """The bundled sample news site (dealwatch.demo.SampleNewsServer) on a free loopback port."""

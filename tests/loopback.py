@@ -19,6 +19,7 @@ Paths are matched without the query string. Every request is recorded (method, p
 from __future__ import annotations
 
 import gzip
+import sys
 import threading
 import time
 import zlib
@@ -29,7 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["LoopbackServer", "Route", "Recorded", "gzip_bomb", "rss_feed", "atom_feed", "html_page"]
+__all__ = ["LoopbackServer", "QuietHTTPServer", "Route", "Recorded", "gzip_bomb", "rss_feed", "atom_feed",
+           "html_page"]
 
 HTML = "text/html; charset=utf-8"
 
@@ -147,6 +149,19 @@ def _is_fresh(headers, etag: str | None, last_modified: str | None) -> bool:
     return False
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that lets a client hang up: a connection reset or closed under it (a process
+    killed mid-request, a client that timed out) ends that connection without socketserver's traceback on
+    stderr. Any other error in a handler is still printed."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exception(), ConnectionError):   # reset, broken pipe, aborted: the client left
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """A ThreadingHTTPServer on 127.0.0.1 (random port) in a background thread; see the module doc."""
 
@@ -158,8 +173,7 @@ class LoopbackServer:
         self.max_in_flight = 0      # the most ever answered at once (to check client-side limits)
         self._lock = threading.Lock()
         self.closing = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietHTTPServer((host, port), _Handler)
         self._httpd.loopback = self
         self.host = host
         self.port = self._httpd.server_address[1]

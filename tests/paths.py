@@ -24,5 +24,28 @@ def corpus_server_class():
         module = importlib.util.module_from_spec(spec)
         sys.modules["corpus_server"] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
-    return module.CorpusServer
+    return _quiet(module.CorpusServer)
+
+
+_QUIET: dict[type, type] = {}
+
+
+def _quiet(server_class: type) -> type:
+    """The harness's server, letting a client hang up (a connection reset: a cycle killed mid-request, a
+    response the fetcher stopped reading) without socketserver's traceback in the suite's output, as
+    loopback.QuietHTTPServer does; any other error in a handler is still printed."""
+    if server_class not in _QUIET:
+        class QuietCorpusServer(server_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                printed = self._httpd.handle_error
+
+                def handle_error(request, client_address):
+                    if not isinstance(sys.exception(), ConnectionError):
+                        printed(request, client_address)
+                self._httpd.handle_error = handle_error
+
+        QuietCorpusServer.__name__ = QuietCorpusServer.__qualname__ = server_class.__name__
+        _QUIET[server_class] = QuietCorpusServer
+    return _QUIET[server_class]
 

@@ -126,9 +126,9 @@ def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(p
     assert before and after, (before, after)
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "dealwatch", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+                          timeout=300, cwd=cwd, env=env)
 
 
 def test_bad_config_is_one_clear_line_not_a_traceback(tmp_path):
@@ -168,11 +168,15 @@ def test_feed_that_is_not_a_url_is_refused(tmp_path):
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
 
 
-def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news, tmp_path):
-    """SIGKILL while a page hangs; the next cycle completes the work: every article once, every alert once."""
+def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news, prefect_server, tmp_path):
+    """SIGKILL while a page hangs; the next cycle completes the work: every article once, every alert once.
+    Both `dealwatch run` processes report to the session's Prefect server (one ephemeral server each would
+    cost ~10 s a start; the CLI's own server start is exercised by tests/test_backfill.py)."""
     import os
     import signal
     import time
+
+    from test_deployments import client_env
 
     db = tmp_path / "w.duckdb"
     hung = "/a/de-amazon-last-minute-gebot.html"
@@ -181,18 +185,18 @@ def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news,
     for url in sample_news.feed_urls():
         args += ["--feed", url]
     killed = subprocess.Popen([sys.executable, "-m", "dealwatch", *args], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              stderr=subprocess.DEVNULL, start_new_session=True, env=client_env(prefect_server))
     try:
         deadline = time.monotonic() + 240
         while not sample_news.hits.get(hung) and time.monotonic() < deadline and killed.poll() is None:
             time.sleep(0.2)
         assert sample_news.hits.get(hung), "the cycle reached the hung page"
     finally:
-        os.killpg(killed.pid, signal.SIGKILL)  # the whole group: the CLI and Prefect's server subprocess
+        os.killpg(killed.pid, signal.SIGKILL)  # the whole group: the CLI and its worker processes
         killed.wait(timeout=30)
     sample_news.delays.clear()
 
-    result = run_cli(*args)
+    result = run_cli(*args, env=client_env(prefect_server))
     assert result.returncode == 0, result.stderr[-2000:]
     # the killed cycle's run row: found 'running' by the next cycle, under the cycle lock, so its process is gone
     assert rows(db, "SELECT status, finished_at IS NULL FROM runs ORDER BY started_at") == [
@@ -211,14 +215,16 @@ def test_a_cycle_killed_mid_fetch_loses_nothing_and_repeats_nothing(sample_news,
 
 
 def test_a_cycle_killed_right_after_its_first_notification_repeats_at_most_the_one_in_flight(sample_news, webhook,
-                                                                                             tmp_path):
+                                                                                             prefect_server, tmp_path):
     """SIGKILL as soon as the webhook has the first of the cycle's alerts (one message each): what went out
     is recorded per destination as it goes, so once the killed delivery's lease has run out the next cycle
     sends every other alert exactly once; only a message in flight at the kill can arrive twice (README,
-    "Alerts: exactly once")."""
+    "Alerts: exactly once"). Both `dealwatch run` processes report to the session's Prefect server."""
     import os
     import signal
     import time
+
+    from test_deployments import client_env
 
     db = tmp_path / "w.duckdb"
     config = tmp_path / "dealwatch.toml"
@@ -227,7 +233,7 @@ def test_a_cycle_killed_right_after_its_first_notification_repeats_at_most_the_o
     for url in sample_news.feed_urls():
         args += ["--feed", url]
     killed = subprocess.Popen([sys.executable, "-m", "dealwatch", *args], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              stderr=subprocess.DEVNULL, start_new_session=True, env=client_env(prefect_server))
     try:
         deadline = time.monotonic() + 240
         while not webhook.payloads and time.monotonic() < deadline and killed.poll() is None:
@@ -242,7 +248,7 @@ def test_a_cycle_killed_right_after_its_first_notification_repeats_at_most_the_o
     with duckdb.connect(str(db)) as con:              # the killed delivery's lease (10 minutes) runs out
         con.execute("UPDATE alerts SET next_attempt_at = now() - INTERVAL 1 SECOND WHERE status = 'sending'")
 
-    result = run_cli(*args)
+    result = run_cli(*args, env=client_env(prefect_server))
     assert result.returncode == 0, result.stderr[-2000:]
     assert rows(db, "SELECT DISTINCT status FROM alerts") == [("sent",)]
     values = [v for (v,) in rows(db, "SELECT value FROM alerts")]

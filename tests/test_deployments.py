@@ -1,5 +1,6 @@
 """Unattended monitoring on a REAL Prefect server (`prefect server start` on a free loopback port, its
-database in a temporary PREFECT_HOME, analytics off, no UI), started once for this module:
+database in a temporary PREFECT_HOME, analytics off, no UI: conftest's prefect_server, started once for
+the session):
 
 - deployments/prefect.yaml registers with `prefect deploy --all` on a process work pool; emitting
   dealwatch.bidder.new makes the server's automation start deliver-alerts, which a process worker runs:
@@ -20,13 +21,12 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
 import duckdb
 import httpx
 import pytest
 
-from deployments.serve import (DEFAULT_CRON, DELIVER_EVENTS, build_deployments, check_schedule, local_prefect_server,
+from deployments.serve import (DEFAULT_CRON, DELIVER_EVENTS, build_deployments, check_schedule,
                                run_parameters, stop_process_group)
 from waiting import wait_for
 
@@ -36,19 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # -- the server and helpers -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    env = {"PREFECT_HOME": str(home), "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
-    with local_prefect_server(log_path=home / "server.log", env=env, timeout=150) as api_url:
-        yield SimpleNamespace(api_url=api_url, home=home, api=httpx.Client(base_url=api_url, timeout=15))
-
-
 def client_env(server, **extra) -> dict:
     """The environment of a Prefect client process talking to the test server (never the harness's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(server.home), "DO_NOT_TRACK": "1",
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"})
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
+                # serve's runner and a worker look for scheduled runs every second (Prefect's default: 10 s)
+                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_WORKER_QUERY_SECONDS": "1"})
     env.update(extra)
     return env
 

@@ -51,9 +51,9 @@ def plain_cycle(warehouse: Warehouse, feeds: list[str], notify: list[str] = (), 
                              engine=False))
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "dealwatch", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+                          timeout=timeout, cwd=ROOT, env=env)
 
 
 def outcome(n: int, facts: tuple[Fact, ...]) -> ItemOutcome:
@@ -284,9 +284,11 @@ def test_a_store_cut_between_the_lake_commit_and_postgres_commit_is_finished_onc
     assert (third.articles_new, third.facts_new, third.alerts_new) == (0, 0, [])
 
 
-def test_a_run_killed_mid_cycle_then_run_again_loses_nothing_and_repeats_nothing(sample_news, lake):
+def test_a_run_killed_mid_cycle_then_run_again_loses_nothing_and_repeats_nothing(sample_news, lake, prefect_server):
     """`dealwatch run` on the lake, SIGKILLed while a page hangs; `dealwatch run` again completes the work:
-    every article once, every alert sent once."""
+    every article once, every alert sent once. Both report to the session's Prefect server (not an
+    ephemeral one each: ~10 s a start)."""
+    from test_deployments import client_env
     address, data = lake
     hung = "/a/de-amazon-last-minute-gebot.html"
     sample_news.delays[hung] = 120
@@ -294,18 +296,19 @@ def test_a_run_killed_mid_cycle_then_run_again_loses_nothing_and_repeats_nothing
     for url in sample_news.feed_urls():
         args += ["--feed", url]
     killed = subprocess.Popen([sys.executable, "-m", "dealwatch", *args], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+                              stderr=subprocess.DEVNULL, start_new_session=True, cwd=ROOT,
+                              env=client_env(prefect_server))
     try:
         deadline = time.monotonic() + 240
         while not sample_news.hits.get(hung) and time.monotonic() < deadline and killed.poll() is None:
             time.sleep(0.2)
         assert sample_news.hits.get(hung), "the cycle reached the hung page"
     finally:
-        os.killpg(killed.pid, signal.SIGKILL)   # the whole group: the CLI and Prefect's server subprocess
+        os.killpg(killed.pid, signal.SIGKILL)   # the whole group: the CLI and its worker processes
         killed.wait(timeout=30)
     sample_news.delays.clear()
 
-    result = run_cli(*args)
+    result = run_cli(*args, env=client_env(prefect_server))
     assert result.returncode == 0, result.stderr[-2000:]
     w = Warehouse(address)
     assert w.query("SELECT status, finished_at IS NULL FROM runs ORDER BY started_at")[1] == [
