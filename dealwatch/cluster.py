@@ -19,8 +19,11 @@ Faults, and the choices made:
       failures`, 3 by default: a poison page, or bad luck) -> ChunkKillsWorkers: dealwatch.cycle runs the
       chunk's pages one job each, and a page whose own job kills workers that often is retried in a later
       cycle with backoff, its last_error saying so, and parked after the warehouse's item_max_attempts
-Workers should preload dealwatch.dask_preload and run one thread each (the judgment is pure Python):
-    dask worker tcp://scheduler:8786 --nthreads 1 --nworkers auto --preload dealwatch.dask_preload
+Workers should preload dealwatch.dask_preload and run one thread each (the judgment is pure Python); their
+nannies and the scheduler may preload it too (it turns Dask's dashboard-only chores off there):
+    dask scheduler --preload dealwatch.dask_preload
+    dask worker tcp://scheduler:8786 --nthreads 1 --nworkers auto --preload dealwatch.dask_preload \
+        --preload-nanny dealwatch.dask_preload
 LocalCluster starts such a cluster on this machine (the tests, the benchmark, trying it out).
 """
 from __future__ import annotations
