@@ -242,10 +242,14 @@ def test_serve_with_a_dask_scheduler_judges_its_scheduled_cycles_pages_on_the_cl
                                      env=client_env(server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
             try:
-                monitor = wait_for("dealwatch serve to register the monitor deployment", lambda: _served(server), 60)
+                def ours():   # the module's server may hold this deployment from another test: this serve's
+                    found = _served(server)
+                    return found if found and found["parameters"].get("config") == str(config) else None
+                monitor = wait_for("dealwatch serve to register the monitor deployment", ours, 60)
                 assert monitor["parameters"]["dask_scheduler"] == dask_cluster.address
                 completed = wait_for("a scheduled cycle to complete", lambda: [
-                    r for r in flow_runs(server, monitor["id"]) if r["state_type"] == "COMPLETED"], 120)
+                    r for r in flow_runs(server, monitor["id"])
+                    if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)], 120)
                 status, _, output = stop_serve(serve)
             finally:
                 stop_process_group(serve, grace=5)
