@@ -273,8 +273,8 @@ PRELOAD = "dealwatch.dask_preload"   # the workers', their nannies' and the sche
 
 class LocalCluster:
     """A Dask cluster of real processes on this machine: `dask scheduler` and `workers` x `dask worker` (one
-    thread each, dealwatch's preload in each and in the nannies and the scheduler, named w0, w1, ...) on 127.0.0.1, random ports, each in its own process
-    group; their logs in `folder`. For the tests and the benchmark, and for trying --dask out. env: extra
+    thread each, named w0, w1, ...; dealwatch's preload in them, their nannies and the scheduler) on
+    127.0.0.1, random ports, each in its own process group; their logs in `folder`. For the tests and the benchmark, and for trying --dask out. env: extra
     environment for all of them (e.g. DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES); preload: more worker
     preloads. close() stops them all."""
 
