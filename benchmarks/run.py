@@ -660,7 +660,8 @@ def orchestrate(a) -> dict:
         if dask_cluster:   # wall time of each round's cluster run over its local run, and of the whole runs
             res["cluster_rounds"] = [{"local_s": l["cycle"]["seconds"], "cluster_s": c["cycle"]["seconds"],
                                       "overhead": round(c["cycle"]["seconds"] / l["cycle"]["seconds"] - 1, 3),
-                                      "load_local": l["other_load_cores"], "load_cluster": c["other_load_cores"]}
+                                      "load_local": l["other_load_cores"], "load_cluster": c["other_load_cores"],
+                                      "cpu_local_s": _cycle_cpu(l), "cpu_cluster_s": _cycle_cpu(c)}
                                      for l, c in zip(runs["flow"], runs["cluster"])]
         if not (a.no_10x or a.cluster_only):   # its best of --repeat-10x runs; its peak RSS the highest of them (memory: the worst)
             big_runs = [run_phase("flow", a, f"n{big}", big, timeout=3600) for _ in range(a.repeat_10x)]
@@ -753,6 +754,13 @@ def _runs(res: dict, phase: str) -> str:
     return f"; best of {len(speeds)}: {', '.join(f'{x:.0f}' for x in speeds)}" if len(speeds) > 1 else ""
 
 
+def _cycle_cpu(run: dict) -> float:
+    """CPU seconds of a flow run's cycle in all the processes that did its work: its own, its local workers,
+    or the cluster's scheduler, nannies and workers."""
+    cyc = run["cycle"]
+    return round(cyc["cpu_main_s"] + cyc["cpu_workers_s"] + sum(cyc.get("cpu_cluster_s", {}).values()), 2)
+
+
 def render_cluster(res: dict) -> list[tuple[str, str]]:
     """The cluster's rows: its best run against the local pool's, and round by round (the spread)."""
     cl, fw, rounds = res.get("cluster"), res.get("flow"), res.get("cluster_rounds", [])
@@ -771,6 +779,8 @@ def render_cluster(res: dict) -> list[tuple[str, str]]:
         ("  round by round (cluster / local - 1, each pair side by side)",
          ", ".join(f"{r['overhead'] * 100:+.0f} %" for r in rounds) + f"; median {median * 100:+.0f} %"),
         ("  seconds, local / cluster, by round", ", ".join(f"{r['local_s']}/{r['cluster_s']}" for r in rounds)),
+        ("  CPU of the cycle in all its processes, local / cluster, by round",
+         ", ".join(f"{r['cpu_local_s']}/{r['cpu_cluster_s']}" for r in rounds if "cpu_local_s" in r)),
         ("  pages judged by each worker (best run)", ", ".join(f"{w}: {v['items']}" for w, v in work.items()) or "-"),
         ("  CPU during the cycle: its process / scheduler / nannies / workers",
          f"{ccyc['cpu_main_s']} s / {cpu.get('scheduler', 0)} s / {cpu.get('nannies', 0)} s / {cpu.get('workers', 0)} s "

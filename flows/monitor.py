@@ -456,8 +456,9 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
         label = load_profile(profile).label  # a broken profile fails the cycle before any network work
         if workers_likely(last):
             prepare_workers()
-            if fork_server_ready():   # prepared earlier in this process (the command line does at its start): the
-                start_workers()       # workers start now, in ~10 ms each, and the feeds parse on every core
+            if fork_server_ready() or cluster.scheduler_address():   # prepared earlier in this process (the
+                start_workers()   # command line does at its start): the workers start now, in ~10 ms each, and
+                                  # the feeds parse on every core; or the Dask cluster, connected now (its feeds too)
         tried: set[str] = set()
         try:
             vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id,

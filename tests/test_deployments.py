@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -212,6 +213,55 @@ def test_serve_runs_scheduled_cycles_and_stops_on_sigterm(prefect_server, sample
     assert stopped_in < 10, f"took {stopped_in:.1f} s to stop"
     assert "dealwatch serve: stopped" in output and "Traceback" not in output, output[-3000:]
     assert deployment(server, "dealwatch-monitor", "monitor")["paused"], "serve pauses its schedule when it stops"
+
+
+def test_serve_with_a_dask_scheduler_judges_its_scheduled_cycles_pages_on_the_clusters_workers(prefect_server,
+                                                                                               tmp_path):
+    """`dealwatch serve --dask ADDRESS` against a real two-worker cluster (dealwatch.cluster.LocalCluster) and
+    the harness's dev corpus (48 pages: enough for the pages to go out in chunks): its scheduled cycle sends
+    every page to the cluster's workers, and the run's artifact names which worker judged how many."""
+    from dealwatch.cluster import LocalCluster
+    from paths import DEV_CORPUS, corpus_server_class
+
+    server = prefect_server
+    db = tmp_path / "w.duckdb"
+    with corpus_server_class()(DEV_CORPUS) as corpus:
+        corpus.set_phase(2)   # all 48 articles at once
+        dask_cluster = LocalCluster(workers=2, folder=tmp_path / "dask")
+        try:
+            before = dask_cluster.executed()
+            config = write_config(tmp_path / "dealwatch.toml", corpus.feed_urls(), db, [])
+            serve = subprocess.Popen([sys.executable, "-m", "dealwatch", "serve", "--config", str(config),
+                                      "--interval", "5", "--dask", dask_cluster.address], cwd=tmp_path,
+                                     env=client_env(server), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                def ours():   # the module's server may hold this deployment from another test: this serve's
+                    found = _served(server)
+                    return found if found and found["parameters"].get("config") == str(config) else None
+                monitor = wait_for("dealwatch serve to register the monitor deployment", ours, 60)
+                assert monitor["parameters"]["dask_scheduler"] == dask_cluster.address
+                completed = wait_for("a scheduled cycle to complete", lambda: [
+                    r for r in flow_runs(server, monitor["id"])
+                    if r["state_type"] == "COMPLETED" and r["parameters"].get("config") == str(config)], 120)
+                status, _, output = stop_serve(serve)
+            finally:
+                stop_process_group(serve, grace=5)
+            ran = dask_cluster.executed() - before
+        finally:
+            dask_cluster.close()
+    assert status == 0 and "Traceback" not in output, output[-3000:]
+    assert completed[0]["auto_scheduled"]
+    answer = server.api.post("/artifacts/filter", json={"artifacts": {"key": {"any_": ["dealwatch-cycle"]},
+                                                                      "flow_run_id": {"any_": [completed[0]["id"]]}}})
+    answer.raise_for_status()
+    report = answer.json()[0]["data"]
+    assert f"Judged on the Dask cluster at {dask_cluster.address}" in report, report
+    judged = {name: int(pages) for name, pages in re.findall(r"^- (w\d): (\d+) pages in", report, re.M)}
+    assert judged and set(judged) <= {"w0", "w1"} and sum(judged.values()) == 48, report   # every page, once
+    assert ran >= 2, ran   # the chunks ran on the cluster (the record is not the cycle's own say-so)
+    assert rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(48, 48)]
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at")[0] == ("completed",)
 
 
 def test_serve_stopped_mid_cycle_stops_it_cleanly_and_the_next_cycle_completes_it(prefect_server, sample_news,
