@@ -266,13 +266,13 @@ async def parse_feed_in_workers(feed_url: str, body: bytes, content_type: str | 
                                 base_url: str | None = None) -> ParsedFeed:
     """parse_feed, in the cycle's worker pool when its workers are up, else here: feedparser costs ~4.5 ms of
     CPU for a feed of ten entries, and a hundred feeds then parse on every core instead of one, while this
-    process goes on polling. The same ParsedFeed either way. On a Dask cluster too, when connected: a job
-    there costs more CPU in all (this process ~2 ms, the scheduler ~2.2 ms, the worker ~0.8 ms besides the
-    parse, measured with the benchmark's 5.6 KB feeds), but this process, the one that cannot be scaled out
-    and that alone polls, saves ~4.4 ms a feed (its CPU in a 100-feed cycle: 4.1-4.4 s instead of 4.7-5.2 s,
-    busy machine), and the workers idle while the feeds are polled anyway."""
+    process goes on polling. The same ParsedFeed either way. Not on a Dask cluster: a job there costs more CPU
+    than the parse (this process ~2 ms, the scheduler ~2.2 ms, the worker ~0.8 ms besides it, with the
+    benchmark's 5.6 KB feeds); `benchmarks/run.py --cluster-only --repeat 5` on a quiet machine, 2026-12-07:
+    the cluster's cycle +29 % best against best (median +19 %) with the feeds on it, -0.7 % (median -1 %)
+    with the feeds parsed here."""
     pool = _workers_up()
-    if pool is not None:
+    if pool is not None and not isinstance(pool, cluster.ClusterPool):
         try:
             return await asyncio.wrap_future(pool.submit(parse_feed, feed_url, body, content_type, base_url=base_url))
         except (BrokenProcessPool, RuntimeError, cluster.ClusterLost) as e:   # RuntimeError: shut down meanwhile

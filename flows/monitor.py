@@ -458,7 +458,7 @@ async def cycle(warehouse: Warehouse, feeds: list[str], notify: list[SecretStr],
             prepare_workers()
             if fork_server_ready() or cluster.scheduler_address():   # prepared earlier in this process (the
                 start_workers()   # command line does at its start): the workers start now, in ~10 ms each, and
-                                  # the feeds parse on every core; or the Dask cluster, connected now (its feeds too)
+                                  # the feeds parse on every core; or the Dask cluster, connected now
         tried: set[str] = set()
         try:
             vars(report).update(vars(await poll(db, feeds, fetch_options, only_due, clock, tick)), run_id=run_id,
