@@ -62,6 +62,25 @@ def deployment(server, flow_name: str, name: str) -> dict:
     return answer.json()
 
 
+@pytest.fixture(autouse=True)
+def _no_deployments_from_other_tests(request):
+    """The session's Prefect server is shared (conftest's prefect_server). A test's deployments must not reach
+    the next test: a run of the monitor deployment that a test leaves RUNNING holds the deployment's
+    concurrency slot (limit 1, CANCEL_NEW), and every scheduled run of the next test's `serve` would then be
+    cancelled. Each test that uses the server starts and ends with no deployment on it."""
+    def delete_all():
+        server = request.getfixturevalue("prefect_server")
+        answer = server.api.post("/deployments/filter", json={"limit": 200})
+        answer.raise_for_status()
+        for found in answer.json():
+            server.api.delete(f"/deployments/{found['id']}").raise_for_status()
+    if "prefect_server" in request.fixturenames:
+        delete_all()
+    yield
+    if "prefect_server" in request.fixturenames:
+        delete_all()
+
+
 def flow_runs(server, deployment_id: str) -> list[dict]:
     answer = server.api.post("/flow_runs/filter", json={"deployments": {"id": {"any_": [deployment_id]}},
                                                         "sort": "EXPECTED_START_TIME_ASC", "limit": 50})
