@@ -70,15 +70,22 @@ def _no_deployments_from_other_tests(request):
     cancelled. Each test that uses the server starts and ends with no deployment on it."""
     def delete_all():
         server = request.getfixturevalue("prefect_server")
-        answer = server.api.post("/deployments/filter", json={"limit": 200})
-        answer.raise_for_status()
-        for found in answer.json():
-            server.api.delete(f"/deployments/{found['id']}").raise_for_status()
+        found = wait_for("the Prefect server to list its deployments", lambda: _deployments(server), 60)
+        for deployment_id in found["ids"]:
+            # (a deployment already gone is fine: 404; a slow answer under load is asked again)
+            wait_for(f"the Prefect server to delete deployment {deployment_id}",
+                     lambda: server.api.delete(f"/deployments/{deployment_id}").status_code in (200, 204, 404), 60)
     if "prefect_server" in request.fixturenames:
         delete_all()
     yield
     if "prefect_server" in request.fixturenames:
         delete_all()
+
+
+def _deployments(server) -> dict | None:
+    """{"ids": [...]} of every deployment on the server (None when it did not answer 200: ask again)."""
+    answer = server.api.post("/deployments/filter", json={"limit": 200})
+    return {"ids": [d["id"] for d in answer.json()]} if answer.status_code == 200 else None
 
 
 def flow_runs(server, deployment_id: str) -> list[dict]:
