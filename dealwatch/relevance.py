@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 from dealwatch.facts.bidders import known_mentions
-from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
+from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
@@ -69,12 +69,9 @@ def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)
-    if about_other_deal(sentence, profile):
+    if about_other_deal(sentence, profile) or list_holds(profile, "other_deal", sentence):
         return 0.0, ()
     for vocab in _vocabularies(profile, lang):
-        other = vocab.rx("other_deal")
-        if other and other.all(sentence):
-            return 0.0, ()
         for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
                             ("sale_weak", rel["weak_weight"])):
             rx = vocab.rx(key)

@@ -46,7 +46,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
+from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, list_holds,
+                                  mask_past_roles,
                                   target_spans)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import prefiltered
@@ -569,7 +570,7 @@ def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSent
     if not cues and not partners:
         return None
     masked = mask_past_roles(sentence)
-    if _all(vocabs, "other_deal", masked) or about_other_deal(masked, profile):
+    if list_holds(profile, "other_deal", masked) or about_other_deal(masked, profile):
         return None
     known = known_mentions(sentence, profile)
     live = [c for c in cues if not _cue_negated(sentence, c, vocabs)]

@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from operator import itemgetter
 
-from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, mention_strength, vocab_holds,
+from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, list_holds, mention_strength,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import HEADS, fold_case, prefiltered, text_index
@@ -570,16 +570,16 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
 
 def _other_deal(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
     """Whether the sentence names another deal (the profile's other_deal list): its dates are flagged."""
-    return vocab_holds(vocabs, "other_deal", sentence)
+    return list_holds(profile, "other_deal", sentence)
 
 
 def _on_topic(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
     return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
-        vocab_holds(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+        list_holds(profile, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
 
 
 def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
-    return vocab_holds(vocabs, "deadline", sentence)
+    return list_holds(profile, "deadline", sentence)
 
 
 # The answers of _other_deal, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article

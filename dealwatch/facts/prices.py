@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mention_strength,
+from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, list_holds, mention_strength,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import fold_case, prefiltered
@@ -152,12 +152,11 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
         found = amounts(sentence, german)
         if not found:
             continue
-        if vocab_matches(vocabs, "other_deal", sentence) or about_other_deal(sentence, profile):
+        if list_holds(profile, "other_deal", sentence) or about_other_deal(sentence, profile):
             continue
         if BOUGHT_IN_YEAR.search(sentence) and YEAR.search(sentence):
             continue
-        price_words = vocab_matches(vocabs, "price", sentence)
-        if not price_words:
+        if not list_holds(profile, "price", sentence):
             continue
         if _seller_valuation(sentence, profile):
             continue  # the seller's own valuation ("ByteDance is valued at $300 billion")

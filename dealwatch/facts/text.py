@@ -278,9 +278,11 @@ def _looks_like_name(word: str, sentence: str) -> bool:
     return True
 
 
-def vocab_holds(vocabs: list[Vocabulary], key: str, text: str) -> bool:
-    """Whether the vocabulary list `key` of one of the given languages matches in text."""
-    return any(v.rx(key) is not None and v.rx(key).holds(text) for v in vocabs)
+def list_holds(profile, key: str, text: str) -> bool:
+    """Whether the vocabulary list `key` of any language matches in text (one search of the profile's merged list,
+    not one per language)."""
+    rx = profile.any_language(key)
+    return rx is not None and rx.holds(text)
 
 
 def vocab_matches(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
