@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import weakref
 from operator import itemgetter
 
 # Every list (sale vocabulary, aliases, ...) is one alternation `(?<![\w])(?:f1|f2|...)(?![\w])`. Python's `re`
@@ -150,6 +151,17 @@ class TextIndex:
 
 
 _INDEXES: dict[str, TextIndex] = {}
+# every alternation made, for forget_strings (weakly: a profile's alternations go with it)
+_ALTERNATIONS: weakref.WeakSet = weakref.WeakSet()
+
+
+def forget_strings() -> None:
+    """Empty the memos of recent strings: their indexes and every alternation's results for them (the words' hits,
+    a memo of the vocabulary, are kept)."""
+    _INDEXES.clear()
+    for alternation in list(_ALTERNATIONS):
+        alternation._all.clear()
+        alternation._live.clear()
 
 
 def text_index(string: str) -> TextIndex:
@@ -530,6 +542,7 @@ class Alternation:
         self._singles: list[re.Pattern | None] = [None] * len(alternatives)
         self._live: dict[str, tuple[int, ...]] = {}
         self._all: dict[str, tuple[re.Match, ...]] = {}
+        _ALTERNATIONS.add(self)
 
     # Read on first use, not when the profile is loaded (~0.3 s for the bundled one): the process that loads
     # a profile for a cycle only checks it and sends it to the worker processes, which judge.

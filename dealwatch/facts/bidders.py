@@ -44,11 +44,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, list_holds,
-                                  mask_past_roles,
-                                  target_spans)
+from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
+                                  recent_sentences, target_spans)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import prefiltered
 from dealwatch.profile import Party, Profile, Vocabulary
@@ -348,7 +346,7 @@ def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> b
 
 # asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
 # and official_title): answered once (~1.5% of the judgment's instructions, measured)
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
     before = sentence[max(0, start - 45):start]
     for v in vocabs:
@@ -425,7 +423,7 @@ def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list
     return _may_bid_cached(sentence, mention, cues, vocabs, _role_matches(sentence, tuple(vocabs)))
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _role_matches(sentence: str, vocabs: tuple[Vocabulary, ...]) -> dict[str, list[re.Match]]:
     return {key: _all(list(vocabs), key, sentence) for key in ("competitor", "host", "adviser", "wish")}
 

@@ -37,10 +37,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from operator import itemgetter
 
-from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, list_holds, mention_strength,
+from dealwatch.facts.text import (SentenceMemo, article_sentences, list_holds, mention_strength, recent_sentences,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import HEADS, fold_case, prefiltered, text_index
@@ -296,7 +295,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
     return False
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _is_anchor(sentence: str, start: int, end: int) -> bool:
     """A date that names an event (an order's date, a signing) rather than a deadline."""
     before = sentence[max(0, start - 50):start]
@@ -334,7 +333,7 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     return False
 
 
-@lru_cache(maxsize=256)  # asked once per date found in a sentence, and only then
+@recent_sentences(256)  # asked once per date found in a sentence, and only then
 def _kind(sentence: str) -> str:
     for name, rx in KINDS:
         if rx.search(sentence):
@@ -346,7 +345,7 @@ def _kind(sentence: str) -> str:
 # then resolved against each article's publication date: a sentence recurs across articles (wire copy, an updated
 # story) with another publication date. The readings are kept for the recent sentences.
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _written_dates(sentence: str) -> tuple[tuple[int, int, int, int, int | None, bool, str], ...]:
     """(start, end, month, day, year or None, next_year, expression) of every date the sentence writes out, in the
     order the ABSOLUTE forms read them; next_year: "next year" follows a date without a year."""
@@ -424,7 +423,7 @@ def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, s
     return out
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None, int | None, str], ...]:
     """(start, end, day, month or None for "next month", year or None, expression) of the vague dates."""
     out = []
@@ -485,7 +484,7 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
     return out
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, int, str, int, str, bool], ...]:
     """(start, end, expression, weekday, when, is_deadline) of the weekdays in a sentence, outside the dates it
     writes out (absolute_spans); when: how the day follows from the publication date."""
@@ -543,7 +542,7 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
     return tuple(out)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
     out = []
     for m in DURATION.finditer(sentence):
@@ -585,19 +584,14 @@ def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary
 # The answers of _other_deal, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article
 # is asked, and a sentence recurs across articles (wire copy, an updated story). The key holds the sentence, the
 # vocabularies and the profile's patterns that mention_strength reads.
-_OTHER_DEAL: dict[tuple, bool] = {}
-_ON_TOPIC: dict[tuple, bool] = {}
-_DEADLINE_WORDS: dict[tuple, bool] = {}
+_OTHER_DEAL = SentenceMemo()
+_ON_TOPIC = SentenceMemo()
+_DEADLINE_WORDS = SentenceMemo()
 
 
-def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
+def _memo(memo: SentenceMemo, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
     key = (sentence, *vocabs, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
-    answer = memo.get(key)
-    if answer is None:
-        if len(memo) >= RECENT_SENTENCES:
-            memo.clear()
-        answer = memo[key] = question(sentence, profile, vocabs)
-    return answer
+    return memo.read(key, lambda: question(sentence, profile, vocabs))
 
 
 # the date of the text itself, not of the story: "Update, April 24th:", "Updated on 3 May", "Aktualisiert am 5. Mai"

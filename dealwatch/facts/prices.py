@@ -19,10 +19,9 @@ year ("bought ... in 2017"), and not under 100 million dollars.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, list_holds, mention_strength,
-                                  vocab_matches)
+from dealwatch.facts.text import (about_other_deal, article_sentences, list_holds, mention_strength,
+                                  recent_sentences, vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import fold_case, prefiltered
 from dealwatch.profile import Profile
@@ -97,7 +96,7 @@ def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, s
     return list(_amounts(sentence, german))
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # every sentence of an article is read; a sentence recurs across articles
+@recent_sentences()  # every sentence of an article is read; a sentence recurs across articles
 def _amounts(sentence: str, german: bool) -> tuple[tuple[int, int, float, float, str, str], ...]:
     out, taken = [], []
     folded = fold_case(sentence)  # (not its index: a sentence without a currency is common, and needs none)
