@@ -446,13 +446,18 @@ def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocab
     if roles["host"] and _partnering_to_host(sentence, mention, cues, roles["host"]):
         return False
     for key in ("competitor", "host", "adviser"):
-        matches = roles[key]
-        if key == "adviser":  # "law firm X" before the name; after it only "X advises", "X, the adviser"
-            matches = [m for m in matches if m.end() <= mention.start or ADVISE_VERB.match(m.group(0))]
+        matches = _advisers_of(mention, roles[key]) if key == "adviser" else roles[key]
         d = _near(sentence, mention, matches)
         if d is not None and d < cue_d:
             return False
     return True
+
+
+def _advisers_of(mention: Mention, matches: list[re.Match]) -> list[re.Match]:
+    """The adviser words that speak of the mention: before it ("law firm X", "officer at X", "an affiliate of X": X
+    is the workplace or the parent); after it only an advising verb ("X advises", "X, the adviser"), for "X, an
+    affiliate of Y" makes X the affiliate, not Y's adviser."""
+    return [m for m in matches if m.end() <= mention.start or ADVISE_VERB.match(m.group(0))]
 
 
 _PARTNERING = re.compile(r"partner\w*|team\w*\s+up|work\w*\s+with|zusammen\w*|Partner\w*", re.I)
@@ -791,8 +796,8 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
                 st["official"] = True
             roles = _role_matches(sentence, tuple(vocabs))
             st["host"] += _near(sentence, mention, roles["host"], max_words=6) is not None
-            st["rival"] += any(_near(sentence, mention, roles[k], max_words=4) is not None
-                               for k in ("competitor", "adviser"))
+            st["rival"] += any(_near(sentence, mention, matches, max_words=4) is not None
+                               for matches in (roles["competitor"], _advisers_of(mention, roles["adviser"])))
             st["bare_list"] += len(others) >= 3 and not live
             wishes = roles["wish"]
             if wishes and _near(sentence, mention, wishes, max_words=6) is not None:
