@@ -129,20 +129,19 @@ PAST_MARKERS = re.compile(r"\b(?:took|was|were|had|went|signed|granted|said|hatt
                           r"unterzeichnet\w*|gewährt\w*|erklärt\w*|vergangenen|last|letzten)\b", re.I)
 FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|runs|lasts|remains|approaches|would|wird|werden|soll|"
                             r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
-# a past-tense verb just before the weekday, not a participle after an auxiliary: "announced on Thursday",
-# "said Friday", "began notifying ... on Saturday" (not "is expected Monday", "was scheduled for Friday", "United")
+# A past tense, as two readings below use it: not a participle after an auxiliary ("was banned", "is expected"),
+# not a word of a plan ("scheduled", "set"), not a capitalised word ("United"): a regular past or an irregular one.
+_NOT_AFTER_AUXILIARY = r"(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bbeen\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bhas\s)(?<!\bhave\s)"
+_NOT_A_PLAN = r"(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
+_IRREGULAR_PAST = "told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|went|saw"
+# a verb that narrates what happened ("On June 29th India banned ...", "ON AUGUST 6TH, when the White House told ...")
+NARRATED_PAST = _NOT_AFTER_AUXILIARY + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST + ")"
+# a past tense just before the weekday: "announced on Thursday", "said Friday", "began notifying ... on Saturday"
+# (not "is expected Monday", "was scheduled for Friday"); also the verbs of reporting and German ones
 PAST_VERB_BEFORE = re.compile(
-    r"(?<!\bis )(?<!\bare )(?<!\bbe )(?<!\bbeen )(?<!\bwas )(?<!\bwere )(?<!\bhas )(?<!\bhave )"
-    r"\b(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
-    r"(?:(?-i:[a-z]{3,}ed)|said|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|took|"
-    r"went|left|saw|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)"
-    r"(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$", re.I)
-# a verb that narrates what happened ("On June 29th India banned ...", "ON AUGUST 6TH, when the White House told ..."):
-# a past tense, not a participle after an auxiliary ("was banned", "is expected"), not a capitalised word ("United")
-NARRATED_PAST = (r"(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bbeen\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bhas\s)(?<!\bhave\s)"
-                 r"(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
-                 r"(?:(?-i:[a-z]{3,}ed)|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|"
-                 r"became|went|saw)")
+    _NOT_AFTER_AUXILIARY + r"\b" + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST
+    + r"|said|took|left|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$",
+    re.I)
 MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
                             r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
                             r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
