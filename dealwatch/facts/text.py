@@ -188,6 +188,21 @@ def strip_link_targets(text: str) -> str:
     return _LINK_TARGET.sub(lambda m: m.group(1) or "", text)
 
 
+def cased_headline(title: str, profile) -> str:
+    """A headline written all in lower case (a feed that gives the page's URL slug as its title: "walmart joins
+    microsoft tiktok bid") with the profile's parties named as the profile names them ("Walmart joins Microsoft
+    tiktok bid"): the readings of parties go by capitals (names are case-sensitive: "apple", "snap" in a sentence
+    are words). Any other headline as it is."""
+    rx = profile.parties_any_case_rx
+    if rx is None or not title or title != title.lower() or not any(c.isalpha() for c in title):
+        return title
+    out, last = [], 0
+    for m in rx.finditer(title):
+        out += [title[last:m.start()], profile.parties[int(m.lastgroup[1:])].name]
+        last = m.end()
+    return "".join(out) + title[last:]
+
+
 def article_sentences(title: str, text: str) -> tuple[str, ...]:
     """Title (as its own sentence, unless the text repeats it first) followed by the text's sentences."""
     sentences = split_sentences(strip_link_targets(text))
