@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,12 @@ class Profile:
     def any_language(self, key: str) -> Alternation | None:
         """The list `key` of every language as one alternation (None when no language has it)."""
         return self.merged.get(key)
+
+    @cached_property
+    def every_language(self) -> Vocabulary:
+        """Every language's lists as one vocabulary (its lists: the merged ones): one search finds a list's words
+        of any language, where searching each language's list costs a search per language."""
+        return Vocabulary("*", {}, self.merged)
 
     def party(self, name: str) -> Party | None:
         for party in self.parties:

@@ -48,7 +48,7 @@ UNTITLED_MIN_SHARE = 0.15  # one more supporting sentence, and 15% of its senten
 
 def _vocabularies(profile: Profile, lang: str | None):
     # every language's vocabulary: robust to a misdetected language and to quotes in the other language
-    return list(profile.vocab.values())
+    return [profile.every_language]
 
 
 # The weights of the recent sentences: a sentence recurs across articles (wire copy, an updated story). The key holds

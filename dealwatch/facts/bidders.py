@@ -280,8 +280,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
 
 
 def _vocabs(profile: Profile, lang: str | None) -> list[Vocabulary]:
-    first = profile.vocabulary(lang)
-    return [first] + [v for v in profile.vocab.values() if v is not first]
+    # every language's lists, searched at once: an article quotes the other language, its language may be misread
+    return [profile.every_language]
 
 
 def _all(vocabs: list[Vocabulary], key: str, sentence: str) -> list[re.Match]:

@@ -605,8 +605,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     published = article.published
     if published is None:
         return []
-    vocabs = [profile.vocabulary(article.lang)] + [v for v in profile.vocab.values()
-                                                   if v is not profile.vocabulary(article.lang)]
+    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
     candidates: list[Candidate] = []
     last_signing: date | None = None
     sentences = [DATELINE.sub("", s, count=1) if DATELINE.match(s) else s

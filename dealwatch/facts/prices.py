@@ -144,8 +144,7 @@ def _seller_valuation(sentence: str, profile: Profile) -> bool:
 def extract_prices(article: Article, profile: Profile) -> list[Fact]:
     """Deal values / offers / valuations of the target in whole US dollars."""
     german = (article.lang or "") == "de"
-    vocabs = [profile.vocabulary(article.lang)] + [v for v in profile.vocab.values()
-                                                   if v is not profile.vocabulary(article.lang)]
+    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
     facts: list[Fact] = []
     for sentence in article_sentences(article.title, article.text):
         found = amounts(sentence, german)
