@@ -125,8 +125,7 @@ UNKNOWN_FRAMES = [prefiltered(p) for p in (
     rf"(?:weighing|considering|mulling|preparing|eyeing|exploring|pursuing)\s+(?:a|an)\s+(?:\w+\s+)?(?:bid|offer|stake|purchase))",
     rf"^(?:(?:Das|Der|Die)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+)?{_NAME}\s+(?:(?:gehört|zählt)\s+zu\s+den\s+(?:\w+\s+)?"
     rf"(?:Interessenten|Bietern|Käufern|Kaufinteressenten)|(?:erwägt|prüft|plant)\s+{ADVERBS_DE}(?:ein|einen)\s+(?:\w+\s+)?"
-    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+{ADVERBS_DE}(?:für|mit|\d)|will\s+(?:Tiktok|TikTok|die\s+App|das\s+US-Geschäft)\s+"
-    rf"(?:kaufen|übernehmen))",
+    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+{ADVERBS_DE}(?:für|mit|\d))",
     rf"\b(?:suitors|bidders|buyers|contenders|interested\s+parties|parties\s+interested|would-be\s+buyers|Interessenten|"
     rf"Bieter|Bietern|Käufer|Kaufinteressenten)\s+(?:\w+\s+){{0,2}}(?:include|including|are|such\s+as|like|sind|darunter|"
     rf"gehören|zählen)\s+(?:the\s+|auch\s+)?(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}",
@@ -183,7 +182,7 @@ ADVISE_VERB = re.compile(r"advis|berät|berat|Berater", re.I)
 STOP_NAMES = {
     "the", "a", "an", "and", "but", "in", "on", "it", "its", "he", "she", "they", "this", "that", "der", "die", "das",
     "ein", "eine", "er", "sie", "es", "us", "u.s.", "usa", "china", "chinese", "american", "americans", "president",
-    "tiktok", "bytedance", "beijing", "washington", "white", "house", "congress", "senate", "monday", "tuesday",
+    "beijing", "washington", "white", "house", "congress", "senate", "monday", "tuesday",
     "wednesday", "thursday", "friday", "saturday", "sunday", "montag", "dienstag", "mittwoch", "donnerstag",
     "freitag", "samstag", "sonntag", "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december", "januar", "februar", "märz", "juni", "juli", "oktober",
