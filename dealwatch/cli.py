@@ -128,7 +128,7 @@ def run_cycle(feeds: Sequence[str], db: Path, notify: Sequence[str], notify_conf
         dask_scheduler=dask, shard=str(shard) if shard else None, shards=1))
 
 
-def print_cluster_work(r: dict, out=sys.stdout) -> None:
+def print_cluster_work(r: dict, out=None) -> None:  # (None: print to sys.stdout as it is then)
     """Which Dask worker judged how many pages, when the CPU work went to a cluster."""
     if r.get("dask"):
         workers = r["dask"]["workers"]
@@ -137,7 +137,7 @@ def print_cluster_work(r: dict, out=sys.stdout) -> None:
                  or "none"), file=out)
 
 
-def print_report(report: dict, db: Path, seconds: float, out=sys.stdout) -> None:
+def print_report(report: dict, db: Path, seconds: float, out=None) -> None:
     r = report
     what = f"cycle of shard {r['shard']}" if r.get("shard") else "cycle"
     print(f"dealwatch: {what} completed in {seconds:.1f} s", file=out)
@@ -288,9 +288,9 @@ def stored_article(args, config, url: str):
 
 # -- sql, alerts, feeds ---------------------------------------------------------------------------
 
-def print_table(columns: list[str], rows: list[tuple], out=sys.stdout) -> None:
+def print_table(columns: list[str], rows: list[tuple], out=None) -> None:
     from dealwatch.queries import format_table
-    out.write(format_table(columns, rows))
+    (out or sys.stdout).write(format_table(columns, rows))  # (sys.stdout as it is now, not when this was imported)
 
 
 def print_checks(results) -> int:
@@ -374,8 +374,8 @@ def cmd_alerts(args) -> int:
               if count else "no failed alert to re-queue" + (f" among {', '.join(args.retry)}" if ids else ""))
         return 0
     columns, rows = warehouse.query(
-        "SELECT id, kind, value, status, attempts, created_at, sent_at, last_error, article_url "
-        "FROM alerts ORDER BY id")
+        "SELECT id, target_label AS target, kind, value, status, attempts, created_at, sent_at, last_error, "
+        "article_url FROM alerts ORDER BY id")
     print_table(columns, rows)
     columns, rows = warehouse.query(
         "SELECT destination, CASE WHEN state = 'failing' THEN 'failing since ' || strftime(failing_since, "

@@ -10,10 +10,12 @@ then the shorter sentence.
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 from dealwatch.facts import extract_facts
 from dealwatch.facts.bidders import bidder_candidates
 from dealwatch.facts.deadlines import deadline_candidates
+from dealwatch.facts.text import cased_headline
 from dealwatch.model import Article, Fact, Judgment
 from dealwatch.profile import Profile
 from dealwatch.relevance import classify
@@ -50,8 +52,15 @@ def dedupe(facts: list[Fact]) -> tuple[Fact, ...]:
     return tuple(best[k] for k in order)
 
 
+def _as_read(article: Article, profile: Profile) -> Article:
+    """The article as the judgment reads it: a headline all in lower case with the parties' names cased."""
+    title = cased_headline(article.title, profile)
+    return article if title == article.title else replace(article, title=title)
+
+
 def judge(article: Article, profile: Profile) -> Judgment:
     """Relevance and, when relevant, the deduplicated facts."""
+    article = _as_read(article, profile)
     relevance = classify(article, profile)
     if not relevance.relevant:
         return Judgment(relevance=relevance, facts=())
@@ -76,6 +85,7 @@ def _model_reasons(article: Article, profile: Profile) -> dict[tuple[str, str], 
 
 def explain(article: Article, profile: Profile) -> str:
     """A readable report: the relevance score with its terms and sentences, then every fact with its evidence."""
+    article = _as_read(article, profile)
     judgment = judge(article, profile)
     rel = judgment.relevance
     wrap = textwrap.TextWrapper(width=100, initial_indent="      ", subsequent_indent="      ")

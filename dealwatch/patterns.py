@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import weakref
 from operator import itemgetter
 
 # Every list (sale vocabulary, aliases, ...) is one alternation `(?<![\w])(?:f1|f2|...)(?![\w])`. Python's `re`
@@ -150,6 +151,17 @@ class TextIndex:
 
 
 _INDEXES: dict[str, TextIndex] = {}
+# every alternation made, for forget_strings (weakly: a profile's alternations go with it)
+_ALTERNATIONS: weakref.WeakSet = weakref.WeakSet()
+
+
+def forget_strings() -> None:
+    """Empty the memos of recent strings: their indexes and every alternation's results for them (the words' hits,
+    a memo of the vocabulary, are kept)."""
+    _INDEXES.clear()
+    for alternation in list(_ALTERNATIONS):
+        alternation._all.clear()
+        alternation._live.clear()
 
 
 def text_index(string: str) -> TextIndex:
@@ -179,9 +191,11 @@ def _needle_score(needle: Needle, frequent: frozenset[str] = frozenset()) -> int
     # how rarely a text holds it: whole words are rarest (but for the common ones and the `frequent` ones: the
     # target's and the seller's names), short substrings the commonest, except symbols ("$", "€", "/", "%")
     kind, text = needle
-    if text in COMMON_WORDS or any(w.startswith(f) or f.startswith(w) for w in _WORD.findall(fold_case(text))
-                                   for f in frequent):
+    words = _WORD.findall(fold_case(text))
+    if text in COMMON_WORDS or any(w.startswith(f) or f.startswith(w) for w in words for f in frequent):
         return 1
+    if kind in ("text", "exact") and not any(c in _SYMBOLS for c in text) and all(w in COMMON_WORDS for w in words):
+        return 1  # "the ", " of": a common word with a blank is in nearly every text too
     symbol = any(c in _SYMBOLS for c in text)
     capital = kind == "exact" and not text.islower()  # "AP", "Xi": as written, rarer than "ap", "xi"
     return {"word": 20, "head": 10, "text": 0, "exact": 0}[kind] + min(len(text), 9) + 6 * symbol + 4 * capital
@@ -528,6 +542,7 @@ class Alternation:
         self._singles: list[re.Pattern | None] = [None] * len(alternatives)
         self._live: dict[str, tuple[int, ...]] = {}
         self._all: dict[str, tuple[re.Match, ...]] = {}
+        _ALTERNATIONS.add(self)
 
     # Read on first use, not when the profile is loaded (~0.3 s for the bundled one): the process that loads
     # a profile for a cycle only checks it and sends it to the worker processes, which judge.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,8 @@ class Profile:
     not_target_rx: Alternation | None = field(compare=False, repr=False, default=None)
     seller_rx: Alternation | None = field(compare=False, repr=False, default=None)
     parties_rx: Alternation | None = field(compare=False, repr=False, default=None)  # group p<i> = parties[i]
+    # the same names in any case: read only in a headline written all in lower case (facts/text.py, cased_headline)
+    parties_any_case_rx: Alternation | None = field(compare=False, repr=False, default=None)
     # each vocabulary list of every language in one alternation: "does any language's list match?" in one search
     merged: dict[str, Alternation | None] = field(compare=False, repr=False, default_factory=dict)
     # the learned weights beside the profile file (<name>.weights.json); none: the rules decide alone
@@ -90,6 +93,12 @@ class Profile:
         """The list `key` of every language as one alternation (None when no language has it)."""
         return self.merged.get(key)
 
+    @cached_property
+    def every_language(self) -> Vocabulary:
+        """Every language's lists as one vocabulary (its lists: the merged ones): one search finds a list's words
+        of any language, where searching each language's list costs a search per language."""
+        return Vocabulary("*", {}, self.merged)
+
     def party(self, name: str) -> Party | None:
         for party in self.parties:
             if party.name == name:
@@ -98,7 +107,8 @@ class Profile:
 
     def alternations(self) -> list[Alternation]:
         """Every word list, alias list and name list of the profile, compiled."""
-        found = [self.target_rx, self.reference_rx, self.not_target_rx, self.seller_rx, self.parties_rx]
+        found = [self.target_rx, self.reference_rx, self.not_target_rx, self.seller_rx, self.parties_rx,
+                 self.parties_any_case_rx]
         found += [rx for vocabulary in self.vocab.values() for rx in vocabulary.compiled.values()]
         found += list(self.merged.values())
         found += [rx for party in self.parties for rx in (party.pattern, party.description_rx)]
@@ -135,12 +145,12 @@ def _alias_rx(aliases: tuple[str, ...], frequent: frozenset[str]) -> Alternation
     return Alternation(tuple(f"(?:{a})" for a in _by_length(aliases)), _ALIAS_BEFORE, _ALIAS_AFTER, 0, frequent)
 
 
-def _parties_rx(parties: list[Party], frequent: frozenset[str]) -> Alternation | None:
+def _parties_rx(parties: list[Party], frequent: frozenset[str], flags: int = 0) -> Alternation | None:
     # one alternative per party, in the profile's order, named p<i> so that a match tells its party
     if not parties:
         return None
     return Alternation(tuple(f"(?P<p{i}>(?:{'|'.join(f'(?:{a})' for a in _by_length(party.aliases))}){_ALIAS_AFTER})"
-                             for i, party in enumerate(parties)), _ALIAS_BEFORE, "", 0, frequent)
+                             for i, party in enumerate(parties)), _ALIAS_BEFORE, "", flags, frequent)
 
 
 def _target_rx(names: tuple[str, ...]) -> Alternation:
@@ -283,7 +293,8 @@ def _profile_from(data: dict, path: Path) -> Profile:
         parties=tuple(parties), relevance=settings, source=str(path), label=" ".join(label.split()),
         target_rx=target_rx,
         reference_rx=_alt(refs, frequent=frequent), not_target_rx=_alt(not_target), seller_rx=_alt(seller),
-        parties_rx=parties_rx, merged=merged, models=_models(path))
+        parties_rx=parties_rx, parties_any_case_rx=_parties_rx(parties, frequent, re.IGNORECASE), merged=merged,
+        models=_models(path))
 
 
 def _models(path: Path) -> JudgmentModels:

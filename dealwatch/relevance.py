@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 from dealwatch.facts.bidders import known_mentions
-from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
+from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
 from dealwatch.profile import Profile
@@ -48,7 +48,7 @@ UNTITLED_MIN_SHARE = 0.15  # one more supporting sentence, and 15% of its senten
 
 def _vocabularies(profile: Profile, lang: str | None):
     # every language's vocabulary: robust to a misdetected language and to quotes in the other language
-    return list(profile.vocab.values())
+    return [profile.every_language]
 
 
 # The weights of the recent sentences: a sentence recurs across articles (wire copy, an updated story). The key holds
@@ -69,12 +69,9 @@ def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)
-    if about_other_deal(sentence, profile):
+    if about_other_deal(sentence, profile) or list_holds(profile, "other_deal", sentence):
         return 0.0, ()
     for vocab in _vocabularies(profile, lang):
-        other = vocab.rx("other_deal")
-        if other and other.all(sentence):
-            return 0.0, ()
         for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
                             ("sale_weak", rel["weak_weight"])):
             rx = vocab.rx(key)

@@ -262,7 +262,7 @@ def emit_fact_events(new_alerts: list[Alert]) -> None:
                              "prefect.resource.name": alert.value},
                    payload={"kind": alert.kind, "value": alert.value, "evidence": alert.evidence,
                             "article_url": alert.article_url, "article_title": alert.article_title,
-                            "detail": alert.detail, "alert_id": alert.id})
+                            "detail": alert.detail, "alert_id": alert.id, "target": alert.target_label})
 
 
 # A run's last batch of new facts, announced by announce_last_batch once the run has its final state: keyed

@@ -31,7 +31,7 @@ def test_benchmark_reports_every_figure(tmp_path):
     for label in ("1 floor", "2 flow cycle", "e2e / floor", "3 unchanged re-poll", "feeds answered 304",
                   "article fetches", "4 peak RSS", "10 x N", "5 same cycle without a flow run",
                   "Prefect engine cost", "dealwatch run's checks before Prefect starts", "6 warehouse size",
-                  "machine", "software"):
+                  "machine", "software", "judge, every sentence never seen"):
         assert label in table, label
 
     assert table.count("best of 2:") == 3   # floor, flow and plain: each the best of two interleaved runs

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from dealwatch.facts.bidders import bidder_candidates, clean_name, extract_bidders
+from dealwatch.judge import judge
 from helpers_judgment import article, profile
 
 
@@ -601,3 +602,21 @@ def test_the_owners_of_the_joint_venture_are_its_buyers():
     # the parent of an owner is not one: "an affiliate of Susquehanna"
     assert bidders("The rest of TikTok US is owned by a group of companies including Michael Dell's family office "
                    "and Vastmere, an affiliate of Susquehanna International Group.") == {"Michael Dell"}
+
+
+def test_a_headline_in_lower_case_names_its_parties():
+    # some feeds give the page's URL slug as the title: the parties it names count as written in capitals
+    from dealwatch.facts.text import cased_headline
+
+    p = profile()
+    assert cased_headline("sn 2020 08 28 walmart joins microsoft tiktok bid", p) == (
+        "sn 2020 08 28 Walmart joins Microsoft tiktok bid")
+    assert cased_headline("tiktok closes deal with oracle, silver lake and mgx", p) == (
+        "tiktok closes deal with Oracle, Silver Lake and MGX")
+    assert cased_headline("Apple and snap shares fall", p) == "Apple and snap shares fall"  # not all lower case
+    text = ("TikTok's sale has a new twist. The retailer wants to team up with the software company to buy TikTok's "
+            "U.S. operations, people familiar with the talks said. ByteDance must sell the app by September 15.")
+    bidders = {title: {f.value for f in judge(article(text, title=title, published=date(2020, 8, 28)), p).facts
+                       if f.kind == "bidder"}
+               for title in ("walmart joins microsoft tiktok bid", "")}
+    assert bidders == {"walmart joins microsoft tiktok bid": {"Walmart", "Microsoft"}, "": set()}

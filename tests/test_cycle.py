@@ -116,6 +116,7 @@ def test_cycle_emits_one_event_per_new_fact_the_last_batch_after_delivering_it(p
         assert event.event == f"dealwatch.{kind}.new" and event.resource["prefect.resource.name"] == value
         alert_id, created, sent = alerts[(kind, value)]
         assert event.payload["alert_id"] == alert_id and event.payload["evidence"] and event.payload["article_url"]
+        assert event.payload["target"] == "TikTok US"   # the label of the profile the fact was judged under
         occurred = event.occurred.astimezone(UTC).replace(tzinfo=None)
         if created < last_batch:
             assert occurred < sent, "an earlier batch's event waited for the cycle's delivery"

@@ -5,43 +5,23 @@ hold nothing of the article it was first read in.
 """
 from __future__ import annotations
 
-import functools
 import html as _html
 import re
-import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from dealwatch.facts import bidders
 from dealwatch.judge import judge
-from dealwatch.facts.text import split_sentences
+from dealwatch.facts.text import forget_sentences, split_sentences
 from helpers_judgment import article, profile
 
 _HELDOUT = Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles"
 
 
 def _forget() -> None:
-    """Empty every memo of the judgment (module-level lru caches and memo dicts, the alternations' results)."""
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("dealwatch."):
-            continue
-        for attr, obj in vars(module).items():
-            if isinstance(obj, functools._lru_cache_wrapper) and obj.__module__ == name:
-                obj.cache_clear()
-            elif (isinstance(obj, dict) and attr.startswith("_") and attr.isupper()
-                  and attr not in ("_COMPILED", "_NEEDLES", "_HOW_RANK", "_QUOTES", "_CASE_FIXES")):
-                obj.clear()
-    p = profile()
-    alternations = [p.target_rx, p.reference_rx, p.not_target_rx, p.seller_rx, p.parties_rx]
-    for vocab in p.vocab.values():
-        alternations += vocab.compiled.values()
-    for party in p.parties:
-        alternations += [party.pattern, party.description_rx]
-    for alt in alternations:
-        if alt is not None:
-            alt._all.clear()
-            alt._live.clear()
+    """Empty every memo of the judgment (its recent sentences, the alternations' results)."""
+    forget_sentences()
 
 
 def _plain(judgment) -> tuple:
@@ -91,3 +71,22 @@ def test_apposition_needs_what_every_apposition_holds():
         if bidders.DESCRIPTOR_APPOSITION.rx.search(s):
             assert bidders.APPOSITION_NEEDS.search(s), s
     assert sum(bool(bidders.DESCRIPTOR_APPOSITION.rx.search(s)) for s in strings) >= 15
+
+
+def test_forget_sentences_empties_every_memo_of_the_judgment():
+    # a memo made with lru_cache directly, not with recent_sentences, would keep what the benchmark's "sentences
+    # never seen" figure and the tests above must not find
+    import gc
+    import functools as ft
+
+    from dealwatch import patterns
+    from dealwatch.facts.text import SentenceMemo
+
+    judge(article(TEXT, published=date(2020, 8, 3)), profile())
+    memos = [o for o in gc.get_objects() if isinstance(o, SentenceMemo)]
+    caches = [o for o in gc.get_objects() if isinstance(o, ft._lru_cache_wrapper)
+              and o.__module__.startswith(("dealwatch.facts", "dealwatch.relevance", "dealwatch.judge"))]
+    assert any(memos) and any(c.cache_info().currsize for c in caches) and patterns._INDEXES
+    forget_sentences()
+    assert not any(memos) and not [c for c in caches if c.cache_info().currsize] and not patterns._INDEXES
+    assert not any(alt._all or alt._live for alt in list(patterns._ALTERNATIONS))

@@ -87,6 +87,10 @@ def test_needles_of_patterns():
         ("word", "acquire"), ("word", "buy")]
     assert read("(?:AP)", ignore_case=False)[0] == [("exact", "AP")]
     assert read(r"(?<![\w])may(?![\w])")[0] == [("word", "may")]
+    # a common word with its blank ("the ", " of") is in nearly every sentence: a rarer substring is the needle
+    assert read("the (?:short-?video |video )*app", starts_word=True, ends_word=True)[0] == [("text", "app")]
+    assert read("(?:an |a )?(?:affiliate|unit) of", starts_word=True, ends_word=True)[0] == [
+        ("text", "affiliate"), ("text", "unit")]
     # what a match need not hold is no needle: optional parts, lookarounds, a top-level alternative without one
     assert read(r"(?:x)?(?=abc)\d+") == [] and read(r"abc|\d") == []
     # constructs the reader does not follow give no needles (the pattern is then searched everywhere)

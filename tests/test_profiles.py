@@ -171,6 +171,9 @@ def test_a_retried_alert_keeps_the_label_of_the_profile_it_was_raised_under(smtp
     assert warehouse.query("SELECT status FROM alerts")[1] == [("failed",)] and smtp.messages == []
 
     smtp.refused.clear()   # the address is fixed
+    assert cli.main(["alerts", "--db", str(warehouse.path)]) == 0   # the listing names each alert's target
+    header, _rule, row = capsys.readouterr().out.splitlines()[:3]
+    assert header.split()[:3] == ["id", "target", "kind"] and "Saxonia Wafer" in row and "failed" in row
     assert cli.main(["alerts", "--db", str(warehouse.path), "--retry"]) == 0
     assert "re-queued 1 alert" in capsys.readouterr().out
     assert deliver().alerts_sent == 1

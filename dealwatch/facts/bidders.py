@@ -44,10 +44,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, SentenceMemo, about_other_deal, article_sentences, mask_past_roles,
-                                  target_spans)
+from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
+                                  recent_sentences, target_spans)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import prefiltered
 from dealwatch.profile import Party, Profile, Vocabulary
@@ -126,8 +125,7 @@ UNKNOWN_FRAMES = [prefiltered(p) for p in (
     rf"(?:weighing|considering|mulling|preparing|eyeing|exploring|pursuing)\s+(?:a|an)\s+(?:\w+\s+)?(?:bid|offer|stake|purchase))",
     rf"^(?:(?:Das|Der|Die)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE})\s+)?{_NAME}\s+(?:(?:gehört|zählt)\s+zu\s+den\s+(?:\w+\s+)?"
     rf"(?:Interessenten|Bietern|Käufern|Kaufinteressenten)|(?:erwägt|prüft|plant)\s+{ADVERBS_DE}(?:ein|einen)\s+(?:\w+\s+)?"
-    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+{ADVERBS_DE}(?:für|mit|\d)|will\s+(?:Tiktok|TikTok|die\s+App|das\s+US-Geschäft)\s+"
-    rf"(?:kaufen|übernehmen))",
+    rf"(?:Gebot|Angebot|Einstieg|Kauf)|bietet\s+{ADVERBS_DE}(?:für|mit|\d))",
     rf"\b(?:suitors|bidders|buyers|contenders|interested\s+parties|parties\s+interested|would-be\s+buyers|Interessenten|"
     rf"Bieter|Bietern|Käufer|Kaufinteressenten)\s+(?:\w+\s+){{0,2}}(?:include|including|are|such\s+as|like|sind|darunter|"
     rf"gehören|zählen)\s+(?:the\s+|auch\s+)?(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}",
@@ -184,7 +182,7 @@ ADVISE_VERB = re.compile(r"advis|berät|berat|Berater", re.I)
 STOP_NAMES = {
     "the", "a", "an", "and", "but", "in", "on", "it", "its", "he", "she", "they", "this", "that", "der", "die", "das",
     "ein", "eine", "er", "sie", "es", "us", "u.s.", "usa", "china", "chinese", "american", "americans", "president",
-    "tiktok", "bytedance", "beijing", "washington", "white", "house", "congress", "senate", "monday", "tuesday",
+    "beijing", "washington", "white", "house", "congress", "senate", "monday", "tuesday",
     "wednesday", "thursday", "friday", "saturday", "sunday", "montag", "dienstag", "mittwoch", "donnerstag",
     "freitag", "samstag", "sonntag", "january", "february", "march", "april", "may", "june", "july", "august",
     "september", "october", "november", "december", "januar", "februar", "märz", "juni", "juli", "oktober",
@@ -281,8 +279,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
 
 
 def _vocabs(profile: Profile, lang: str | None) -> list[Vocabulary]:
-    first = profile.vocabulary(lang)
-    return [first] + [v for v in profile.vocab.values() if v is not first]
+    # every language's lists, searched at once: an article quotes the other language, its language may be misread
+    return [profile.every_language]
 
 
 def _all(vocabs: list[Vocabulary], key: str, sentence: str) -> list[re.Match]:
@@ -347,7 +345,7 @@ def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> b
 
 # asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
 # and official_title): answered once (~1.5% of the judgment's instructions, measured)
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
     before = sentence[max(0, start - 45):start]
     for v in vocabs:
@@ -424,7 +422,7 @@ def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list
     return _may_bid_cached(sentence, mention, cues, vocabs, _role_matches(sentence, tuple(vocabs)))
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _role_matches(sentence: str, vocabs: tuple[Vocabulary, ...]) -> dict[str, list[re.Match]]:
     return {key: _all(list(vocabs), key, sentence) for key in ("competitor", "host", "adviser", "wish")}
 
@@ -447,13 +445,18 @@ def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocab
     if roles["host"] and _partnering_to_host(sentence, mention, cues, roles["host"]):
         return False
     for key in ("competitor", "host", "adviser"):
-        matches = roles[key]
-        if key == "adviser":  # "law firm X" before the name; after it only "X advises", "X, the adviser"
-            matches = [m for m in matches if m.end() <= mention.start or ADVISE_VERB.match(m.group(0))]
+        matches = _advisers_of(mention, roles[key]) if key == "adviser" else roles[key]
         d = _near(sentence, mention, matches)
         if d is not None and d < cue_d:
             return False
     return True
+
+
+def _advisers_of(mention: Mention, matches: list[re.Match]) -> list[re.Match]:
+    """The adviser words that speak of the mention: before it ("law firm X", "officer at X", "an affiliate of X": X
+    is the workplace or the parent); after it only an advising verb ("X advises", "X, the adviser"), for "X, an
+    affiliate of Y" makes X the affiliate, not Y's adviser."""
+    return [m for m in matches if m.end() <= mention.start or ADVISE_VERB.match(m.group(0))]
 
 
 _PARTNERING = re.compile(r"partner\w*|team\w*\s+up|work\w*\s+with|zusammen\w*|Partner\w*", re.I)
@@ -569,7 +572,7 @@ def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSent
     if not cues and not partners:
         return None
     masked = mask_past_roles(sentence)
-    if _all(vocabs, "other_deal", masked) or about_other_deal(masked, profile):
+    if list_holds(profile, "other_deal", masked) or about_other_deal(masked, profile):
         return None
     known = known_mentions(sentence, profile)
     live = [c for c in cues if not _cue_negated(sentence, c, vocabs)]
@@ -792,8 +795,8 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
                 st["official"] = True
             roles = _role_matches(sentence, tuple(vocabs))
             st["host"] += _near(sentence, mention, roles["host"], max_words=6) is not None
-            st["rival"] += any(_near(sentence, mention, roles[k], max_words=4) is not None
-                               for k in ("competitor", "adviser"))
+            st["rival"] += any(_near(sentence, mention, matches, max_words=4) is not None
+                               for matches in (roles["competitor"], _advisers_of(mention, roles["adviser"])))
             st["bare_list"] += len(others) >= 3 and not live
             wishes = roles["wish"]
             if wishes and _near(sentence, mention, wishes, max_words=6) is not None:

@@ -37,10 +37,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from operator import itemgetter
 
-from dealwatch.facts.text import (RECENT_SENTENCES, article_sentences, mention_strength, vocab_holds,
+from dealwatch.facts.text import (SentenceMemo, article_sentences, list_holds, mention_strength, recent_sentences,
                                   vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import HEADS, fold_case, prefiltered, text_index
@@ -130,20 +129,19 @@ PAST_MARKERS = re.compile(r"\b(?:took|was|were|had|went|signed|granted|said|hatt
                           r"unterzeichnet\w*|gewährt\w*|erklärt\w*|vergangenen|last|letzten)\b", re.I)
 FUTURE_MARKERS = re.compile(r"\b(?:will|is\s+due|are\s+due|due\s+to|expires|ends|runs|lasts|remains|approaches|would|wird|werden|soll|"
                             r"endet|läuft|kommenden|next|coming|nächsten|bis)\b", re.I)
-# a past-tense verb just before the weekday, not a participle after an auxiliary: "announced on Thursday",
-# "said Friday", "began notifying ... on Saturday" (not "is expected Monday", "was scheduled for Friday", "United")
+# A past tense, as two readings below use it: not a participle after an auxiliary ("was banned", "is expected"),
+# not a word of a plan ("scheduled", "set"), not a capitalised word ("United"): a regular past or an irregular one.
+_NOT_AFTER_AUXILIARY = r"(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bbeen\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bhas\s)(?<!\bhave\s)"
+_NOT_A_PLAN = r"(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
+_IRREGULAR_PAST = "told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|went|saw"
+# a verb that narrates what happened ("On June 29th India banned ...", "ON AUGUST 6TH, when the White House told ...")
+NARRATED_PAST = _NOT_AFTER_AUXILIARY + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST + ")"
+# a past tense just before the weekday: "announced on Thursday", "said Friday", "began notifying ... on Saturday"
+# (not "is expected Monday", "was scheduled for Friday"); also the verbs of reporting and German ones
 PAST_VERB_BEFORE = re.compile(
-    r"(?<!\bis )(?<!\bare )(?<!\bbe )(?<!\bbeen )(?<!\bwas )(?<!\bwere )(?<!\bhas )(?<!\bhave )"
-    r"\b(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
-    r"(?:(?-i:[a-z]{3,}ed)|said|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|became|took|"
-    r"went|left|saw|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)"
-    r"(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$", re.I)
-# a verb that narrates what happened ("On June 29th India banned ...", "ON AUGUST 6TH, when the White House told ..."):
-# a past tense, not a participle after an auxiliary ("was banned", "is expected"), not a capitalised word ("United")
-NARRATED_PAST = (r"(?<!\bis\s)(?<!\bare\s)(?<!\bbe\s)(?<!\bbeen\s)(?<!\bwas\s)(?<!\bwere\s)(?<!\bhas\s)(?<!\bhave\s)"
-                 r"(?!(?:scheduled|expected|slated|planned|proposed|supposed|needed|required|intended|set)\b)"
-                 r"(?:(?-i:[a-z]{3,}ed)|told|gave|made|met|held|began|came|wrote|spoke|sent|struck|sought|won|lost|"
-                 r"became|went|saw)")
+    _NOT_AFTER_AUXILIARY + r"\b" + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST
+    + r"|said|took|left|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$",
+    re.I)
 MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
                             r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
                             r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
@@ -296,7 +294,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
     return False
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _is_anchor(sentence: str, start: int, end: int) -> bool:
     """A date that names an event (an order's date, a signing) rather than a deadline."""
     before = sentence[max(0, start - 50):start]
@@ -334,7 +332,7 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     return False
 
 
-@lru_cache(maxsize=256)  # asked once per date found in a sentence, and only then
+@recent_sentences(256)  # asked once per date found in a sentence, and only then
 def _kind(sentence: str) -> str:
     for name, rx in KINDS:
         if rx.search(sentence):
@@ -346,7 +344,7 @@ def _kind(sentence: str) -> str:
 # then resolved against each article's publication date: a sentence recurs across articles (wire copy, an updated
 # story) with another publication date. The readings are kept for the recent sentences.
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _written_dates(sentence: str) -> tuple[tuple[int, int, int, int, int | None, bool, str], ...]:
     """(start, end, month, day, year or None, next_year, expression) of every date the sentence writes out, in the
     order the ABSOLUTE forms read them; next_year: "next year" follows a date without a year."""
@@ -424,7 +422,7 @@ def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, s
     return out
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None, int | None, str], ...]:
     """(start, end, day, month or None for "next month", year or None, expression) of the vague dates."""
     out = []
@@ -485,7 +483,7 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
     return out
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, int, str, int, str, bool], ...]:
     """(start, end, expression, weekday, when, is_deadline) of the weekdays in a sentence, outside the dates it
     writes out (absolute_spans); when: how the day follows from the publication date."""
@@ -543,7 +541,7 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
     return tuple(out)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # (a reading of the sentence alone: see _written_dates)
+@recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
     out = []
     for m in DURATION.finditer(sentence):
@@ -570,34 +568,29 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
 
 def _other_deal(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
     """Whether the sentence names another deal (the profile's other_deal list): its dates are flagged."""
-    return vocab_holds(vocabs, "other_deal", sentence)
+    return list_holds(profile, "other_deal", sentence)
 
 
 def _on_topic(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
     return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
-        vocab_holds(vocabs, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
+        list_holds(profile, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
 
 
 def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
-    return vocab_holds(vocabs, "deadline", sentence)
+    return list_holds(profile, "deadline", sentence)
 
 
 # The answers of _other_deal, _on_topic and _has_deadline_words for the recent sentences: every sentence of an article
 # is asked, and a sentence recurs across articles (wire copy, an updated story). The key holds the sentence, the
 # vocabularies and the profile's patterns that mention_strength reads.
-_OTHER_DEAL: dict[tuple, bool] = {}
-_ON_TOPIC: dict[tuple, bool] = {}
-_DEADLINE_WORDS: dict[tuple, bool] = {}
+_OTHER_DEAL = SentenceMemo()
+_ON_TOPIC = SentenceMemo()
+_DEADLINE_WORDS = SentenceMemo()
 
 
-def _memo(memo: dict, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
+def _memo(memo: SentenceMemo, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
     key = (sentence, *vocabs, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
-    answer = memo.get(key)
-    if answer is None:
-        if len(memo) >= RECENT_SENTENCES:
-            memo.clear()
-        answer = memo[key] = question(sentence, profile, vocabs)
-    return answer
+    return memo.read(key, lambda: question(sentence, profile, vocabs))
 
 
 # the date of the text itself, not of the story: "Update, April 24th:", "Updated on 3 May", "Aktualisiert am 5. Mai"
@@ -612,8 +605,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     published = article.published
     if published is None:
         return []
-    vocabs = [profile.vocabulary(article.lang)] + [v for v in profile.vocab.values()
-                                                   if v is not profile.vocabulary(article.lang)]
+    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
     candidates: list[Candidate] = []
     last_signing: date | None = None
     sentences = [DATELINE.sub("", s, count=1) if DATELINE.match(s) else s

@@ -19,10 +19,9 @@ year ("bought ... in 2017"), and not under 100 million dollars.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from dealwatch.facts.text import (RECENT_SENTENCES, about_other_deal, article_sentences, mention_strength,
-                                  vocab_matches)
+from dealwatch.facts.text import (about_other_deal, article_sentences, list_holds, mention_strength,
+                                  recent_sentences, vocab_matches)
 from dealwatch.model import Article, Fact
 from dealwatch.patterns import fold_case, prefiltered
 from dealwatch.profile import Profile
@@ -97,7 +96,7 @@ def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, s
     return list(_amounts(sentence, german))
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)  # every sentence of an article is read; a sentence recurs across articles
+@recent_sentences()  # every sentence of an article is read; a sentence recurs across articles
 def _amounts(sentence: str, german: bool) -> tuple[tuple[int, int, float, float, str, str], ...]:
     out, taken = [], []
     folded = fold_case(sentence)  # (not its index: a sentence without a currency is common, and needs none)
@@ -145,19 +144,17 @@ def _seller_valuation(sentence: str, profile: Profile) -> bool:
 def extract_prices(article: Article, profile: Profile) -> list[Fact]:
     """Deal values / offers / valuations of the target in whole US dollars."""
     german = (article.lang or "") == "de"
-    vocabs = [profile.vocabulary(article.lang)] + [v for v in profile.vocab.values()
-                                                   if v is not profile.vocabulary(article.lang)]
+    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
     facts: list[Fact] = []
     for sentence in article_sentences(article.title, article.text):
         found = amounts(sentence, german)
         if not found:
             continue
-        if vocab_matches(vocabs, "other_deal", sentence) or about_other_deal(sentence, profile):
+        if list_holds(profile, "other_deal", sentence) or about_other_deal(sentence, profile):
             continue
         if BOUGHT_IN_YEAR.search(sentence) and YEAR.search(sentence):
             continue
-        price_words = vocab_matches(vocabs, "price", sentence)
-        if not price_words:
+        if not list_holds(profile, "price", sentence):
             continue
         if _seller_valuation(sentence, profile):
             continue  # the seller's own valuation ("ByteDance is valued at $300 billion")

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dealwatch.patterns import prefiltered
+from dealwatch.patterns import forget_strings, prefiltered
 
 if TYPE_CHECKING:
     from dealwatch.profile import Vocabulary
@@ -82,6 +82,25 @@ def _ends_sentence(left: str) -> bool:
 # then): a sentence recurs across articles (wire copy on several sites, an updated story, a paragraph quoted again),
 # not only within one. Each memo's key holds the sentence and everything of the profile its answer depends on.
 RECENT_SENTENCES = 2048
+# what empties each memo of recent sentences (every one is made by recent_sentences or SentenceMemo): see forget_sentences
+_MEMO_CLEARS: list = []
+
+
+def recent_sentences(maxsize: int = RECENT_SENTENCES):
+    """lru_cache(maxsize) for a reading of a sentence (or paragraph) alone, emptied by forget_sentences too."""
+    def memo(fn):
+        cached = lru_cache(maxsize=maxsize)(fn)
+        _MEMO_CLEARS.append(cached.cache_clear)
+        return cached
+    return memo
+
+
+def forget_sentences() -> None:
+    """Empty every memo of the judgment's recent sentences and strings: the next article is read as text never seen
+    (the benchmark's figure of that cost; the tests that memos give the answers of a fresh reading)."""
+    for clear in _MEMO_CLEARS:
+        clear()
+    forget_strings()
 
 
 class SentenceMemo(dict):
@@ -89,6 +108,10 @@ class SentenceMemo(dict):
     emptied when it holds RECENT_SENTENCES. For answers lru_cache cannot key (lists, profiles' parts)."""
 
     _MISSING = object()
+
+    def __init__(self):
+        super().__init__()
+        _MEMO_CLEARS.append(self.clear)
 
     def read(self, key, compute):
         """The remembered answer for key, else compute() remembered."""
@@ -121,7 +144,7 @@ def _cut_long(sentence: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-@lru_cache(maxsize=64)
+@recent_sentences(64)
 def split_sentences(text: str) -> tuple[str, ...]:
     """The sentences of a text (paragraph breaks always end one); the text is read up to MAX_TEXT_CHARS."""
     text = text[:MAX_TEXT_CHARS]
@@ -131,7 +154,7 @@ def split_sentences(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES // 4)  # a paragraph recurs across articles too (wire copy, an updated story)
+@recent_sentences(RECENT_SENTENCES // 4)  # a paragraph recurs across articles too (wire copy, an updated story)
 def _paragraph_sentences(para: str) -> tuple[str, ...]:
     out: list[str] = []
     para = DATELINE.sub("", para.strip(), count=1)  # "WASHINGTON, April 4 (Reuters) - "
@@ -165,6 +188,21 @@ def strip_link_targets(text: str) -> str:
     return _LINK_TARGET.sub(lambda m: m.group(1) or "", text)
 
 
+def cased_headline(title: str, profile) -> str:
+    """A headline written all in lower case (a feed that gives the page's URL slug as its title: "walmart joins
+    microsoft tiktok bid") with the profile's parties named as the profile names them ("Walmart joins Microsoft
+    tiktok bid"): the readings of parties go by capitals (names are case-sensitive: "apple", "snap" in a sentence
+    are words). Any other headline as it is."""
+    rx = profile.parties_any_case_rx
+    if rx is None or not title or title != title.lower() or not any(c.isalpha() for c in title):
+        return title
+    out, last = [], 0
+    for m in rx.finditer(title):
+        out += [title[last:m.start()], profile.parties[int(m.lastgroup[1:])].name]
+        last = m.end()
+    return "".join(out) + title[last:]
+
+
 def article_sentences(title: str, text: str) -> tuple[str, ...]:
     """Title (as its own sentence, unless the text repeats it first) followed by the text's sentences."""
     sentences = split_sentences(strip_link_targets(text))
@@ -182,7 +220,7 @@ def target_spans(sentence: str, profile) -> tuple[tuple[int, int], ...]:
     return _target_spans(sentence, profile.target_rx, profile.not_target_rx)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _target_spans(sentence: str, target_rx, not_target_rx) -> tuple[tuple[int, int], ...]:
     names = target_rx.all(sentence)
     if not names:
@@ -197,7 +235,7 @@ def mention_strength(sentence: str, profile) -> float:
                              profile.seller_rx)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _mention_strength(sentence: str, target_rx, not_target_rx, reference_rx, seller_rx) -> float:
     if _target_spans(sentence, target_rx, not_target_rx):
         return 1.0
@@ -245,7 +283,7 @@ def about_other_deal(sentence: str, profile) -> bool:
                              profile.reference_rx, profile.parties_rx)
 
 
-@lru_cache(maxsize=RECENT_SENTENCES)
+@recent_sentences()
 def _about_other_deal(sentence: str, target_rx, not_target_rx, seller_rx, reference_rx, parties_rx) -> bool:
     other = target = False
     for m in _DEAL_OBJECT.finditer(sentence):
@@ -278,9 +316,11 @@ def _looks_like_name(word: str, sentence: str) -> bool:
     return True
 
 
-def vocab_holds(vocabs: list[Vocabulary], key: str, text: str) -> bool:
-    """Whether the vocabulary list `key` of one of the given languages matches in text."""
-    return any(v.rx(key) is not None and v.rx(key).holds(text) for v in vocabs)
+def list_holds(profile, key: str, text: str) -> bool:
+    """Whether the vocabulary list `key` of any language matches in text (one search of the profile's merged list,
+    not one per language)."""
+    rx = profile.any_language(key)
+    return rx is not None and rx.holds(text)
 
 
 def vocab_matches(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
