@@ -269,7 +269,7 @@ def stage_costs(pages: list[bytes], entries: list) -> dict:
     import trafilatura
 
     from dealwatch import extract as ex
-    from dealwatch.cycle import Fetched, process_one
+    from dealwatch.cycle import CHUNK_MAX, Fetched, process_pages
     from dealwatch.dedup import content_hash, text_fingerprint
     from dealwatch.facts.text import forget_sentences
     from dealwatch.judge import judge
@@ -322,7 +322,10 @@ def stage_costs(pages: list[bytes], entries: list) -> dict:
         best = min(best, spent)
     costs["  judge, every sentence never seen (memos emptied before each page)"] = round(best / len(articles) * 1000, 2)
     costs["content hash + SimHash"] = timed(lambda t: (content_hash(t), text_fingerprint(t)), [(a.text,) for a in articles])
-    costs["process_one (a worker's whole job)"] = timed(process_one, [(f, profile, today) for f in fetched])
+    # as a worker does it: jobs of CHUNK_MAX pages, each stage over all of a job's pages in turn (process_pages)
+    jobs = [(fetched[i:i + CHUNK_MAX], profile, today) for i in range(0, len(fetched), CHUNK_MAX)]
+    costs[f"a worker's whole job (process_pages, {CHUNK_MAX} pages a job)"] = round(
+        timed(process_pages, jobs) * len(jobs) / len(fetched), 2)
     return {"pages": len(pages), "ms_per_page": costs}
 
 

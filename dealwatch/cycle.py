@@ -13,6 +13,7 @@ What becomes of an item (the failure policy, in one place):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import pickle
@@ -33,7 +34,7 @@ from typing import TypeVar
 
 from dealwatch import cluster
 from dealwatch.dedup import content_hash, text_fingerprint
-from dealwatch.extract import ExtractionError, article_from_feed, extract_article
+from dealwatch.extract import ExtractionError, article_from_feed, detect_language, extract_article
 from dealwatch.feeds import ParsedFeed, parse_feed
 from dealwatch.fetch import FetchError, HostSkipped
 from dealwatch.judge import judge
@@ -55,39 +56,88 @@ class Fetched:
     last_attempt: bool = False
 
 
-def _judged(item: FeedItem, article: Article, profile: Profile, fetch_error: str | None) -> ItemOutcome:
-    judgment = judge(article, profile)
-    hashes = {}
-    if article.text_source == "page":
-        hashes = {"content_hash": content_hash(article.text), "fingerprint": text_fingerprint(article.text)}
-    return ItemOutcome(item=item, article=article, judgment=judgment, fetch_error=fetch_error, **hashes)
-
-
 def process_one(fetched: Fetched, profile: Profile, fetched_on: date) -> ItemOutcome:
-    item, result = fetched.item, fetched.result
-    try:
-        if isinstance(result, HostSkipped):
-            return ItemOutcome(item=item, fetch_error=str(result), transient=True, untried=True)
-        if isinstance(result, FetchError):
-            if result.transient and not fetched.last_attempt:
-                return ItemOutcome(item=item, fetch_error=str(result), transient=True,
-                                   retry_after=getattr(result, "retry_after", None))
-            return _judged(item, article_from_feed(item, fetched_on), profile, str(result))
+    """What becomes of one fetched item (the failure policy: see the module's doc)."""
+    return process_pages([fetched], profile, fetched_on)[0]
+
+
+def process_pages(fetched: Sequence[Fetched], profile: Profile, fetched_on: date) -> list[ItemOutcome]:
+    """process_one of each item, in order, done stage by stage: the text of every page, then the language
+    of every article, then every judgment, then the hashes, instead of each page through all the stages in
+    turn. The same outcomes; what it buys is the CPU's caches: a stage's tables (the language model's 39 MB
+    automaton, the judgment's patterns and memos) stay cached from one page to the next instead of being
+    evicted by the other stages'. Page by page, language id cost 0.8-0.9 ms a page against 0.4-0.5 in a loop
+    of its own. Measured on the benchmark's plain cycle (1000 pages, this and the page-by-page code
+    alternately, 6 rounds on a busy machine): the workers' CPU 7.5-8.9 s against 7.9-9.2 s, lower in every
+    round (median ratio 0.88); in a pool of workers with no cycle beside them on the cores, no difference.
+    A failure in any stage is that item's alone (a transient "processing failed" outcome, retried later)."""
+    outcomes: list[ItemOutcome | None] = [None] * len(fetched)
+    going: dict[int, tuple[Article, str | None]] = {}   # by position: the article to judge, its fetch error
+    for i, f in enumerate(fetched):
         try:
-            article = extract_article(result, item, fetched_on)
-        except ExtractionError as e:
-            return _judged(item, article_from_feed(item, fetched_on), profile, f"{result.final_url}: {e}")
-        return _judged(item, article, profile, None)
-    except Exception as e:  # a bug in extraction or judgment must not cost the cycle: retried later
-        log.exception("processing %s failed", item.link)
-        return ItemOutcome(item=item, fetch_error=f"processing failed: {type(e).__name__}: {e}", transient=True)
+            got = _article_of(f, fetched_on)
+        except Exception as e:
+            outcomes[i] = _failed(f.item, e)
+            continue
+        if isinstance(got, ItemOutcome):
+            outcomes[i] = got
+        else:
+            going[i] = got
+    for i, (article, fetch_error) in list(going.items()):
+        if article.text_source == "page":   # (a feed's stand-in has its language already)
+            try:
+                going[i] = dataclasses.replace(article, lang=detect_language(article.text)), fetch_error
+            except Exception as e:
+                outcomes[i] = _failed(fetched[i].item, e)
+                del going[i]
+    judgments = {}
+    for i, (article, _) in going.items():
+        try:
+            judgments[i] = judge(article, profile)
+        except Exception as e:
+            outcomes[i] = _failed(fetched[i].item, e)
+    for i, judgment in judgments.items():
+        article, fetch_error = going[i]
+        try:
+            hashes = {}
+            if article.text_source == "page":
+                hashes = {"content_hash": content_hash(article.text), "fingerprint": text_fingerprint(article.text)}
+            outcomes[i] = ItemOutcome(item=fetched[i].item, article=article, judgment=judgment,
+                                      fetch_error=fetch_error, **hashes)
+        except Exception as e:
+            outcomes[i] = _failed(fetched[i].item, e)
+    return outcomes
+
+
+def _article_of(fetched: Fetched, fetched_on: date) -> ItemOutcome | tuple[Article, str | None]:
+    """An item's article to judge (with the fetch error a feed-summary stand-in is stored with), or its
+    outcome when there is nothing to judge yet. A page's article comes without its language (see
+    process_pages)."""
+    item, result = fetched.item, fetched.result
+    if isinstance(result, HostSkipped):
+        return ItemOutcome(item=item, fetch_error=str(result), transient=True, untried=True)
+    if isinstance(result, FetchError):
+        if result.transient and not fetched.last_attempt:
+            return ItemOutcome(item=item, fetch_error=str(result), transient=True,
+                               retry_after=getattr(result, "retry_after", None))
+        return article_from_feed(item, fetched_on), str(result)
+    try:
+        return extract_article(result, item, fetched_on, language=False), None
+    except ExtractionError as e:
+        return article_from_feed(item, fetched_on), f"{result.final_url}: {e}"
+
+
+def _failed(item: FeedItem, error: Exception) -> ItemOutcome:
+    """A bug in extraction or judgment must not cost the cycle: the item is retried later."""
+    log.exception("processing %s failed", item.link)
+    return ItemOutcome(item=item, fetch_error=f"processing failed: {type(error).__name__}: {error}", transient=True)
 
 
 def _process_chunk(args: tuple[list[Fetched], Profile | bytes, date]) -> list[ItemOutcome]:
     chunk, profile, fetched_on = args
     if isinstance(profile, bytes):
         profile = _profile_of(profile)
-    return [process_one(f, profile, fetched_on) for f in chunk]
+    return process_pages(chunk, profile, fetched_on)
 
 
 @lru_cache(maxsize=4)
@@ -305,7 +355,7 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     remote = cluster.pool() if len(fetched) >= PARALLEL_MIN_ITEMS else None
     workers = remote.workers if remote is not None else workers
     if (workers <= 1 and remote is None) or len(fetched) < PARALLEL_MIN_ITEMS:
-        return [process_one(f, profile, fetched_on) for f in fetched]
+        return process_pages(fetched, profile, fetched_on)
     size = max(1, len(fetched) // (workers * 4))
     pickled = pickle.dumps(profile)
     chunks = [(list(fetched[i:i + size]), pickled, fetched_on) for i in range(0, len(fetched), size)]
@@ -316,7 +366,7 @@ def process(fetched: Sequence[Fetched], profile: Profile, fetched_on: date,
     except (BrokenProcessPool, OSError) as e:  # no processes to be had here: slower, but the same result
         shutdown_workers()
         log.warning("worker processes failed (%s); judging this batch in one process", e)
-        return [process_one(f, profile, fetched_on) for f in fetched]
+        return process_pages(fetched, profile, fetched_on)
 
 
 def _chunk_outcomes(pool, chunk: tuple, job) -> list[ItemOutcome]:

@@ -421,8 +421,10 @@ def page_metadata(tree: lxml.html.HtmlElement, item: FeedItem, url: str | None) 
     return title, published, source
 
 
-def extract_article(page: Page, item: FeedItem, fetched_on: date) -> Article:
-    """The article of a page; raises ExtractionError when the page holds no usable text."""
+def extract_article(page: Page, item: FeedItem, fetched_on: date, *, language: bool = True) -> Article:
+    """The article of a page; raises ExtractionError when the page holds no usable text. language=False:
+    its lang is left None, for the caller to set to detect_language(article.text) (a worker does that for
+    all the pages of a job together: see cycle.process_pages)."""
     tree = parse_html(page.body, page.encoding)
     node = story_element(tree)   # first: trafilatura's metadata extraction gets the tree itself, not a copy
     story = element_text(node) if node is not None else ""
@@ -434,7 +436,8 @@ def extract_article(page: Page, item: FeedItem, fetched_on: date) -> Article:
         raise ExtractionError(f"no article text on the page ({len(text)} characters extracted)")
     title, published, source = page_metadata(tree, item, page.final_url)
     return Article(
-        url=item.link, title=title, text=text, lang=detect_language(text), published=published or fetched_on,
+        url=item.link, title=title, text=text, lang=detect_language(text) if language else None,
+        published=published or fetched_on,
         source=source, final_url=page.final_url, text_source="page")
 
 

@@ -13,10 +13,10 @@ def dask_setup(worker) -> None:
     poison = os.environ.get("DEALWATCH_TEST_POISON")
     if not poison:
         return
-    process_one = cycle.process_one
+    process_pages = cycle.process_pages
 
     def dies_on_poison(fetched, profile, fetched_on):
-        if poison in fetched.item.link:
+        if any(poison in f.item.link for f in fetched):
             os.kill(os.getpid(), signal.SIGKILL)
-        return process_one(fetched, profile, fetched_on)
-    cycle.process_one = dies_on_poison   # _process_chunk looks it up in the module at each call
+        return process_pages(fetched, profile, fetched_on)
+    cycle.process_pages = dies_on_poison   # _process_chunk looks it up in the module at each call

@@ -89,6 +89,60 @@ def test_outcomes_are_stored_in_order_one_store_at_a_time(small_stores, workers)
     assert sum(1 for o in stored if o.judgment and o.judgment.relevance.relevant) >= 20
 
 
+def test_a_jobs_pages_done_stage_by_stage_get_the_outcomes_each_would_get_alone(monkeypatch, caplog):
+    """cycle.process_pages (a worker's job: every page's text, then every language, judgment and hash) gives
+    each item the outcome it gets on its own, whatever became of its neighbours: pages, a 404, a timeout to
+    retry and one on its last attempt, a host skipped, a page without text, and a page on which extraction,
+    and another on which the judgment, fails (those two alone are "processing failed", to retry)."""
+    from dealwatch.errors import FetchTimeout, HostSkipped
+    queue, profile = _queue(), load_profile(None)
+    fetched = [cycle.Fetched(item, asyncio.run(_fetch(item)), last) for item, last in queue[:8]]
+
+    def item(name: str) -> FeedItem:
+        return FeedItem(feed_url="http://127.0.0.1:9/feed.xml", link=f"http://127.0.0.1:9/{name}",
+                        title=f"Oracle and TikTok: {name}", summary="Oracle bids for TikTok's US business.")
+    timeout = FetchTimeout("http://127.0.0.1:9/slow", "timed out")
+    fetched[2:2] = [cycle.Fetched(item("slow"), timeout), cycle.Fetched(item("slow-last"), timeout, True),
+                    cycle.Fetched(item("skipped"), HostSkipped("http://127.0.0.1:9/skipped", "host skipped")),
+                    cycle.Fetched(item("blank"), Page(url="http://127.0.0.1:9/blank", final_url="http://127.0.0.1:9/blank",
+                                                      status=200, content_type="text/html", body=b"<html><body><p>-</p></body></html>",
+                                                      encoding="utf-8"))]
+    fetched.append(cycle.Fetched(item("gone"), asyncio.run(_fetch(queue[-1][0]))))
+    broken_page, broken_judgment = fetched[0].item.link, fetched[6].item.link
+    extract, judge = cycle.extract_article, cycle.judge
+
+    def extract_or_fail(page, it, fetched_on, **kw):
+        if it.link == broken_page:
+            raise RuntimeError("a bug in extraction")
+        return extract(page, it, fetched_on, **kw)
+
+    def judge_or_fail(article, p):
+        if article.url == broken_judgment:
+            raise ValueError("a bug in the judgment")
+        return judge(article, p)
+    monkeypatch.setattr(cycle, "extract_article", extract_or_fail)
+    monkeypatch.setattr(cycle, "judge", judge_or_fail)
+
+    together = cycle.process_pages(fetched, profile, TODAY)
+    alone = [cycle.process_one(f, profile, TODAY) for f in fetched]
+    assert together == alone and len(together) == len(fetched)
+    by_link = {o.item.link.rsplit("/", 1)[1]: o for o in together}
+    failed = {link for link, o in by_link.items() if (o.fetch_error or "").startswith("processing failed")}
+    assert failed == {broken_page.rsplit("/", 1)[1], broken_judgment.rsplit("/", 1)[1]}
+    assert all(by_link[f].transient and by_link[f].article is None for f in failed)
+    assert "RuntimeError: a bug in extraction" in by_link[broken_page.rsplit("/", 1)[1]].fetch_error
+    assert "processing http://127.0.0.1:9/" in caplog.text   # logged with its traceback
+    slow, last, skipped, blank, gone = (by_link[k] for k in ("slow", "slow-last", "skipped", "blank", "gone"))
+    assert slow.transient and slow.article is None and not slow.untried
+    assert skipped.transient and skipped.untried and skipped.article is None
+    for stand_in in (last, blank, gone):   # the feed's summary stands in, judged, without page hashes
+        assert stand_in.article.text_source == "feed" and stand_in.judgment is not None
+        assert stand_in.content_hash is None and stand_in.article.lang == "en"
+    pages = [o for o in together if o.article is not None and o.article.text_source == "page"]
+    assert len(pages) == 6 and all(o.article.lang in ("en", "de") and o.content_hash and o.fingerprint for o in pages)
+    assert pages == [o for o in alone if o.article is not None and o.article.text_source == "page"]
+
+
 @pytest.mark.parametrize("items", [1, 2, 7, 49, 1000, 10_000])
 def test_worker_jobs_cover_the_batch_in_order_and_shrink_towards_its_end(items):
     spans = cycle._chunk_spans(items, workers=2)
