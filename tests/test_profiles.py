@@ -185,20 +185,14 @@ def test_a_retried_alert_keeps_the_label_of_the_profile_it_was_raised_under(smtp
 def test_an_older_warehouses_alerts_get_the_label_of_the_deliverers_profile(webhook, tmp_path):
     """A warehouse of schema version 6 (no target_label): migration 007 adds the column, NULL for the alert
     raised before; the delivery names it with the profile it runs with (here Saxonia's)."""
-    import duckdb as db_api
-
     from pydantic import SecretStr
 
     from dealwatch.warehouse import Warehouse, migrations
     from flows.monitor import deliver_alerts
+    from warehouses import warehouse_at_version
 
     path = tmp_path / "v6.duckdb"
-    with db_api.connect(str(path)) as con:
-        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-        for version, migration in migrations():
-            if version <= 6:
-                con.execute(migration.read_text(encoding="utf-8"))
-                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    with warehouse_at_version(path, 6) as con:
         con.execute("INSERT INTO alerts (kind, value, article_url, evidence, created_at) VALUES ('bidder', "
                     "'Veltrix Semiconductor', 'http://news.test/a/1.html', 'Veltrix bids for the plant.', now())")
     warehouse = Warehouse(path)

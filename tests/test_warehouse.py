@@ -13,6 +13,7 @@ import pytest
 
 from dealwatch.model import Article, Fact, FeedItem, Judgment, Relevance
 from dealwatch.warehouse import AlertOutcome, ItemOutcome, PollRecord, Warehouse, WarehouseError, WarehouseLocked, migrations, utcnow
+from warehouses import warehouse_at_version
 
 FEED = "http://news.test/feed.xml"
 
@@ -237,12 +238,7 @@ def test_destination_health_starts_and_ends_an_outage(warehouse):
 def test_a_version_2_warehouse_upgrades_and_its_given_up_alerts_are_delivered_again(tmp_path):
     """A warehouse written before delivery health: alerts that gave up after 8 attempts are pending again."""
     path = tmp_path / "old.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-        for version, migration in migrations():
-            if version <= 2:
-                con.execute(migration.read_text(encoding="utf-8"))
-                con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    with warehouse_at_version(path, 2) as con:
         con.execute("INSERT INTO alerts (kind, value, article_url, created_at, status, attempts, last_error, "
                     "next_attempt_at) VALUES ('bidder', 'Amazon', 'http://news.test/a/1.html', now(), 'failed', 8, "
                     "'SMTP server down', now() + INTERVAL 6 HOUR), ('bidder', 'Oracle', 'http://news.test/a/2.html', "
