@@ -60,7 +60,10 @@ def _as_read(article: Article, profile: Profile) -> Article:
 
 def judge(article: Article, profile: Profile) -> Judgment:
     """Relevance and, when relevant, the deduplicated facts."""
-    article = _as_read(article, profile)
+    return _judge_as_read(_as_read(article, profile), profile)
+
+
+def _judge_as_read(article: Article, profile: Profile) -> Judgment:
     relevance = classify(article, profile)
     if not relevance.relevant:
         return Judgment(relevance=relevance, facts=())
@@ -86,7 +89,7 @@ def _model_reasons(article: Article, profile: Profile) -> dict[tuple[str, str], 
 def explain(article: Article, profile: Profile) -> str:
     """A readable report: the relevance score with its terms and sentences, then every fact with its evidence."""
     article = _as_read(article, profile)
-    judgment = judge(article, profile)
+    judgment = _judge_as_read(article, profile)
     rel = judgment.relevance
     wrap = textwrap.TextWrapper(width=100, initial_indent="      ", subsequent_indent="      ")
     lines = [f"{article.title or article.url}",

@@ -194,9 +194,9 @@ def _needle_score(needle: Needle, frequent: frozenset[str] = frozenset()) -> int
     words = _WORD.findall(fold_case(text))
     if text in COMMON_WORDS or any(w.startswith(f) or f.startswith(w) for w in words for f in frequent):
         return 1
-    if kind in ("text", "exact") and not any(c in _SYMBOLS for c in text) and all(w in COMMON_WORDS for w in words):
-        return 1  # "the ", " of": a common word with a blank is in nearly every text too
     symbol = any(c in _SYMBOLS for c in text)
+    if kind in ("text", "exact") and not symbol and all(w in COMMON_WORDS for w in words):
+        return 1  # "the ", " of": a common word with a blank is in nearly every text too
     capital = kind == "exact" and not text.islower()  # "AP", "Xi": as written, rarer than "ap", "xi"
     return {"word": 20, "head": 10, "text": 0, "exact": 0}[kind] + min(len(text), 9) + 6 * symbol + 4 * capital
 

@@ -46,41 +46,36 @@ UNTITLED_FACTOR = 1.5      # without a headline about the sale, the body needs 1
 UNTITLED_MIN_SHARE = 0.15  # one more supporting sentence, and 15% of its sentences about the sale
 
 
-def _vocabularies(profile: Profile, lang: str | None):
-    # every language's vocabulary: robust to a misdetected language and to quotes in the other language
-    return [profile.every_language]
-
-
 # The weights of the recent sentences: a sentence recurs across articles (wire copy, an updated story). The key holds
-# everything _sentence_weight reads: the sentence, the language, the weights and the profile's patterns.
+# everything _sentence_weight reads: the sentence, the weights and the profile's patterns.
 _WEIGHTS = SentenceMemo()
 
 
-def sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, list[str]]:
+def sentence_weight(sentence: str, profile: Profile) -> tuple[float, list[str]]:
     """Weight of the strongest sale vocabulary in a sentence, and the terms found."""
     rel = profile.relevance
-    key = (sentence, lang, rel["strong_weight"], rel["medium_weight"], rel["weak_weight"], profile.target_rx,
+    key = (sentence, rel["strong_weight"], rel["medium_weight"], rel["weak_weight"], profile.target_rx,
            profile.not_target_rx, profile.seller_rx, profile.reference_rx, profile.parties_rx, *profile.vocab.values())
-    best, terms = _WEIGHTS.read(key, lambda: _sentence_weight(sentence, profile, lang))
+    best, terms = _WEIGHTS.read(key, lambda: _sentence_weight(sentence, profile))
     return best, list(terms)
 
 
-def _sentence_weight(sentence: str, profile: Profile, lang: str | None) -> tuple[float, tuple[str, ...]]:
+def _sentence_weight(sentence: str, profile: Profile) -> tuple[float, tuple[str, ...]]:
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)
     if about_other_deal(sentence, profile) or list_holds(profile, "other_deal", sentence):
         return 0.0, ()
-    for vocab in _vocabularies(profile, lang):
-        for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
-                            ("sale_weak", rel["weak_weight"])):
-            rx = vocab.rx(key)
-            if rx is None:
-                continue
-            found = [m.group(0) for m in rx.all(sentence)]
-            if found:
-                terms.extend(found)
-                best = max(best, weight)
+    # every language's lists at once: robust to a misdetected language and to quotes in the other language
+    for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
+                        ("sale_weak", rel["weak_weight"])):
+        rx = profile.any_language(key)
+        if rx is None:
+            continue
+        found = [m.group(0) for m in rx.all(sentence)]
+        if found:
+            terms.extend(found)
+            best = max(best, weight)
     return best, tuple(terms)
 
 
@@ -142,7 +137,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         title_off_topic |= marks[1] and i == 0 and bool(article.title)
         sale_anywhere += marks[2]
         if not strength and not strong_sale and not deal_words_elsewhere:
-            _w, other_terms = sentence_weight(sentence, profile, article.lang)
+            _w, other_terms = sentence_weight(sentence, profile)
             deal_words_elsewhere = _w >= rel["medium_weight"] and _beyond_timing(other_terms, profile)
         if (strength == 0.5 and previous_named and i > first_body and profile.reference_rx is not None
                 and profile.reference_rx.search(sentence)):
@@ -155,7 +150,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         party_sentences += any(m.party is not None and m.party.role == "candidate"
                                for m in known_mentions(sentence, profile))
         legal_named += strength >= 1.0 and any(rx.holds(sentence) for rx in legal_rx)
-        weight, terms = sentence_weight(sentence, profile, article.lang)
+        weight, terms = sentence_weight(sentence, profile)
         if not weight:
             continue
         is_title = i == 0 and bool(article.title)

@@ -566,17 +566,17 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
     return tuple(out)
 
 
-def _other_deal(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+def _other_deal(sentence: str, profile: Profile) -> bool:
     """Whether the sentence names another deal (the profile's other_deal list): its dates are flagged."""
     return list_holds(profile, "other_deal", sentence)
 
 
-def _on_topic(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+def _on_topic(sentence: str, profile: Profile) -> bool:
     return mention_strength(sentence, profile) > 0 or bool(TOPIC_DEADLINE.search(sentence)) or any(
         list_holds(profile, key, sentence) for key in ("sale_strong", "sale", "sale_weak"))
 
 
-def _has_deadline_words(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> bool:
+def _has_deadline_words(sentence: str, profile: Profile) -> bool:
     return list_holds(profile, "deadline", sentence)
 
 
@@ -590,7 +590,7 @@ _DEADLINE_WORDS = SentenceMemo()
 
 def _memo(memo: SentenceMemo, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
     key = (sentence, *vocabs, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
-    return memo.read(key, lambda: question(sentence, profile, vocabs))
+    return memo.read(key, lambda: question(sentence, profile))
 
 
 # the date of the text itself, not of the story: "Update, April 24th:", "Updated on 3 May", "Aktualisiert am 5. Mai"
