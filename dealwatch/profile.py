@@ -120,9 +120,16 @@ class Profile:
         that its workers start with it: otherwise each worker of each cycle spends its first few hundred pages
         deriving it (~20% slower pages, measured), and every clause it registers empties the word memo of the
         text index. Cheap when done already in this process (the caches are process-wide)."""
-        for rx in self.alternations():
+        for rx in self.searched_alternations():
             rx.prepare()
         return self
+
+    def searched_alternations(self) -> list[Alternation]:
+        """The alternations the judgment searches sentences with: each language's lists are searched as the merged
+        lists of every language (any_language), so they are left out. (Preparing them too would register their
+        needles with the text index, whose every word then looks up those of two lists for one.)"""
+        per_language = {id(rx) for vocabulary in self.vocab.values() for rx in vocabulary.compiled.values()}
+        return [rx for rx in self.alternations() if id(rx) not in per_language]
 
 
 def _alt(patterns, flags=re.IGNORECASE, frequent: frozenset[str] = frozenset()) -> Alternation | None:
