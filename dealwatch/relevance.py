@@ -65,8 +65,6 @@ def _sentence_weight(sentence: str, profile: Profile) -> tuple[float, tuple[str,
     rel = profile.relevance
     best, terms = 0.0, []
     sentence = mask_past_roles(sentence)
-    if about_other_deal(sentence, profile) or list_holds(profile, "other_deal", sentence):
-        return 0.0, ()
     # every language's lists at once: robust to a misdetected language and to quotes in the other language
     for key, weight in (("sale_strong", rel["strong_weight"]), ("sale", rel["medium_weight"]),
                         ("sale_weak", rel["weak_weight"])):
@@ -77,6 +75,9 @@ def _sentence_weight(sentence: str, profile: Profile) -> tuple[float, tuple[str,
         if found:
             terms.extend(found)
             best = max(best, weight)
+    # (asked last: most sentences hold no sale vocabulary at all)
+    if terms and (about_other_deal(sentence, profile) or list_holds(profile, "other_deal", sentence)):
+        return 0.0, ()
     return best, tuple(terms)
 
 
