@@ -64,28 +64,36 @@ _HEAD_CUTS = tuple(itemgetter(slice(n)) for n in HEADS)
 
 
 class _Owners:
-    """For every word and head needle of every clause made so far, the clauses that hold it and, in each, the
+    """For every word, head and infix needle of every clause made so far, the clauses that hold it and, in each, the
     alternatives (bit i: alternative i). A string's index looks its words up once for all clauses. Published as
-    one tuple (version, words, heads, hits) so that a reader in another thread sees all of a new clause or none
-    of it; hits is the memo of what each word of a text gives (_word_hits), for this version only."""
+    one tuple (version, words, heads, infixes, hits) so that a reader in another thread sees all of a new clause or
+    none of it; hits is the memo of what each word of a text gives (_word_hits), for this version only.
+
+    An infix is a text needle of word characters only ("frist", "offer", "weighing"): a string holds it exactly
+    when one of its words does (it cannot span a blank or a mark), so it is looked up once per word of the
+    vocabulary, not searched for in every string; infixes are kept by their first two letters."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.clauses = 0
-        self.state: tuple[int, dict, dict, dict] = (0, {}, {}, {})
+        self.state: tuple[int, dict, dict, dict, dict] = (0, {}, {}, {}, {})
         self.version = 0  # state[0], set after state: the quick test of an index being up to date
 
-    def register(self, words: dict[str, int], heads: dict[str, int]) -> int:
+    def register(self, words: dict[str, int], heads: dict[str, int], infixes: dict[str, int]) -> int:
         """A new clause with these needles (each with the alternatives that hold it): its number."""
         with self._lock:
             number, self.clauses = self.clauses, self.clauses + 1
-            version, old_words, old_heads, _ = self.state
-            new_words, new_heads = dict(old_words), dict(old_heads)
+            version, old_words, old_heads, old_infixes, _ = self.state
+            new_words, new_heads, new_infixes = dict(old_words), dict(old_heads), dict(old_infixes)
             for word, bits in words.items():
                 new_words[word] = (*new_words.get(word, ()), (number, bits))
             for head, bits in heads.items():
                 new_heads[head] = (*new_heads.get(head, ()), (number, bits))
-            self.state = (version + 1, new_words, new_heads, {})
+            for infix, bits in infixes.items():
+                owners = dict(new_infixes.get(infix[:2], ()))
+                owners[infix] = (*owners.get(infix, ()), (number, bits))
+                new_infixes[infix[:2]] = tuple(owners.items())
+            self.state = (version + 1, new_words, new_heads, new_infixes, {})
             self.version = version + 1
         return number
 
@@ -94,11 +102,16 @@ _OWNERS = _Owners()
 _HITS_KEPT = 100_000  # words whose hits a version keeps (the vocabulary of the recent texts)
 
 
-def _word_hits(word: str, words: dict, heads: dict, hits: dict) -> tuple[tuple[int, int], ...]:
-    """What a word of a text gives: (clause number, alternatives) for its word needle and its head needles."""
+def _word_hits(word: str, words: dict, heads: dict, infixes: dict, hits: dict) -> tuple[tuple[int, int], ...]:
+    """What a word of a text gives: (clause number, alternatives) for its word needle, its head needles and the
+    infixes it holds."""
     found = words.get(word, ())
     for cut in _HEAD_CUTS:  # (a shorter word gives a shorter entry, which no head needle equals)
         found += heads.get(cut(word), ())  # (a 3-letter word twice: the bits are or-ed, no harm)
+    for at in range(len(word) - 1):
+        for infix, owners in infixes.get(word[at:at + 2], ()):
+            if word.startswith(infix, at):
+                found += owners  # (an infix twice in a word: or-ed twice, no harm)
     if len(hits) >= _HITS_KEPT:
         hits.clear()
     hits[word] = found
@@ -135,7 +148,7 @@ class TextIndex:
         """Clause number: the alternatives whose word or head needle (of that clause) the string holds."""
         if self._version == _OWNERS.version:
             return self._found
-        version, words, heads, hits = _OWNERS.state
+        version, words, heads, infixes, hits = _OWNERS.state
         # a text's words recur in other texts: what each gives (its word and head needles) is looked up once per
         # version, not by building the text's heads and intersecting them with every needle (~4x the cost)
         get = hits.get
@@ -143,7 +156,7 @@ class TextIndex:
         for word in self.words():
             word_hits = get(word)
             if word_hits is None:
-                word_hits = _word_hits(word, words, heads, hits)
+                word_hits = _word_hits(word, words, heads, infixes, hits)
             for number, bits in word_hits:
                 found[number] = found.get(number, 0) | bits
         self._found, self._version = found, version
@@ -480,10 +493,14 @@ class _Needles:
         for i, clause in clauses.items():
             for kind, text in clause:
                 by_kind[kind][text] = by_kind[kind].get(text, 0) | 1 << i
-        self.texts, self.exact = by_kind["text"], by_kind["exact"]
+        # words, heads and infixes (text needles of word characters) are looked up by the index, for all clauses
+        # at once; other text needles ("start-up", "part of ", "$") are searched for in each string
+        infixes = {text: bits for text, bits in by_kind["text"].items() if len(text) > 1 and _WORD.fullmatch(text)}
+        self.texts = {text: bits for text, bits in by_kind["text"].items() if text not in infixes}
+        self.exact = by_kind["exact"]
         self.text_list, self.exact_list = tuple(self.texts), tuple(self.exact)
-        # words and heads are looked up by the index, for all clauses at once
-        self.number = _OWNERS.register(by_kind["word"], by_kind["head"]) if by_kind["word"] or by_kind["head"] else -1
+        self.number = (_OWNERS.register(by_kind["word"], by_kind["head"], infixes)
+                       if by_kind["word"] or by_kind["head"] or infixes else -1)
 
     def found(self, index: TextIndex) -> int:
         """The alternatives (bit i: alternative i) whose clause the indexed string satisfies."""
