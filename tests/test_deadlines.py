@@ -502,3 +502,45 @@ def test_as_of_a_weekday_followed_by_what_happened_is_that_past_day():
         "2025-01-18"}
     assert set(deadlines("As of Sunday, app stores will be barred from offering TikTok, the ban says.",
                          date(2020, 9, 18))) == {"2020-09-20"}
+
+
+# --- the checks that spare the forms' regex passes: never a date lost -------------------------------------------
+
+def _gate_sentences() -> list[str]:
+    """Sentences of the held-out fixture pages, also upper- and lower-cased, and dates written at the checks' edges."""
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.text import split_sentences
+    out = []
+    for page in sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html")):
+        out += split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))
+    out += [s.upper() for s in out[::7]] + [s.lower() for s in out[::5]]
+    return out + ["on Mar5 2020", "am 5 Maré", "5 MAI_", "by SEPT. 15", "ſept 15", "15. März", "15.\u00a009. 2020",
+                  "2020-09-15", "9/15/2020", "by 15 Jänner", "May 5th", "the 3rd of dec", "marketing on 5 March"]
+
+
+def test_the_checks_before_the_written_forms_let_through_every_date_they_read():
+    from dealwatch.facts.deadlines import ABSOLUTE, _IN_DIGITS_ALONE, _NUMERIC_DATE, _names_a_month
+    for s in _gate_sentences():
+        for rx, in_digits_alone in zip(ABSOLUTE, _IN_DIGITS_ALONE):
+            if rx.rx.search(s):
+                assert (_NUMERIC_DATE.search(s) if in_digits_alone else _names_a_month(s)), (rx.pattern[:40], s)
+    # and they filter: a word that only begins like a month is none
+    assert not _names_a_month("The market decided on the main issue in a junior's absence 5")
+    assert not _names_a_month("in 2020 the market fell")
+
+
+def test_the_gate_of_the_month_and_day_words_reads_as_the_words_do():
+    from operator import itemgetter
+
+    from dealwatch.facts.deadlines import _DATE_MARK, _DAY_HEADS, _MONTH_HEADS, _UNITS, may_give_date
+    from dealwatch.patterns import text_index
+
+    def word_by_word(s: str) -> bool:  # the gate as it read every sentence before the needle lookup
+        index = text_index(s)
+        return bool(_DATE_MARK.search(s)) or not _DAY_HEADS.isdisjoint(map(itemgetter(slice(4)), index.words())) or any(
+            map(index.folded.__contains__, _UNITS)) or not _MONTH_HEADS.isdisjoint(map(itemgetter(slice(3)), index.words()))
+    for s in _gate_sentences():
+        assert may_give_date(s) == word_by_word(s), s
