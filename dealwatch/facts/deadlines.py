@@ -271,16 +271,26 @@ def weekday_date(weekday: int, published: date, direction: str) -> date:
     return published + timedelta(days=ahead) if ahead <= back else published - timedelta(days=back)
 
 
+_WORD_TOKEN = re.compile(r"[\w'.-]+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[\w'.-]+", text)
+    return _WORD_TOKEN.findall(text)
 
 
 REQUESTED = re.compile(r"\b(?:beantragt\w*|requested|requests|request(?:ing)?|asked\s+for|asks\s+for|asking\s+for|"
                        r"seeks?|seeking|sought|fordert\w*|forderte\w*)\b", re.I)
 
 
+# (the patterns of the readings around each date found, compiled once: a date is read by several)
+_CLAUSE_BREAK = re.compile(r"[,;:]\s|\s[-–—]\s")
+_THE_DAY_AFTER = re.compile(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)")
+_SIGNED_JUST_BEFORE = re.compile(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", re.I)
+_ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
+
+
 def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
-    clause = re.split(r"[,;:]\s|\s[-–—]\s", sentence[max(0, start - 80):start])[-1]
+    clause = _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]
     if REQUESTED.search(clause):
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
@@ -297,7 +307,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
         if len(_words(before[m.end():])) <= 3:
             return True
     for m in vocab_matches(vocabs, "date_exclude", after):
-        if len(_words(after[:m.start()])) <= 2 and not re.match(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)", after):
+        if len(_words(after[:m.start()])) <= 2 and not _THE_DAY_AFTER.match(after):
             return True
     return False
 
@@ -310,11 +320,11 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
         return True
     if DURATION_FROM.search(before):  # "75 days from January 20", "90 Tage nach dem 14. August"
         return True
-    if re.search(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", before, re.I):
+    if _SIGNED_JUST_BEFORE.search(before):
         return True  # "an order signed Aug. 14"
     if ANCHOR_BEFORE_VOM.search(before) and not FRIST_VOM.search(before):
         return True
-    if re.search(r"\b(?:on|am|an)\s*$", before, re.I):
+    if _ON_JUST_BEFORE.search(before):
         near = " ".join(_words(before)[-7:-1])
         verbs = list(EVENT_VERBS.finditer(near))
         if verbs and not STRONG_BEFORE.search(before):
@@ -477,6 +487,10 @@ def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None
     return tuple(out)
 
 
+_CLAUSE_MARK = re.compile(r"[,;:]\s")
+_SET_TO = re.compile(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", re.I)
+
+
 def _weekday_direction(sentence: str, start: int, end: int) -> str:
     clause = sentence[max(0, start - 80):min(len(sentence), end + 60)]
     if IRREALIS.search(clause):
@@ -484,10 +498,10 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
     left = sentence[max(0, start - 50):start]
     right = sentence[end:end + 40]
     # the weekday's own clause: "Trump hatte am Montag gesagt, die Frist ende am Dienstag"
-    left = re.split(r"[,;:]\s", left)[-1]
-    right = re.split(r"[,;:]\s", right)[0]
+    left = _CLAUSE_MARK.split(left)[-1]
+    right = _CLAUSE_MARK.split(right)[0]
     local = left + " " + right
-    if re.search(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", local, re.I):
+    if _SET_TO.search(local):
         return "future"  # "which was set to expire Saturday": a future seen from the past, not yet passed
     if PAST_VERB_BEFORE.search(left) and not FUTURE_MARKERS.search(left):
         return "past"  # the clause tells what happened that day, whatever the sentence goes on to report
@@ -519,20 +533,35 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
     return out
 
 
+# What _written_weekdays reads around a weekday (compiled once: each is asked of every weekday a sentence names)
+_DATE_RIGHT_AFTER = re.compile(r",?\s*(?:dem|den|the)?\s*\d")
+_DEADLINE_RIGHT_AFTER = re.compile(r"(?:'s)?\s+deadline", re.I)
+_DEADLINE_JUST_BEFORE = re.compile(r"\b(?:deadline|Frist)\b", re.I)
+_ORDER_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", re.I)
+_STATEMENT_AFTER = re.compile(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|"
+                              r"reported)\b", re.I)
+_ENDS_BEFORE = re.compile(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", re.I)
+_ENDS_AROUND = re.compile(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft", re.I)
+
+
 @recent_sentences()
 def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, int, str, int, str, bool], ...]:
     """(start, end, expression, weekday, when, is_deadline) of the weekdays in a sentence, outside the dates it
     writes out (absolute_spans); when: how the day follows from the publication date."""
     out = []
     for m in WEEKDAY.finditer(sentence):
-        after = sentence[m.end():m.end() + 22]
-        if any(a - m.end() <= 8 and a >= m.end() for a, _b in absolute_spans) or re.match(
-                r",?\s*(?:dem|den|the)?\s*\d", after):
+        start, end = m.span()
+        if any(a - end <= 8 and a >= end for a, _b in absolute_spans) or _DATE_RIGHT_AFTER.match(sentence[end:end + 22]):
             continue  # "Sunday, Jan. 19": the date itself is read
         pre = (m.group("pre") or "").strip().lower()
         wd = WEEKDAYS.get(m.group("wd").lower())
         if wd is None:   # matched only through re's case folding ("FRİDAY", "frıday"): not a weekday we read
             continue
+        if _ORDER_RIGHT_AFTER.match(sentence, end):
+            out.append((start, end, m.group(0), wd, "past", False))  # the day an order was signed
+            continue
+        before = sentence[max(0, start - 30):start]
+        adjacent = bool(WD_ADJACENT.search(before))  # "by Tuesday", "bis Montag", "effective Sunday"
         if pre == "heutigen":
             when = "today"
         elif pre == "morgigen":  # "am morgigen Samstag": tomorrow
@@ -544,37 +573,36 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
         elif pre in ("vergangenen", "last", "letzten"):
             when = "last"
         else:
-            when = _weekday_direction(sentence, m.start(), m.end())
-            if WD_ADJACENT.search(sentence[max(0, m.start() - 30):m.start()]) and not IRREALIS.search(sentence):
+            when = _weekday_direction(sentence, start, end)
+            if adjacent and not IRREALIS.search(sentence):
                 # "as of Sunday, ..." looks ahead, unless the clause then tells what happened ("As of Saturday
                 # afternoon, TikTok began notifying users")
-                when = "past" if _NARRATED_AFTER.match(sentence, m.end()) else "future"
-        before = sentence[max(0, m.start() - 30):m.start()]
-        window_after = " ".join(_words(sentence[m.end():m.end() + 60])[:5])
+                when = "past" if _NARRATED_AFTER.match(sentence, end) else "future"
+        deadline_after = bool(_DEADLINE_RIGHT_AFTER.match(sentence, end))
+        window_after = " ".join(_words(sentence[end:end + 60])[:5])
         window_before = " ".join(_words(before)[-5:])
-        is_deadline = bool(WD_ADJACENT.search(before) or re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I)
-                           or WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
-        if re.search(r"\b(?:deadline|Frist)\b", before[-12:], re.I):
+        is_deadline = adjacent or deadline_after or bool(WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
+        # what takes a deadline day back is asked only of one (each is a regex pass)
+        if _DEADLINE_JUST_BEFORE.search(before[-12:]):
             is_deadline = True
-        elif not WD_ADJACENT.search(before) and MEETING_BEFORE.search(
-                re.split(r"[,;:]\s", sentence[max(0, m.start() - 70):m.start()])[-1]):
-            is_deadline = False  # "due to hold talks on Thursday": the day of a meeting, not a deadline
-        elif re.match(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|reported)\b",
-                      sentence[m.end():], re.I):
-            is_deadline = False  # "hatte am Montag gesagt": the day of a statement
-        elif (not WD_ADJACENT.search(before) and MARKET_OR_EVENT.search(" ".join(_words(before)[-5:]))
-              and not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", window_before, re.I)):
+        elif is_deadline and (
+                # "due to hold talks on Thursday": the day of a meeting, not a deadline
+                (not adjacent and MEETING_BEFORE.search(_CLAUSE_MARK.split(sentence[max(0, start - 70):start])[-1]))
+                # "hatte am Montag gesagt": the day of a statement
+                or _STATEMENT_AFTER.match(sentence, end)
+                or (not adjacent and MARKET_OR_EVENT.search(window_before) and not _ENDS_BEFORE.search(window_before))):
             is_deadline = False
-        if re.match(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[m.end():], re.I):
-            out.append((m.start(), m.end(), m.group(0), wd, "past", False))  # the day an order was signed
-            continue
-        signing = SIGN_VERBS.search(sentence[max(0, m.start() - 60):m.end() + 80])
-        if signing and not WD_ADJACENT.search(before) and not re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I):
-            if not re.search(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft",
-                             sentence[max(0, m.start() - 40):m.end() + 40], re.I):
-                is_deadline = False
-        out.append((m.start(), m.end(), m.group(0), wd, when, is_deadline))
+        if (is_deadline and not adjacent and not deadline_after
+                and SIGN_VERBS.search(sentence[max(0, start - 60):end + 80])
+                and not _ENDS_AROUND.search(sentence[max(0, start - 40):end + 40])):
+            is_deadline = False  # the day of a signing
+        out.append((start, end, m.group(0), wd, when, is_deadline))
     return tuple(out)
+
+
+# "two days ago", "90 Tage zuvor": not from now; "over the last 30 days", "seit 90 Tagen": a span gone by
+_BEFORE_OR_AFTER_THEN = re.compile(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", re.I)
+_SPAN_GONE_BY = re.compile(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$", re.I)
 
 
 @recent_sentences()  # (a reading of the sentence alone: see _written_dates)
@@ -593,10 +621,9 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
             continue
         if CONDITIONAL.search(sentence[max(0, m.start() - 80):m.start()]):
             continue
-        if re.match(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", sentence[m.end():], re.I):
+        if _BEFORE_OR_AFTER_THEN.match(sentence, m.end()):
             continue
-        if re.search(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$",
-                     sentence[max(0, m.start() - 25):m.start()], re.I):
+        if _SPAN_GONE_BY.search(sentence[max(0, m.start() - 25):m.start()]):
             continue
         out.append((m.start(), m.end(), days, m.group(0)))
     return tuple(out)
@@ -718,8 +745,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         for start, end, d, expr, is_deadline in weekdays:
             flags = set()
             if not is_deadline:
-                if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or re.match(
-                        r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[end:], re.I):
+                if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or _ORDER_RIGHT_AFTER.match(sentence, end):
                     anchors.append(d)
                     flags.add("event")
                 flags.add("not_deadline_day")
@@ -836,6 +862,13 @@ _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|ann
                          re.I)
 
 
+_YEAR_DIGITS = re.compile(r"\d{4}")
+# the names of the features read for each way of writing, each flag, each kind (made once, not for every date)
+_WRITTEN_FEATURES = tuple((how, f"written_{how}") for how in _HOW)
+_ALWAYS_FEATURES = tuple((flag, f"always_{flag}") for flag in _FLAGS)
+_KIND_FEATURES = tuple((kind, f"kind_{kind}") for kind in ("ban", "sale", "extension", "talks"))
+
+
 # Which way each feature's evidence points (+1: for a deadline, -1: against; absent: the data decides). The
 # training script keeps every learned weight on its feature's side (scripts/train_judgment.py, fit).
 FEATURE_DIRECTIONS: dict[str, int] = {
@@ -868,14 +901,14 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
             "days_ahead": max(-2.0, min(2.0, delta / 365)),
             "in_future": float(delta >= -1),
             "long_past": float(delta < -45),
-            "year_written": float(any(re.search(r"\d{4}", c.expression) for c in occurrences)),
+            "year_written": float(any(_YEAR_DIGITS.search(c.expression) for c in occurrences)),
         }
-        for how in _HOW:
-            f[f"written_{how}"] = float(best.how == how)
-        for flag in _FLAGS:
-            f[f"always_{flag}"] = float(all(flag in c.flags for c in occurrences))
-        for kind in ("ban", "sale", "extension", "talks"):
-            f[f"kind_{kind}"] = float(any(c.kind == kind for c in occurrences))
+        for how, name in _WRITTEN_FEATURES:
+            f[name] = float(best.how == how)
+        for flag, name in _ALWAYS_FEATURES:
+            f[name] = float(all(flag in c.flags for c in occurrences))
+        for kind, name in _KIND_FEATURES:
+            f[name] = float(any(c.kind == kind for c in occurrences))
         f["after_by_or_until"] = float(any(
             c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
         # shares, not "every occurrence": a date written twice, once as "the March 5 bill", is half an event
