@@ -544,3 +544,28 @@ def test_the_gate_of_the_month_and_day_words_reads_as_the_words_do():
             map(index.folded.__contains__, _UNITS)) or not _MONTH_HEADS.isdisjoint(map(itemgetter(slice(3)), index.words()))
     for s in _gate_sentences():
         assert may_give_date(s) == word_by_word(s), s
+
+
+def test_the_patterns_read_at_a_windows_end_give_the_matches_of_a_search_from_its_start():
+    import random
+
+    from dealwatch.facts import deadlines as d
+    at_the_end = [v for v in vars(d).values() if isinstance(v, d._AtTheEnd)]
+    assert len(at_the_end) >= 10
+    sentences = _gate_sentences()
+    # the windows the extractor reads (the 12-80 characters before a position), and words the patterns end on
+    # with blanks, punctuation and runs between them
+    rng = random.Random(17)
+    windows = [s[max(0, i - n):i] for s in sentences[::3] for i in range(0, len(s) + 1, 7) for n in (12, 25, 40, 60, 80)]
+    pieces = ["by", "until", "bis zum", "no  later than", "deadline is", "endet nun am", "said", "U.S.", "-", "—",
+              "takes effect on", "next", "Tuesday,", "announced", "met", "talks", "on next", "days after", "the law",
+              "vom", "Frist", "granted", "them", "90", "a further", "\u3000", "\t", ",", "x", "on", "am", "expires",
+              "spätestens am", "endet damit am", "auf den", "ab dem", "grant", "gave", "nach Ablauf von", "seit dem",
+              "Fristen", "hold", "Gespräche", "this", "late", "kündigte", "weeks following", "of", "für weitere",
+              "innerhalb von", "as of", "no later than", "effective", "Update"]
+    windows += ["".join(rng.choice(pieces) + rng.choice([" ", "  ", "", " - ", "\u2009"]) for _ in range(rng.randint(1, 12)))
+                for _ in range(8000)]
+    for rx in at_the_end:
+        for w in windows:
+            plain = rx.rx.search(w)
+            assert (plain and plain.span()) == ((m := rx.search(w)) and m.span()), (rx.pattern[:50], w)

@@ -88,11 +88,37 @@ DURATION = prefiltered(
     r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
     r"a|an|another|weitere)\s*(?:more\s+|further\s+|additional\s+|weitere\s+|weiteren\s+)?[-\s]?"
     r"(?P<unit>days?|tage[n]?|tägigen?|weeks?|wochen?|months?|monate[n]?|monat)(?![\w])", re.I)
-DURATION_BEFORE = re.compile(
+_WORD_RUN = re.compile(r"\w+")
+
+
+class _AtTheEnd:
+    """A regex every match of which runs to the end of the text (`...\\s*$`: what stands right before a date),
+    searched only from where such a match can begin. sre tries a pattern at every character of the text: these cost
+    5-25 us a search of a 30-60 character window (measured), and several are asked of every date and weekday. A match
+    spans at most `runs` runs of non-blanks (words=True: of word characters; the bound is read off the pattern, its
+    literal words and quantifiers), so it begins in one of the text's last `runs` runs: searched from there, the same
+    match (tests/test_deadlines.py compares both on many windows)."""
+
+    def __init__(self, rx: re.Pattern, runs: int, words: bool = False):
+        self.rx, self.pattern, self.runs, self.words = rx, rx.pattern, runs, words
+
+    def search(self, text: str) -> re.Match | None:
+        return self.rx.search(text, self.start(text))
+
+    def start(self, text: str) -> int:
+        """Where the last `runs` runs of the text begin (0 if it has fewer)."""
+        if self.words:
+            starts = [m.start() for m in _WORD_RUN.finditer(text)]
+            return starts[-self.runs] if len(starts) >= self.runs else 0
+        parts = text.rsplit(None, self.runs)  # (str.split's blanks are re's \s)
+        return text.index(parts[1], len(parts[0])) if len(parts) > self.runs else 0
+
+
+DURATION_BEFORE = _AtTheEnd(re.compile(
     r"(?:within|binnen|innerhalb(?:\s+von)?|for(?:\s+another|\s+a\s+further)?|für(?:\s+weitere)?|um(?:\s+weitere)?|"
     r"in|by|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
     r"gewährt\w*\s+(?:\w+\s+){0,2}|a|an|another|the|die|eine|einen|"
-    r"hat|hatte|have|has|had|extra|additional|further|weitere|weiteren)\s*$", re.I)
+    r"hat|hatte|have|has|had|extra|additional|further|weitere|weiteren)\s*$", re.I), runs=4)
 DURATION_AFTER = re.compile(
     r"^\s*(?:from\s+now|ab\s+heute|lang|Zeit|to\s+(?:divest|sell|comply|shut|find|close|reach|strike|complete)|(?:[\w-]+\s+)?(?:extension|reprieve|pause|"
     r"period|Aufschub|Frist\w*|Schonfrist|grace|window|Aussetzung|clock)|more\b|mehr\b|after|nach|nicht\s+"
@@ -107,8 +133,8 @@ EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|
                                     r"statement|letter|filing|ruling|interview|summit|call|speech|episode|report|"
                                     r"attacks?|protests?|rall(?:y|ies)|debate|announcement|"
                                     r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
-ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
-FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
+ANCHOR_BEFORE_VOM = _AtTheEnd(re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I), runs=2)
+FRIST_VOM = _AtTheEnd(re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I), runs=2)
 EVENT_VERBS = prefiltered(
     r"\b(?:signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
     r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
@@ -117,11 +143,11 @@ SIGN_VERBS = prefiltered(r"\b(?:signed|signs|granted|grants|issued|ordered|direc
                         r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b", re.I)
 MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
                              r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
-STRONG_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
-                           r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$",
-                           re.I)
-WD_ADJACENT = re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
-                         r"starting|beginning)\s+(?:am\s+)?$", re.I)
+STRONG_BEFORE = _AtTheEnd(re.compile(
+    r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
+    r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$", re.I), runs=3)
+WD_ADJACENT = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
+                                   r"starting|beginning)\s+(?:am\s+)?$", re.I), runs=4)
 WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|abläuft|ablaufen|abgelaufen|ausgelaufen|"
                      r"auslaufen|läuft|take[sn]?\s+effect|took\s+effect|in\s+Kraft|approach\w*|ban|Verbot\w*|"
                      r"shut\w*|dichtgemacht|cutoff", re.I)
@@ -138,13 +164,14 @@ _IRREGULAR_PAST = "told|gave|made|met|held|began|came|wrote|spoke|sent|struck|so
 NARRATED_PAST = _NOT_AFTER_AUXILIARY + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST + ")"
 # a past tense just before the weekday: "announced on Thursday", "said Friday", "began notifying ... on Saturday"
 # (not "is expected Monday", "was scheduled for Friday"); also the verbs of reporting and German ones
-PAST_VERB_BEFORE = re.compile(
+PAST_VERB_BEFORE = _AtTheEnd(re.compile(
     _NOT_AFTER_AUXILIARY + r"\b" + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST
     + r"|said|took|left|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$",
-    re.I)
-MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
-                            r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
-                            r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
+    re.I), runs=4)
+MEETING_BEFORE = _AtTheEnd(re.compile(
+    r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
+    r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
+    r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I), runs=7)
 HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnten)\b", re.I)
 _NARRATED_AFTER = re.compile(r"\W*(?:afternoon|morning|evening|night)?,?\s+(?:\S+\s+){0,3}?" + NARRATED_PAST + r"\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
@@ -163,11 +190,11 @@ REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previou
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
 
 
-DURATION_FROM = re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
+DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
                            r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
                            # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
                            r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
-                           r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I)
+                           r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
 TOPIC_DEADLINE = prefiltered(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
@@ -843,14 +870,14 @@ _HOW = ("explicit", "weekday", "vague", "computed")
 _FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated",
           "other_deal")
 # a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
-_EVENT_BEFORE = re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
+_EVENT_BEFORE = _AtTheEnd(re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
                            r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
                            r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
-                           r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I)
-_BY_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
+                           r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I), runs=6, words=True)
+_BY_BEFORE = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
                         r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
                         r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
-                        r"(?:\w+day,?\s+)?$", re.I)
+                        r"(?:\w+day,?\s+)?$", re.I), runs=5)
 # a date that names an event by the noun after it: "the March 5 bill", "a June 12 hearing", "Monday's meeting"
 _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
