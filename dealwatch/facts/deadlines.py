@@ -718,7 +718,9 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         week_ends = list(WEEK_END.finditer(sentence))
         month_ends = list(MONTH_END.finditer(sentence))
         signed_today = bool(TODAY.search(sentence) and SIGN_VERBS.search(sentence))
-        has_deadline_words = _memo(_DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
+        # deadline words count for a written date and for a duration: not asked of a sentence that can have neither
+        has_deadline_words = bool(absolute or DURATION.possible(sentence)) and _memo(
+            _DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
         # durations count from this sentence's event date, else the last signing reported before
         durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
         if not (absolute or vague or weekdays or week_ends or month_ends or signed_today or durations):
