@@ -204,6 +204,10 @@ WEEK_END = prefiltered(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+
                       r"Ende\s+(?:der\s+)?(?P<de>kommende[nr]?|nächste[nr]?|diese[nr]?)\s+Woche)(?![\w])", re.I)
 MONTH_END = prefiltered(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
                        r"Ende\s+(?:des|dieses)\s+Monats)(?![\w])", re.I)
+# the words WEEK_END and MONTH_END end on, as whole words (a blank before, no word character after): a sentence
+# without one is not searched (their needles, "week" and "month" as substrings, are in every "weeks" and "months")
+_WEEK_END_WORDS = frozenset({"week", "woche"})
+_MONTH_END_WORDS = frozenset({"month", "monatsende", "monats"})
 SPECIFIC_DEADLINE = prefiltered(
     r"\bban\w*|prohibit\w*|take[sn]?\s+effect|kicks?\s+in|divest\w*|\bsell\b|\bsold\b|deadline|extension|reprieve|"
     r"expire\w*|shut\w*|Verbot\w*|verbiete\w*|in\s+Kraft|veräußer\w*|verkaufen|Verkauf\w*|Frist\w*|Verlängerung|"
@@ -715,8 +719,9 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         vague = _vague_dates(sentence, published)
         spans = [(a, b) for a, b, _, _ in absolute]
         weekdays = _weekday_dates(sentence, published, spans)
-        week_ends = list(WEEK_END.finditer(sentence))
-        month_ends = list(MONTH_END.finditer(sentence))
+        words = text_index(sentence).words()
+        week_ends = list(WEEK_END.finditer(sentence)) if not _WEEK_END_WORDS.isdisjoint(words) else []
+        month_ends = list(MONTH_END.finditer(sentence)) if not _MONTH_END_WORDS.isdisjoint(words) else []
         signed_today = bool(TODAY.search(sentence) and SIGN_VERBS.search(sentence))
         # deadline words count for a written date and for a duration: not asked of a sentence that can have neither
         has_deadline_words = bool(absolute or DURATION.possible(sentence)) and _memo(
