@@ -499,10 +499,17 @@ def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, s
     return out
 
 
+# the words a VAGUE date ends on, as whole words (no word character after them, "mid-September", "Ende Sept."): a
+# month's name, or the month of "next month", "nächsten Monats"
+_VAGUE_WORDS = frozenset(MONTHS) | {"month", "monats"}
+
+
 @recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None, int | None, str], ...]:
     """(start, end, day, month or None for "next month", year or None, expression) of the vague dates."""
     out = []
+    if _VAGUE_WORDS.isdisjoint(text_index(sentence).words()):
+        return ()  # (VAGUE's needles, "mid", "late", "end" ..., are in many sentences: its month words in few)
     for m in VAGUE.finditer(sentence):
         pos = m.group("pos").lower()
         day = 15 if ("mid" in pos or "mitte" in pos or "middle" in pos) else (
