@@ -246,6 +246,7 @@ _UNITS = ("day", "tag", "tägig", "week", "woche", "month", "monat")
 # their index holds tells at one lookup; the words are then read one by one only in the others (the gate cost ~12 %
 # of the deadlines' time word by word in every sentence)
 _MONTH_OR_DAY_WORD = prefiltered(r"(?<![\w])(?:" + "|".join(sorted(_MONTH_HEADS | _DAY_HEADS)) + ")", re.I)
+_MONTH_WORD = prefiltered(r"(?<![\w])(?:" + "|".join(sorted(_MONTH_HEADS)) + ")", re.I)  # (the same, months alone)
 
 
 def may_give_date(sentence: str) -> bool:
@@ -409,7 +410,7 @@ _FORM_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzäöü")  # the letters no 
 def _names_a_month(sentence: str) -> bool:
     """Whether a word of the sentence is a month's name, or begins with one that no letter follows ("Sept", "Mar5";
     not "market", "decision", "main"): what the ABSOLUTE forms with a month's name need."""
-    if not _MONTH_OR_DAY_WORD.possible(sentence):
+    if not _MONTH_WORD.possible(sentence):
         return False
     for word in text_index(sentence).words():
         for name in _MONTH_NAMES_BY_HEAD.get(word[:3], ()):
