@@ -527,12 +527,15 @@ def test_the_checks_before_the_written_forms_let_through_every_date_they_read():
         for rx, in_digits_alone in zip(ABSOLUTE, _IN_DIGITS_ALONE):
             if rx.rx.search(s):
                 assert (_NUMERIC_DATE.search(s) if in_digits_alone else _names_a_month(s)), (rx.pattern[:40], s)
-    from dealwatch.facts.deadlines import _MONTH_END_WORDS, _VAGUE_WORDS, _WEEK_END_WORDS, MONTH_END, VAGUE, WEEK_END
+    from dealwatch.facts.deadlines import (_MONTH_END_WORDS, _VAGUE_WORDS, _WEEK_END_WORDS, _WEEKDAY_WORDS, MONTH_END, VAGUE,
+                                           WEEK_END, WEEKDAY)
     from dealwatch.patterns import text_index
     for s in _gate_sentences() + ["by the end of next week", "bis Ende kommender Woche", "by the end of the MONTH",
                                   "bis Monatsende", "bis Ende dieses Monats", "by the end of this week's",
-                                  "mid-September", "Ende Sept. 2020", "early next month", "Anfang nächsten Monats"]:
-        for rx, words in ((WEEK_END, _WEEK_END_WORDS), (MONTH_END, _MONTH_END_WORDS), (VAGUE, _VAGUE_WORDS)):
+                                  "mid-September", "Ende Sept. 2020", "early next month", "Anfang nächsten Monats",
+                                  "on Mondays", "Monday's deadline", "FRİDAY", "am heutigen Sonnabend", "SUNDAY"]:
+        for rx, words in ((WEEK_END, _WEEK_END_WORDS), (MONTH_END, _MONTH_END_WORDS), (VAGUE, _VAGUE_WORDS),
+                          (WEEKDAY, _WEEKDAY_WORDS)):
             if rx.rx.search(s):
                 assert not words.isdisjoint(text_index(s).words()), (rx.pattern[:40], s)
     # and they filter: a word that only begins like a month is none
