@@ -538,6 +538,10 @@ def test_the_checks_before_the_written_forms_let_through_every_date_they_read():
                           (WEEKDAY, _WEEKDAY_WORDS)):
             if rx.rx.search(s):
                 assert not words.isdisjoint(text_index(s).words()), (rx.pattern[:40], s)
+    from dealwatch.facts.deadlines import _REQUEST_STEMS, REQUESTED
+    for s in _gate_sentences() + ["beantragte eine Aussetzung bis", "ASKED FOR a pause until", "seeks a delay to"]:
+        if REQUESTED.search(s):
+            assert any(stem in text_index(s).folded for stem in _REQUEST_STEMS), s
     # and they filter: a word that only begins like a month is none
     assert not _names_a_month("The market decided on the main issue in a junior's absence 5")
     assert not _names_a_month("in 2020 the market fell")

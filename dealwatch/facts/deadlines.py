@@ -314,6 +314,9 @@ def _words(text: str) -> list[str]:
 
 REQUESTED = re.compile(r"\b(?:beantragt\w*|requested|requests|request(?:ing)?|asked\s+for|asks\s+for|asking\s+for|"
                        r"seeks?|seeking|sought|fordert\w*|forderte\w*)\b", re.I)
+# what REQUESTED's words begin with: a sentence that holds none of them (case-folded) has none in any clause, which
+# a few substring tests tell more cheaply than the regex over the clause of every date
+_REQUEST_STEMS = ("beantragt", "request", "ask", "seek", "sought", "fordert")
 
 
 # (the patterns of the readings around each date found, compiled once: a date is read by several)
@@ -324,8 +327,8 @@ _ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
 
 
 def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
-    clause = _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]
-    if REQUESTED.search(clause):
+    if any(map(text_index(sentence).folded.__contains__, _REQUEST_STEMS)) and REQUESTED.search(
+            _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]):
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
     after = sentence[end:end + 30]
