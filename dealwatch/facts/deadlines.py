@@ -193,10 +193,10 @@ REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previou
 
 
 DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
-                           r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
-                           # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
-                           r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
-                           r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
+                                     r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
+                                     # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
+                                     r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
+                                     r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
 TOPIC_DEADLINE = prefiltered(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
@@ -893,13 +893,13 @@ _FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "n
           "other_deal")
 # a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
 _EVENT_BEFORE = _AtTheEnd(re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
-                           r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
-                           r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
-                           r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I), runs=6, words=True)
+                                     r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
+                                     r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
+                                     r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I), runs=6, words=True)
 _BY_BEFORE = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
-                        r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
-                        r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
-                        r"(?:\w+day,?\s+)?$", re.I), runs=5)
+                                  r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
+                                  r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
+                                  r"(?:\w+day,?\s+)?$", re.I), runs=5)
 # a date that names an event by the noun after it: "the March 5 bill", "a June 12 hearing", "Monday's meeting"
 _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
