@@ -502,3 +502,85 @@ def test_as_of_a_weekday_followed_by_what_happened_is_that_past_day():
         "2025-01-18"}
     assert set(deadlines("As of Sunday, app stores will be barred from offering TikTok, the ban says.",
                          date(2020, 9, 18))) == {"2020-09-20"}
+
+
+# --- the checks that spare the forms' regex passes: never a date lost -------------------------------------------
+
+def _gate_sentences() -> list[str]:
+    """Sentences of the held-out fixture pages, also upper- and lower-cased, and dates written at the checks' edges."""
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.text import split_sentences
+    out = []
+    for page in sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html")):
+        out += split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))
+    out += [s.upper() for s in out[::7]] + [s.lower() for s in out[::5]]
+    return out + ["on Mar5 2020", "am 5 Maré", "5 MAI_", "by SEPT. 15", "ſept 15", "15. März", "15.\u00a009. 2020",
+                  "2020-09-15", "9/15/2020", "by 15 Jänner", "May 5th", "the 3rd of dec", "marketing on 5 March"]
+
+
+def test_the_checks_before_the_written_forms_let_through_every_date_they_read():
+    from dealwatch.facts.deadlines import ABSOLUTE, _IN_DIGITS_ALONE, _NUMERIC_DATE, _names_a_month
+    for s in _gate_sentences():
+        for rx, in_digits_alone in zip(ABSOLUTE, _IN_DIGITS_ALONE):
+            if rx.rx.search(s):
+                assert (_NUMERIC_DATE.search(s) if in_digits_alone else _names_a_month(s)), (rx.pattern[:40], s)
+    from dealwatch.facts.deadlines import (_MONTH_END_WORDS, _VAGUE_WORDS, _WEEK_END_WORDS, _WEEKDAY_WORDS, MONTH_END, VAGUE,
+                                           WEEK_END, WEEKDAY)
+    from dealwatch.patterns import text_index
+    for s in _gate_sentences() + ["by the end of next week", "bis Ende kommender Woche", "by the end of the MONTH",
+                                  "bis Monatsende", "bis Ende dieses Monats", "by the end of this week's",
+                                  "mid-September", "Ende Sept. 2020", "early next month", "Anfang nächsten Monats",
+                                  "on Mondays", "Monday's deadline", "FRİDAY", "am heutigen Sonnabend", "SUNDAY"]:
+        for rx, words in ((WEEK_END, _WEEK_END_WORDS), (MONTH_END, _MONTH_END_WORDS), (VAGUE, _VAGUE_WORDS),
+                          (WEEKDAY, _WEEKDAY_WORDS)):
+            if rx.rx.search(s):
+                assert not words.isdisjoint(text_index(s).words()), (rx.pattern[:40], s)
+    from dealwatch.facts.deadlines import _REQUEST_STEMS, REQUESTED
+    for s in _gate_sentences() + ["beantragte eine Aussetzung bis", "ASKED FOR a pause until", "seeks a delay to"]:
+        if REQUESTED.search(s):
+            assert any(stem in text_index(s).folded for stem in _REQUEST_STEMS), s
+    # and they filter: a word that only begins like a month is none
+    assert not _names_a_month("The market decided on the main issue in a junior's absence 5")
+    assert not _names_a_month("in 2020 the market fell")
+
+
+def test_the_gate_of_the_month_and_day_words_reads_as_the_words_do():
+    from operator import itemgetter
+
+    from dealwatch.facts.deadlines import _DATE_MARK, _DAY_HEADS, _MONTH_HEADS, _UNITS, may_give_date
+    from dealwatch.patterns import text_index
+
+    def word_by_word(s: str) -> bool:  # the gate as it read every sentence before the needle lookup
+        index = text_index(s)
+        return bool(_DATE_MARK.search(s)) or not _DAY_HEADS.isdisjoint(map(itemgetter(slice(4)), index.words())) or any(
+            map(index.folded.__contains__, _UNITS)) or not _MONTH_HEADS.isdisjoint(map(itemgetter(slice(3)), index.words()))
+    for s in _gate_sentences():
+        assert may_give_date(s) == word_by_word(s), s
+
+
+def test_the_patterns_read_at_a_windows_end_give_the_matches_of_a_search_from_its_start():
+    import random
+
+    from dealwatch.facts import deadlines as d
+    at_the_end = [v for v in vars(d).values() if isinstance(v, d._AtTheEnd)]
+    assert len(at_the_end) >= 10
+    sentences = _gate_sentences()
+    # the windows the extractor reads (the 12-80 characters before a position), and words the patterns end on
+    # with blanks, punctuation and runs between them
+    rng = random.Random(17)
+    windows = [s[max(0, i - n):i] for s in sentences[::3] for i in range(0, len(s) + 1, 7) for n in (12, 25, 40, 60, 80)]
+    pieces = ["by", "until", "bis zum", "no  later than", "deadline is", "endet nun am", "said", "U.S.", "-", "—",
+              "takes effect on", "next", "Tuesday,", "announced", "met", "talks", "on next", "days after", "the law",
+              "vom", "Frist", "granted", "them", "90", "a further", "\u3000", "\t", ",", "x", "on", "am", "expires",
+              "spätestens am", "endet damit am", "auf den", "ab dem", "grant", "gave", "nach Ablauf von", "seit dem",
+              "Fristen", "hold", "Gespräche", "this", "late", "kündigte", "weeks following", "of", "für weitere",
+              "innerhalb von", "as of", "no later than", "effective", "Update"]
+    windows += ["".join(rng.choice(pieces) + rng.choice([" ", "  ", "", " - ", "\u2009"]) for _ in range(rng.randint(1, 12)))
+                for _ in range(8000)]
+    for rx in at_the_end:
+        for w in windows:
+            plain = rx.rx.search(w)
+            assert (plain and plain.span()) == ((m := rx.search(w)) and m.span()), (rx.pattern[:50], w)

@@ -58,6 +58,8 @@ WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 
             "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5, "sonntag": 6,
             "sonnabend": 5}
 _WD = r"(?P<wd>" + "|".join(WEEKDAYS) + r")"
+# the words a WEEKDAY match holds, whole (no word character after them but the plural's s): "Monday's", "Mondays"
+_WEEKDAY_WORDS = frozenset(w for name in WEEKDAYS for w in (fold_case(name), fold_case(name) + "s"))
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                 "ten": 10, "twelve": 12, "fifteen": 15, "thirty": 30, "forty-five": 45, "ninety": 90,
                 "ein": 1, "eine": 1, "einer": 1, "einen": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6,
@@ -88,11 +90,37 @@ DURATION = prefiltered(
     r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
     r"a|an|another|weitere)\s*(?:more\s+|further\s+|additional\s+|weitere\s+|weiteren\s+)?[-\s]?"
     r"(?P<unit>days?|tage[n]?|tägigen?|weeks?|wochen?|months?|monate[n]?|monat)(?![\w])", re.I)
-DURATION_BEFORE = re.compile(
+_WORD_RUN = re.compile(r"\w+")
+
+
+class _AtTheEnd:
+    """A regex every match of which runs to the end of the text (`...\\s*$`: what stands right before a date),
+    searched only from where such a match can begin. sre tries a pattern at every character of the text: these cost
+    5-25 us a search of a 30-60 character window (measured), and several are asked of every date and weekday. A match
+    spans at most `runs` runs of non-blanks (words=True: of word characters; the bound is read off the pattern, its
+    literal words and quantifiers), so it begins in one of the text's last `runs` runs: searched from there, the same
+    match (tests/test_deadlines.py compares both on many windows)."""
+
+    def __init__(self, rx: re.Pattern, runs: int, words: bool = False):
+        self.rx, self.pattern, self.runs, self.words = rx, rx.pattern, runs, words
+
+    def search(self, text: str) -> re.Match | None:
+        return self.rx.search(text, self.start(text))
+
+    def start(self, text: str) -> int:
+        """Where the last `runs` runs of the text begin (0 if it has fewer)."""
+        if self.words:
+            starts = [m.start() for m in _WORD_RUN.finditer(text)]
+            return starts[-self.runs] if len(starts) >= self.runs else 0
+        parts = text.rsplit(None, self.runs)  # (str.split's blanks are re's \s)
+        return text.index(parts[1], len(parts[0])) if len(parts) > self.runs else 0
+
+
+DURATION_BEFORE = _AtTheEnd(re.compile(
     r"(?:within|binnen|innerhalb(?:\s+von)?|for(?:\s+another|\s+a\s+further)?|für(?:\s+weitere)?|um(?:\s+weitere)?|"
     r"in|by|nach\s+Ablauf\s+von|giv(?:e|es|ing|en)\s+(?:\w+\s+){0,2}|gave\s+(?:\w+\s+){0,2}|grant(?:ed|ing|s)?\s+(?:\w+\s+){0,3}|"
     r"gewährt\w*\s+(?:\w+\s+){0,2}|a|an|another|the|die|eine|einen|"
-    r"hat|hatte|have|has|had|extra|additional|further|weitere|weiteren)\s*$", re.I)
+    r"hat|hatte|have|has|had|extra|additional|further|weitere|weiteren)\s*$", re.I), runs=4)
 DURATION_AFTER = re.compile(
     r"^\s*(?:from\s+now|ab\s+heute|lang|Zeit|to\s+(?:divest|sell|comply|shut|find|close|reach|strike|complete)|(?:[\w-]+\s+)?(?:extension|reprieve|pause|"
     r"period|Aufschub|Frist\w*|Schonfrist|grace|window|Aussetzung|clock)|more\b|mehr\b|after|nach|nicht\s+"
@@ -107,8 +135,8 @@ EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|
                                     r"statement|letter|filing|ruling|interview|summit|call|speech|episode|report|"
                                     r"attacks?|protests?|rall(?:y|ies)|debate|announcement|"
                                     r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
-ANCHOR_BEFORE_VOM = re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I)
-FRIST_VOM = re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I)
+ANCHOR_BEFORE_VOM = _AtTheEnd(re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I), runs=2)
+FRIST_VOM = _AtTheEnd(re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I), runs=2)
 EVENT_VERBS = prefiltered(
     r"\b(?:signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
     r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
@@ -117,11 +145,11 @@ SIGN_VERBS = prefiltered(r"\b(?:signed|signs|granted|grants|issued|ordered|direc
                         r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b", re.I)
 MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
                              r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
-STRONG_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
-                           r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$",
-                           re.I)
-WD_ADJACENT = re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
-                         r"starting|beginning)\s+(?:am\s+)?$", re.I)
+STRONG_BEFORE = _AtTheEnd(re.compile(
+    r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
+    r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$", re.I), runs=3)
+WD_ADJACENT = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
+                                   r"starting|beginning)\s+(?:am\s+)?$", re.I), runs=4)
 WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|abläuft|ablaufen|abgelaufen|ausgelaufen|"
                      r"auslaufen|läuft|take[sn]?\s+effect|took\s+effect|in\s+Kraft|approach\w*|ban|Verbot\w*|"
                      r"shut\w*|dichtgemacht|cutoff", re.I)
@@ -138,13 +166,14 @@ _IRREGULAR_PAST = "told|gave|made|met|held|began|came|wrote|spoke|sent|struck|so
 NARRATED_PAST = _NOT_AFTER_AUXILIARY + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST + ")"
 # a past tense just before the weekday: "announced on Thursday", "said Friday", "began notifying ... on Saturday"
 # (not "is expected Monday", "was scheduled for Friday"); also the verbs of reporting and German ones
-PAST_VERB_BEFORE = re.compile(
+PAST_VERB_BEFORE = _AtTheEnd(re.compile(
     _NOT_AFTER_AUXILIARY + r"\b" + _NOT_A_PLAN + r"(?:(?-i:[a-z]{3,}ed)|" + _IRREGULAR_PAST
     + r"|said|took|left|rose|fell|sagte|erklärte|kündigte|teilte|gab|traf)(?:\s+\w+){0,2}?\s+(?:on|am|late|early|last)?\s*$",
-    re.I)
-MEETING_BEFORE = re.compile(r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
-                            r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
-                            r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I)
+    re.I), runs=4)
+MEETING_BEFORE = _AtTheEnd(re.compile(
+    r"(?:\b(?:hold|holds|held|holding|meet|meets|met|speak|speaks|spoke|visit\w*|testif\w+|"
+    r"treffen|trifft|trafen)\b(?:\s+\S+){0,4}?|\b(?:talks|meeting|summit|call|Gespräch\w*|"
+    r"Treffen|Gipfel)\b(?:\s+\S+){0,3}?)\s+(?:on|am|this|next|on\s+next)?\s*$", re.I), runs=7)
 HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnten)\b", re.I)
 _NARRATED_AFTER = re.compile(r"\W*(?:afternoon|morning|evening|night)?,?\s+(?:\S+\s+){0,3}?" + NARRATED_PAST + r"\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
@@ -163,11 +192,11 @@ REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previou
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
 
 
-DURATION_FROM = re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
-                           r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
-                           # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
-                           r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
-                           r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I)
+DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
+                                     r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
+                                     # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
+                                     r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
+                                     r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
 TOPIC_DEADLINE = prefiltered(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
@@ -177,6 +206,10 @@ WEEK_END = prefiltered(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+
                       r"Ende\s+(?:der\s+)?(?P<de>kommende[nr]?|nächste[nr]?|diese[nr]?)\s+Woche)(?![\w])", re.I)
 MONTH_END = prefiltered(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
                        r"Ende\s+(?:des|dieses)\s+Monats)(?![\w])", re.I)
+# the words WEEK_END and MONTH_END end on, as whole words (a blank before, no word character after): a sentence
+# without one is not searched (their needles, "week" and "month" as substrings, are in every "weeks" and "months")
+_WEEK_END_WORDS = frozenset({"week", "woche"})
+_MONTH_END_WORDS = frozenset({"month", "monatsende", "monats"})
 SPECIFIC_DEADLINE = prefiltered(
     r"\bban\w*|prohibit\w*|take[sn]?\s+effect|kicks?\s+in|divest\w*|\bsell\b|\bsold\b|deadline|extension|reprieve|"
     r"expire\w*|shut\w*|Verbot\w*|verbiete\w*|in\s+Kraft|veräußer\w*|verkaufen|Verkauf\w*|Frist\w*|Verlängerung|"
@@ -211,6 +244,11 @@ _DAY_HEADS = frozenset(fold_case(w)[:HEADS[-1]] for w in (*WEEKDAYS, "today", "h
 assert all(len(head) == HEADS[-1] for head in _DAY_HEADS)
 _HEAD = itemgetter(slice(HEADS[-1]))
 _UNITS = ("day", "tag", "tägig", "week", "woche", "month", "monat")
+# The month and day heads as the needles of one pattern: most sentences hold none, which the table of the needles
+# their index holds tells at one lookup; the words are then read one by one only in the others (the gate cost ~12 %
+# of the deadlines' time word by word in every sentence)
+_MONTH_OR_DAY_WORD = prefiltered(r"(?<![\w])(?:" + "|".join(sorted(_MONTH_HEADS | _DAY_HEADS)) + ")", re.I)
+_MONTH_WORD = prefiltered(r"(?<![\w])(?:" + "|".join(sorted(_MONTH_HEADS)) + ")", re.I)  # (the same, months alone)
 
 
 def may_give_date(sentence: str) -> bool:
@@ -218,8 +256,12 @@ def may_give_date(sentence: str) -> bool:
     if _DATE_MARK.search(sentence):
         return True
     index = text_index(sentence)
+    if any(map(index.folded.__contains__, _UNITS)):
+        return True
+    if not _MONTH_OR_DAY_WORD.possible(sentence):
+        return False  # (no word begins with a month or a day)
     # (the words' 4-letter heads: every day head has 4 letters; cheaper than all the heads of the index)
-    return (not _DAY_HEADS.isdisjoint(map(_HEAD, index.words())) or any(map(index.folded.__contains__, _UNITS))
+    return (not _DAY_HEADS.isdisjoint(map(_HEAD, index.words()))
             or not _MONTH_HEADS.isdisjoint(map(_MONTH_HEAD, index.words())))
 
 
@@ -263,17 +305,30 @@ def weekday_date(weekday: int, published: date, direction: str) -> date:
     return published + timedelta(days=ahead) if ahead <= back else published - timedelta(days=back)
 
 
+_WORD_TOKEN = re.compile(r"[\w'.-]+")
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[\w'.-]+", text)
+    return _WORD_TOKEN.findall(text)
 
 
 REQUESTED = re.compile(r"\b(?:beantragt\w*|requested|requests|request(?:ing)?|asked\s+for|asks\s+for|asking\s+for|"
                        r"seeks?|seeking|sought|fordert\w*|forderte\w*)\b", re.I)
+# what REQUESTED's words begin with: a sentence that holds none of them (case-folded) has none in any clause, which
+# a few substring tests tell more cheaply than the regex over the clause of every date
+_REQUEST_STEMS = ("beantragt", "request", "ask", "seek", "sought", "fordert")
+
+
+# (the patterns of the readings around each date found, compiled once: a date is read by several)
+_CLAUSE_BREAK = re.compile(r"[,;:]\s|\s[-–—]\s")
+_THE_DAY_AFTER = re.compile(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)")
+_SIGNED_JUST_BEFORE = re.compile(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", re.I)
+_ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
 
 
 def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
-    clause = re.split(r"[,;:]\s|\s[-–—]\s", sentence[max(0, start - 80):start])[-1]
-    if REQUESTED.search(clause):
+    if any(map(text_index(sentence).folded.__contains__, _REQUEST_STEMS)) and REQUESTED.search(
+            _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]):
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
     after = sentence[end:end + 30]
@@ -289,7 +344,7 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
         if len(_words(before[m.end():])) <= 3:
             return True
     for m in vocab_matches(vocabs, "date_exclude", after):
-        if len(_words(after[:m.start()])) <= 2 and not re.match(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)", after):
+        if len(_words(after[:m.start()])) <= 2 and not _THE_DAY_AFTER.match(after):
             return True
     return False
 
@@ -302,11 +357,11 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
         return True
     if DURATION_FROM.search(before):  # "75 days from January 20", "90 Tage nach dem 14. August"
         return True
-    if re.search(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", before, re.I):
+    if _SIGNED_JUST_BEFORE.search(before):
         return True  # "an order signed Aug. 14"
     if ANCHOR_BEFORE_VOM.search(before) and not FRIST_VOM.search(before):
         return True
-    if re.search(r"\b(?:on|am|an)\s*$", before, re.I):
+    if _ON_JUST_BEFORE.search(before):
         near = " ".join(_words(before)[-7:-1])
         verbs = list(EVENT_VERBS.finditer(near))
         if verbs and not STRONG_BEFORE.search(before):
@@ -344,6 +399,31 @@ def _kind(sentence: str) -> str:
 # then resolved against each article's publication date: a sentence recurs across articles (wire copy, an updated
 # story) with another publication date. The readings are kept for the recent sentences.
 
+# What the ABSOLUTE forms need besides a digit, tested once a sentence: each form begins with a look-behind, so that
+# sre tries it at every character of the sentence, and most sentences with a digit write no date (the six forms were
+# ~1/8 of the deadlines' time). The forms in digits alone (2020-09-15, 15.09.2020, 9/15/2020) need a digit, "-", "."
+# or "/" and a digit; the others a month's name as a word, or at the head of a word where no letter follows it.
+_NUMERIC_DATE = re.compile(r"\d[-./]\s?\d")
+_IN_DIGITS_ALONE = (True, True, False, False, False, True)  # for each form of ABSOLUTE
+assert len(_IN_DIGITS_ALONE) == len(ABSOLUTE)
+_MONTH_NAMES_BY_HEAD: dict[str, tuple[str, ...]] = {}
+for _name in MONTHS:
+    _MONTH_NAMES_BY_HEAD[_name[:3]] = (*_MONTH_NAMES_BY_HEAD.get(_name[:3], ()), _name)
+_FORM_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzäöü")  # the letters no month's name in a form may run on into
+
+
+def _names_a_month(sentence: str) -> bool:
+    """Whether a word of the sentence is a month's name, or begins with one that no letter follows ("Sept", "Mar5";
+    not "market", "decision", "main"): what the ABSOLUTE forms with a month's name need."""
+    if not _MONTH_WORD.possible(sentence):
+        return False
+    for word in text_index(sentence).words():
+        for name in _MONTH_NAMES_BY_HEAD.get(word[:3], ()):
+            if word.startswith(name) and word[len(name):len(name) + 1] not in _FORM_LETTERS:
+                return True
+    return False
+
+
 @recent_sentences()
 def _written_dates(sentence: str) -> tuple[tuple[int, int, int, int, int | None, bool, str], ...]:
     """(start, end, month, day, year or None, next_year, expression) of every date the sentence writes out, in the
@@ -351,7 +431,10 @@ def _written_dates(sentence: str) -> tuple[tuple[int, int, int, int, int | None,
     out = []
     if not _DIGIT.search(sentence):
         return ()  # every form has a day number
-    for rx in ABSOLUTE:
+    in_digits, named = bool(_NUMERIC_DATE.search(sentence)), _names_a_month(sentence)
+    for rx, in_digits_alone in zip(ABSOLUTE, _IN_DIGITS_ALONE):
+        if not (in_digits if in_digits_alone else named):
+            continue  # (the form cannot match)
         for m in rx.finditer(sentence):
             gd = m.groupdict()
             month = int(gd["mnum"]) if gd.get("mnum") else MONTHS.get((gd.get("month") or "may").lower().rstrip("."), 5)
@@ -422,10 +505,17 @@ def _vague_dates(sentence: str, published: date) -> list[tuple[int, int, date, s
     return out
 
 
+# the words a VAGUE date ends on, as whole words (no word character after them, "mid-September", "Ende Sept."): a
+# month's name, or the month of "next month", "nächsten Monats"
+_VAGUE_WORDS = frozenset(MONTHS) | {"month", "monats"}
+
+
 @recent_sentences()  # (a reading of the sentence alone: see _written_dates)
 def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None, int | None, str], ...]:
     """(start, end, day, month or None for "next month", year or None, expression) of the vague dates."""
     out = []
+    if _VAGUE_WORDS.isdisjoint(text_index(sentence).words()):
+        return ()  # (VAGUE's needles, "mid", "late", "end" ..., are in many sentences: its month words in few)
     for m in VAGUE.finditer(sentence):
         pos = m.group("pos").lower()
         day = 15 if ("mid" in pos or "mitte" in pos or "middle" in pos) else (
@@ -441,6 +531,10 @@ def _written_vague_dates(sentence: str) -> tuple[tuple[int, int, int, int | None
     return tuple(out)
 
 
+_CLAUSE_MARK = re.compile(r"[,;:]\s")
+_SET_TO = re.compile(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", re.I)
+
+
 def _weekday_direction(sentence: str, start: int, end: int) -> str:
     clause = sentence[max(0, start - 80):min(len(sentence), end + 60)]
     if IRREALIS.search(clause):
@@ -448,10 +542,10 @@ def _weekday_direction(sentence: str, start: int, end: int) -> str:
     left = sentence[max(0, start - 50):start]
     right = sentence[end:end + 40]
     # the weekday's own clause: "Trump hatte am Montag gesagt, die Frist ende am Dienstag"
-    left = re.split(r"[,;:]\s", left)[-1]
-    right = re.split(r"[,;:]\s", right)[0]
+    left = _CLAUSE_MARK.split(left)[-1]
+    right = _CLAUSE_MARK.split(right)[0]
     local = left + " " + right
-    if re.search(r"\b(?:set|due|scheduled|slated|poised|expected)\s+to\b", local, re.I):
+    if _SET_TO.search(local):
         return "future"  # "which was set to expire Saturday": a future seen from the past, not yet passed
     if PAST_VERB_BEFORE.search(left) and not FUTURE_MARKERS.search(left):
         return "past"  # the clause tells what happened that day, whatever the sentence goes on to report
@@ -483,20 +577,37 @@ def _weekday_dates(sentence: str, published: date, absolute_spans) -> list[tuple
     return out
 
 
+# What _written_weekdays reads around a weekday (compiled once: each is asked of every weekday a sentence names)
+_DATE_RIGHT_AFTER = re.compile(r",?\s*(?:dem|den|the)?\s*\d")
+_DEADLINE_RIGHT_AFTER = re.compile(r"(?:'s)?\s+deadline", re.I)
+_DEADLINE_JUST_BEFORE = re.compile(r"\b(?:deadline|Frist)\b", re.I)
+_ORDER_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", re.I)
+_STATEMENT_AFTER = re.compile(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|"
+                              r"reported)\b", re.I)
+_ENDS_BEFORE = re.compile(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", re.I)
+_ENDS_AROUND = re.compile(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft", re.I)
+
+
 @recent_sentences()
 def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, int, str, int, str, bool], ...]:
     """(start, end, expression, weekday, when, is_deadline) of the weekdays in a sentence, outside the dates it
     writes out (absolute_spans); when: how the day follows from the publication date."""
     out = []
-    for m in WEEKDAY.finditer(sentence):
-        after = sentence[m.end():m.end() + 22]
-        if any(a - m.end() <= 8 and a >= m.end() for a, _b in absolute_spans) or re.match(
-                r",?\s*(?:dem|den|the)?\s*\d", after):
+    if _WEEKDAY_WORDS.isdisjoint(text_index(sentence).words()):
+        return ()  # (one set operation, where WEEKDAY's needles are 17 substrings searched one by one)
+    for m in WEEKDAY.rx.finditer(sentence):
+        start, end = m.span()
+        if any(a - end <= 8 and a >= end for a, _b in absolute_spans) or _DATE_RIGHT_AFTER.match(sentence[end:end + 22]):
             continue  # "Sunday, Jan. 19": the date itself is read
         pre = (m.group("pre") or "").strip().lower()
         wd = WEEKDAYS.get(m.group("wd").lower())
         if wd is None:   # matched only through re's case folding ("FRİDAY", "frıday"): not a weekday we read
             continue
+        if _ORDER_RIGHT_AFTER.match(sentence, end):
+            out.append((start, end, m.group(0), wd, "past", False))  # the day an order was signed
+            continue
+        before = sentence[max(0, start - 30):start]
+        adjacent = bool(WD_ADJACENT.search(before))  # "by Tuesday", "bis Montag", "effective Sunday"
         if pre == "heutigen":
             when = "today"
         elif pre == "morgigen":  # "am morgigen Samstag": tomorrow
@@ -508,37 +619,36 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
         elif pre in ("vergangenen", "last", "letzten"):
             when = "last"
         else:
-            when = _weekday_direction(sentence, m.start(), m.end())
-            if WD_ADJACENT.search(sentence[max(0, m.start() - 30):m.start()]) and not IRREALIS.search(sentence):
+            when = _weekday_direction(sentence, start, end)
+            if adjacent and not IRREALIS.search(sentence):
                 # "as of Sunday, ..." looks ahead, unless the clause then tells what happened ("As of Saturday
                 # afternoon, TikTok began notifying users")
-                when = "past" if _NARRATED_AFTER.match(sentence, m.end()) else "future"
-        before = sentence[max(0, m.start() - 30):m.start()]
-        window_after = " ".join(_words(sentence[m.end():m.end() + 60])[:5])
+                when = "past" if _NARRATED_AFTER.match(sentence, end) else "future"
+        deadline_after = bool(_DEADLINE_RIGHT_AFTER.match(sentence, end))
+        window_after = " ".join(_words(sentence[end:end + 60])[:5])
         window_before = " ".join(_words(before)[-5:])
-        is_deadline = bool(WD_ADJACENT.search(before) or re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I)
-                           or WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
-        if re.search(r"\b(?:deadline|Frist)\b", before[-12:], re.I):
+        is_deadline = adjacent or deadline_after or bool(WD_NEAR.search(window_before) or WD_NEAR.search(window_after))
+        # what takes a deadline day back is asked only of one (each is a regex pass)
+        if _DEADLINE_JUST_BEFORE.search(before[-12:]):
             is_deadline = True
-        elif not WD_ADJACENT.search(before) and MEETING_BEFORE.search(
-                re.split(r"[,;:]\s", sentence[max(0, m.start() - 70):m.start()])[-1]):
-            is_deadline = False  # "due to hold talks on Thursday": the day of a meeting, not a deadline
-        elif re.match(r"\s*(?:\S+\s+)?(?:gesagt|erklärt|angekündigt|mitgeteilt|berichtet|said|told|announced|reported)\b",
-                      sentence[m.end():], re.I):
-            is_deadline = False  # "hatte am Montag gesagt": the day of a statement
-        elif (not WD_ADJACENT.search(before) and MARKET_OR_EVENT.search(" ".join(_words(before)[-5:]))
-              and not re.search(r"endet|ends|expire|abläuft|ablaufen|took\s+effect|in\s+Kraft", window_before, re.I)):
+        elif is_deadline and (
+                # "due to hold talks on Thursday": the day of a meeting, not a deadline
+                (not adjacent and MEETING_BEFORE.search(_CLAUSE_MARK.split(sentence[max(0, start - 70):start])[-1]))
+                # "hatte am Montag gesagt": the day of a statement
+                or _STATEMENT_AFTER.match(sentence, end)
+                or (not adjacent and MARKET_OR_EVENT.search(window_before) and not _ENDS_BEFORE.search(window_before))):
             is_deadline = False
-        if re.match(r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[m.end():], re.I):
-            out.append((m.start(), m.end(), m.group(0), wd, "past", False))  # the day an order was signed
-            continue
-        signing = SIGN_VERBS.search(sentence[max(0, m.start() - 60):m.end() + 80])
-        if signing and not WD_ADJACENT.search(before) and not re.match(r"(?:'s)?\s+deadline", sentence[m.end():], re.I):
-            if not re.search(r"endet|ends|expire|abläuft|ablaufen|abgelaufen|ausgelaufen|took\s+effect|in\s+Kraft",
-                             sentence[max(0, m.start() - 40):m.end() + 40], re.I):
-                is_deadline = False
-        out.append((m.start(), m.end(), m.group(0), wd, when, is_deadline))
+        if (is_deadline and not adjacent and not deadline_after
+                and SIGN_VERBS.search(sentence[max(0, start - 60):end + 80])
+                and not _ENDS_AROUND.search(sentence[max(0, start - 40):end + 40])):
+            is_deadline = False  # the day of a signing
+        out.append((start, end, m.group(0), wd, when, is_deadline))
     return tuple(out)
+
+
+# "two days ago", "90 Tage zuvor": not from now; "over the last 30 days", "seit 90 Tagen": a span gone by
+_BEFORE_OR_AFTER_THEN = re.compile(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", re.I)
+_SPAN_GONE_BY = re.compile(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$", re.I)
 
 
 @recent_sentences()  # (a reading of the sentence alone: see _written_dates)
@@ -557,10 +667,9 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
             continue
         if CONDITIONAL.search(sentence[max(0, m.start() - 80):m.start()]):
             continue
-        if re.match(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", sentence[m.end():], re.I):
+        if _BEFORE_OR_AFTER_THEN.match(sentence, m.end()):
             continue
-        if re.search(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$",
-                     sentence[max(0, m.start() - 25):m.start()], re.I):
+        if _SPAN_GONE_BY.search(sentence[max(0, m.start() - 25):m.start()]):
             continue
         out.append((m.start(), m.end(), days, m.group(0)))
     return tuple(out)
@@ -621,17 +730,27 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     for i, sentence in enumerate(sentences):
         if not (may_give_date(sentence) and may_hold_date(sentence)):
             continue
+        absolute = _absolute_dates(sentence, published)
+        vague = _vague_dates(sentence, published)
+        spans = [(a, b) for a, b, _, _ in absolute]
+        weekdays = _weekday_dates(sentence, published, spans)
+        words = text_index(sentence).words()
+        week_ends = list(WEEK_END.finditer(sentence)) if not _WEEK_END_WORDS.isdisjoint(words) else []
+        month_ends = list(MONTH_END.finditer(sentence)) if not _MONTH_END_WORDS.isdisjoint(words) else []
+        signed_today = bool(TODAY.search(sentence) and SIGN_VERBS.search(sentence))
+        # deadline words count for a written date and for a duration: not asked of a sentence that can have neither
+        has_deadline_words = bool(absolute or DURATION.possible(sentence)) and _memo(
+            _DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
+        # durations count from this sentence's event date, else the last signing reported before
+        durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
+        if not (absolute or vague or weekdays or week_ends or month_ends or signed_today or durations):
+            continue  # (nearly half the sentences the gates let through give nothing: their topic is not asked)
         sentence_flags = set()
         if _memo(_OTHER_DEAL, sentence, profile, vocabs, _other_deal):
             sentence_flags.add("other_deal")
         if not on_topic(sentence) and not (i > 0 and not _memo(_OTHER_DEAL, sentences[i - 1], profile, vocabs, _other_deal)
                                            and on_topic(sentences[i - 1])):
             sentence_flags.add("off_topic")
-        has_deadline_words = _memo(_DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
-        absolute = _absolute_dates(sentence, published)
-        vague = _vague_dates(sentence, published)
-        spans = [(a, b) for a, b, _, _ in absolute]
-        weekdays = _weekday_dates(sentence, published, spans)
         anchors: list[date] = []
         found_here: list[Candidate] = []
         for start, end, d, expr in absolute:
@@ -663,20 +782,19 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 5, "vague", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))
-        for m_week in WEEK_END.finditer(sentence):
+        for m_week in week_ends:
             which = (m_week.group("en") or m_week.group("de") or "").lower()
             friday = published + timedelta(days=(4 - published.weekday()) % 7)
             if not which.startswith(("this", "dies")):
                 friday += timedelta(days=7)  # the end of next week: the Friday after this one
             found_here.append(Candidate(friday, m_week.group(0), 2, "vague", sentence, _kind(sentence)))
-        for m_end in MONTH_END.finditer(sentence):
+        for m_end in month_ends:
             nxt = (published.replace(day=1) + timedelta(days=32)).replace(day=1)
             found_here.append(Candidate(nxt - timedelta(days=1), m_end.group(0), 5, "vague", sentence, _kind(sentence)))
         for start, end, d, expr, is_deadline in weekdays:
             flags = set()
             if not is_deadline:
-                if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or re.match(
-                        r"(?:'s)?\s+(?:executive\s+)?(?:order|decree|Anordnung|Dekret|Verfügung)\b", sentence[end:], re.I):
+                if SIGN_VERBS.search(sentence) or EVENT_VERBS.search(sentence) or _ORDER_RIGHT_AFTER.match(sentence, end):
                     anchors.append(d)
                     flags.add("event")
                 flags.add("not_deadline_day")
@@ -684,10 +802,8 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 0, "weekday", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))
-        if TODAY.search(sentence) and SIGN_VERBS.search(sentence):
+        if signed_today:
             anchors.append(published)
-        # durations count from this sentence's event date, else the last signing reported before
-        durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
         stated_before = sorted([(a, d) for a, _b, d, _e in absolute if not _is_anchor(sentence, a, _b)]
                                + [(a, d) for a, _b, d, _e, is_dl in weekdays if is_dl])
         for start, end, days, expr in durations:
@@ -776,14 +892,14 @@ _HOW = ("explicit", "weekday", "vague", "computed")
 _FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated",
           "other_deal")
 # a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
-_EVENT_BEFORE = re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
-                           r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
-                           r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
-                           r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I)
-_BY_BEFORE = re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
-                        r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
-                        r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
-                        r"(?:\w+day,?\s+)?$", re.I)
+_EVENT_BEFORE = _AtTheEnd(re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
+                                     r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
+                                     r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
+                                     r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I), runs=6, words=True)
+_BY_BEFORE = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
+                                  r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
+                                  r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
+                                  r"(?:\w+day,?\s+)?$", re.I), runs=5)
 # a date that names an event by the noun after it: "the March 5 bill", "a June 12 hearing", "Monday's meeting"
 _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|legislation|vote|hearing|meeting|briefing|memo|"
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
@@ -793,6 +909,13 @@ _DEADLINE_NOUN = prefiltered(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve
                              r"Aufschub|Schonfrist|Stichtag)\b", re.I)  # (searched in whole sentences, indexed already)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
                          re.I)
+
+
+_YEAR_DIGITS = re.compile(r"\d{4}")
+# the names of the features read for each way of writing, each flag, each kind (made once, not for every date)
+_WRITTEN_FEATURES = tuple((how, f"written_{how}") for how in _HOW)
+_ALWAYS_FEATURES = tuple((flag, f"always_{flag}") for flag in _FLAGS)
+_KIND_FEATURES = tuple((kind, f"kind_{kind}") for kind in ("ban", "sale", "extension", "talks"))
 
 
 # Which way each feature's evidence points (+1: for a deadline, -1: against; absent: the data decides). The
@@ -827,14 +950,14 @@ def deadline_candidates(article: Article, profile: Profile) -> list[DateCandidat
             "days_ahead": max(-2.0, min(2.0, delta / 365)),
             "in_future": float(delta >= -1),
             "long_past": float(delta < -45),
-            "year_written": float(any(re.search(r"\d{4}", c.expression) for c in occurrences)),
+            "year_written": float(any(_YEAR_DIGITS.search(c.expression) for c in occurrences)),
         }
-        for how in _HOW:
-            f[f"written_{how}"] = float(best.how == how)
-        for flag in _FLAGS:
-            f[f"always_{flag}"] = float(all(flag in c.flags for c in occurrences))
-        for kind in ("ban", "sale", "extension", "talks"):
-            f[f"kind_{kind}"] = float(any(c.kind == kind for c in occurrences))
+        for how, name in _WRITTEN_FEATURES:
+            f[name] = float(best.how == how)
+        for flag, name in _ALWAYS_FEATURES:
+            f[name] = float(all(flag in c.flags for c in occurrences))
+        for kind, name in _KIND_FEATURES:
+            f[name] = float(any(c.kind == kind for c in occurrences))
         f["after_by_or_until"] = float(any(
             c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
         # shares, not "every occurrence": a date written twice, once as "the March 5 bill", is half an event

@@ -23,7 +23,7 @@ import re
 from dealwatch.facts.text import (about_other_deal, article_sentences, list_holds, mention_strength,
                                   recent_sentences, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import fold_case, prefiltered
+from dealwatch.patterns import prefiltered, text_index
 from dealwatch.profile import Profile
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
@@ -99,8 +99,8 @@ def amounts(sentence: str, german: bool) -> list[tuple[int, int, float, float, s
 @recent_sentences()  # every sentence of an article is read; a sentence recurs across articles
 def _amounts(sentence: str, german: bool) -> tuple[tuple[int, int, float, float, str, str], ...]:
     out, taken = [], []
-    folded = fold_case(sentence)  # (not its index: a sentence without a currency is common, and needs none)
-    if not any(map(folded.__contains__, _CURRENCY_MARKS)):
+    # (the judgment has indexed every sentence before: its folded text is there, not folded again)
+    if not any(map(text_index(sentence).folded.__contains__, _CURRENCY_MARKS)):
         return ()
     for rx, cur_before in ((RANGE_BEFORE, True), (RANGE_AFTER, False), (SINGLE_BEFORE, True), (SINGLE_AFTER, False)):
         for m in rx.finditer(sentence):
@@ -147,7 +147,7 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
     vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
     facts: list[Fact] = []
     for sentence in article_sentences(article.title, article.text):
-        found = amounts(sentence, german)
+        found = _amounts(sentence, german)
         if not found:
             continue
         if list_holds(profile, "other_deal", sentence) or about_other_deal(sentence, profile):
