@@ -49,6 +49,18 @@ _CASE_FIXES = str.maketrans({"\u0130": "i", "ı": "i", "ſ": "s", "µ": "μ", "�
 _NEEDS_FIXES = re.compile("[\u0130ıſµςϐϵϑϰϖϱϕ\u1fbe\u1fd3\u1fe3\u1c80-\u1c88ẛﬅ]")
 _UNFOLDED = re.compile("[ι\u0345]")
 _WORD = re.compile(r"\w+")
+# The words of a text in Latin-1 (English and German news, nearly every sentence): its bytes with every non-word
+# character made a blank, split. The same words as _WORD.findall (the table is read off `re`'s \w itself) in about
+# half the time: the text index of every sentence starts with its words.
+_LATIN1_BLANKED = bytes(i if _WORD.fullmatch(chr(i)) else 0x20 for i in range(256))
+
+
+def words_of(text: str) -> frozenset[str]:
+    """The words (runs of \\w) of a text."""
+    try:
+        return frozenset(text.encode("latin-1").translate(_LATIN1_BLANKED).decode("latin-1").split())
+    except UnicodeEncodeError:
+        return frozenset(_WORD.findall(text))
 
 
 def fold_case(text: str) -> str:
@@ -133,7 +145,7 @@ class TextIndex:
 
     def words(self) -> frozenset[str]:
         if self._words is None:
-            self._words = frozenset(_WORD.findall(self.folded))
+            self._words = words_of(self.folded)
         return self._words
 
     def heads(self) -> frozenset[str]:

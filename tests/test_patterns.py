@@ -10,7 +10,7 @@ import re
 import sys
 
 from dealwatch.facts import bidders, deadlines, prices, text
-from dealwatch.patterns import _INDEXES, Alternation, fold_case, needles, text_index
+from dealwatch.patterns import _INDEXES, Alternation, fold_case, needles, text_index, words_of
 from dealwatch.profile import load_profile
 
 _HELDOUT = Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles"
@@ -158,3 +158,13 @@ def test_profile_pickles_as_its_definition():
     s = "Oracle and Walmart made a bid for TikTok's U.S. business by Sept. 15."
     for a, b in zip(_alternations(p), _alternations(q)):
         assert a.pattern == b.pattern and _spans(a.finditer(s)) == _spans(b.finditer(s))
+
+
+def test_words_of_gives_the_words_re_finds():
+    # the Latin-1 shortcut against `re` itself: every Latin-1 character between words, and texts beyond Latin-1
+    latin1 = [chr(i) for i in range(256)]
+    texts = [f"ab{c}cd {c}x{c}" for c in latin1] + ["".join(latin1), "Übernahme—über… TikTok’s deal ²³ µ ª",
+                                                    "Straße am Fluss", "日本語 テキスト", ""]
+    for text in texts:
+        assert words_of(text) == frozenset(re.findall(r"\w+", text)), repr(text)
+
