@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   recent_sentences, target_spans)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered
+from dealwatch.patterns import prefiltered, text_index
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -595,10 +595,19 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     return out
 
 
+def _index_sentences(sentences: tuple[str, ...]) -> None:
+    """Index every sentence for the lists' needle tests (patterns.text_index) before the first search. A list
+    searches a short sentence that nothing has indexed yet with its whole alternation, which for the bid list
+    (~200 alternatives) costs more than indexing the sentence once for every list."""
+    for sentence in sentences:
+        text_index(sentence)
+
+
 def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders the rules alone find, one Fact per mention found."""
     vocabs = _vocabs(profile, article.lang)
     sentences = article_sentences(article.title, article.text)
+    _index_sentences(sentences)
     denials: list[set[str]] = []  # the parties the article reports denying any bid, read when first needed
 
     def denied() -> set[str]:
