@@ -270,6 +270,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
         party = profile.parties[int(m.lastgroup[1:])]
         best = m
         for candidate in named:
+            if candidate is party:
+                continue  # its own pattern (its aliases, in the same order) matches here exactly as far as m
             other = candidate.pattern.match(sentence, m.start())
             if other and other.end() > best.end():
                 best, party = other, candidate
@@ -417,9 +419,18 @@ def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) ->
     return False
 
 
+# asked of each mention in a bid sentence by rule_bidders, then again by bidder_candidates: answered once. The answer
+# reads the mention's span and whether its party may bid, the cues (the same match objects in both passes: a reading's
+# live cues) and the vocabularies.
+_MAY_BID = SentenceMemo()
+
+
 def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list[Vocabulary]) -> bool:
     """Whether a party named in a bid sentence can be a bidder there (role, title, nearby role words, wishes)."""
-    return _may_bid_cached(sentence, mention, cues, vocabs, _role_matches(sentence, tuple(vocabs)))
+    key = (sentence, mention.start, mention.end, mention.party is None or mention.party.role == "candidate",
+           tuple(cues), *vocabs)
+    return _MAY_BID.read(key, lambda: _may_bid_cached(sentence, mention, cues, vocabs,
+                                                      _role_matches(sentence, tuple(vocabs))))
 
 
 @recent_sentences()
