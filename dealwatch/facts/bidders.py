@@ -749,6 +749,13 @@ FEATURE_DIRECTIONS: dict[str, int] = {
 }
 
 
+def _may_name_a_candidate(sentence: str, profile: Profile) -> bool:
+    """Whether an alias of a candidate party may match in the sentence (its needles are there): what a candidate's
+    mention needs, asked before finding the mentions (many sentences name only the seller, a government, a medium)."""
+    return profile.parties_rx is not None and any(
+        profile.parties[i].role == "candidate" for i in profile.parties_rx.live(sentence))
+
+
 def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact] | None = None) -> list[PartyCandidate]:
     """Every candidate party the article names (the profile's candidates anywhere; unknown organisations in the
     frames of a bid), one per name, with what the rules read around each of its mentions."""
@@ -767,10 +774,12 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     for i, sentence in enumerate(sentences):
         reading = _read_sentence(sentence, profile, vocabs)
         bid_sentences += bool(reading is not None and reading.live)
+        live = list(reading.live) if reading is not None else []
+        if not live and not _may_name_a_candidate(sentence, profile):
+            continue  # no candidate named, no unknown party (found only with a live cue): nothing to read
         named = known_mentions(sentence, profile)
         known = [m for m in named if m.party is not None and m.party.role == "candidate"]
         unknown = list(reading.unknown) if reading is not None else []
-        live = list(reading.live) if reading is not None else []
         owning = bool(OWNERSHIP.search(sentence)) if (known or unknown or live) else False
         if (live or owning) and ORG_HEAD.search(sentence):
             # every party of the profile blocks its words, whatever its role ("Committee on Foreign Investment")
