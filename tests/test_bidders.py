@@ -620,3 +620,35 @@ def test_a_headline_in_lower_case_names_its_parties():
                        if f.kind == "bidder"}
                for title in ("walmart joins microsoft tiktok bid", "")}
     assert bidders == {"walmart joins microsoft tiktok bid": {"Walmart", "Microsoft"}, "": set()}
+
+
+# --- speed devices: the answers they skip or share are the answers of a full reading ---------------------------
+
+def test_a_sentence_whose_aliases_are_no_candidates_names_no_candidate():
+    from dealwatch.facts.bidders import _may_name_a_candidate, known_mentions
+    p = profile()
+    sentences = ["ByteDance said it would not sell the app.", "Oracle and Walmart joined the talks with ByteDance.",
+                 "The Trump administration gave ByteDance 90 days.", "Microsoft Corp confirmed the talks.",
+                 "Apple pie and a snap decision.", "Treasury Secretary Steven Mnuchin met Oracle's Safra Catz.",
+                 "Nothing here names anyone at all."]
+    asked = [_may_name_a_candidate(s, p) for s in sentences]
+    for sentence, may in zip(sentences, asked):
+        named = [m for m in known_mentions(sentence, p) if m.party is not None and m.party.role == "candidate"]
+        assert may or not named, sentence
+    assert True in asked and False in asked  # both answers are given (the skip is taken, and not always)
+
+
+def test_may_bid_answered_once_is_the_fresh_answer_for_each_mention():
+    from dealwatch.facts.bidders import _may_bid, _may_bid_cached, _read_sentence, _role_matches, _vocabs
+    p = profile()
+    vocabs = _vocabs(p, "en")
+    sentence = ("Walmart said it would bid together with Microsoft, while Treasury Secretary Steven Mnuchin said "
+                "Oracle would be a good buyer.")
+    reading = _read_sentence(sentence, p, vocabs)
+    answers = {}
+    for mention in reading.known:
+        fresh = _may_bid_cached(sentence, mention, list(reading.live), vocabs, _role_matches(sentence, tuple(vocabs)))
+        assert _may_bid(sentence, mention, reading.live, vocabs) == fresh  # first asked: computed
+        assert _may_bid(sentence, mention, list(reading.live), vocabs) == fresh  # asked again: remembered
+        answers[mention.name] = fresh
+    assert True in answers.values() and False in answers.values(), answers
