@@ -483,11 +483,15 @@ def _partnering_to_host(sentence: str, mention: Mention, cues: list[re.Match], h
                and not CLAUSE_BREAK.search(sentence[mention.end:h.start()]) for h in hosts)
 
 
-def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> set[str]:
-    denied = set()
-    for sentence in sentences:
-        denied.update(_denied_in(sentence, profile, vocabs))
-    return denied
+# The parties an article's sentences report denying a bid: asked by rule_bidders, then again by bidder_candidates
+# (answered once, not by reading each sentence's memo again). Keyed as _DENIALS, by all the sentences.
+_ARTICLE_DENIALS = SentenceMemo()
+
+
+def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> frozenset[str]:
+    key = (tuple(sentences), *vocabs, profile.parties_rx)
+    return _ARTICLE_DENIALS.read(key, lambda: frozenset(name for sentence in sentences
+                                                        for name in _denied_in(sentence, profile, vocabs)))
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
@@ -619,9 +623,9 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     vocabs = _vocabs(profile, article.lang)
     sentences = article_sentences(article.title, article.text)
     _index_sentences(sentences)
-    denials: list[set[str]] = []  # the parties the article reports denying any bid, read when first needed
+    denials: list[frozenset[str]] = []  # the parties the article reports denying any bid, read when first needed
 
-    def denied() -> set[str]:
+    def denied() -> frozenset[str]:
         if not denials:
             denials.append(_denied_parties(sentences, profile, vocabs))
         return denials[0]
