@@ -652,3 +652,31 @@ def test_may_bid_answered_once_is_the_fresh_answer_for_each_mention():
         assert _may_bid(sentence, mention, list(reading.live), vocabs) == fresh  # asked again: remembered
         answers[mention.name] = fresh
     assert True in answers.values() and False in answers.values(), answers
+
+
+def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
+    # the window before a mention is searched only where the sentence's needle test finds a title (when the window
+    # cuts no word): at every position of these sentences the answer is a plain pass's over the window
+    from dealwatch.facts.bidders import FORMER, _official_before, _vocabs, _words_between
+    p = profile()
+    vocabs = tuple(_vocabs(p, "en"))
+    official = vocabs[0].rx("official")
+
+    def plain(sentence: str, start: int) -> bool:
+        before = sentence[max(0, start - 45):start]
+        return any(_words_between(before[m.end():]) <= 2 and not FORMER.search(before[:m.start()])
+                   for m in official.full.finditer(before))
+
+    sentences = ["Treasury Secretary Steven Mnuchin said Oracle would bid.",
+                 "The former Treasury Secretary Steven Mnuchin has assembled a group to bid for the app.",
+                 "An undersecretary of commerce and Commerce Secretary Wilbur Ross met Microsoft and Walmart.",
+                 "President Donald Trump said Oracle, a great company, could buy TikTok's U.S. business.",
+                 "Walmart, Microsoft and Oracle were named; no minister commented on the secretaryship.",
+                 # a window that begins inside a word holds a title the sentence's words do not: "President"
+                 "Acme's ExPresident Bartholomewmontgomeryfitzgeraldsmi Oracle said it would bid."]
+    answers = []
+    for sentence in sentences:
+        for start in range(len(sentence) + 1):
+            answers.append(_official_before(sentence, start, vocabs))
+            assert answers[-1] == plain(sentence, start), (sentence, start)
+    assert True in answers and False in answers

@@ -345,14 +345,27 @@ def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> b
     return _official_before(sentence, mention.start, tuple(vocabs))
 
 
+def _cuts_no_word(text: str, i: int) -> bool:
+    """Whether position i of text lies between two words, not inside one (re's word characters)."""
+    return i <= 0 or i >= len(text) or not (_is_word_character(text[i - 1]) and _is_word_character(text[i]))
+
+
+def _is_word_character(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 # asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
 # and official_title): answered once (~1.5% of the judgment's instructions, measured)
 @recent_sentences()
 def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
-    before = sentence[max(0, start - 45):start]
+    window = max(0, start - 45)
+    before = sentence[window:start]
+    # a window that cuts no word holds only the sentence's words: where the list's needle test of the (indexed)
+    # sentence finds no title, the window holds none either, and the list's pass over the window is spared
+    whole_words = _cuts_no_word(sentence, window) and _cuts_no_word(sentence, start)
     for v in vocabs:
         rx = v.rx("official")
-        if rx is None:
+        if rx is None or (whole_words and not rx.live(sentence)):
             continue
         for m in rx.finditer(before):
             rest = before[m.end():]
