@@ -620,3 +620,63 @@ def test_a_headline_in_lower_case_names_its_parties():
                        if f.kind == "bidder"}
                for title in ("walmart joins microsoft tiktok bid", "")}
     assert bidders == {"walmart joins microsoft tiktok bid": {"Walmart", "Microsoft"}, "": set()}
+
+
+# --- speed devices: the answers they skip or share are the answers of a full reading ---------------------------
+
+def test_a_sentence_whose_aliases_are_no_candidates_names_no_candidate():
+    from dealwatch.facts.bidders import _may_name_a_candidate, known_mentions
+    p = profile()
+    sentences = ["ByteDance said it would not sell the app.", "Oracle and Walmart joined the talks with ByteDance.",
+                 "The Trump administration gave ByteDance 90 days.", "Microsoft Corp confirmed the talks.",
+                 "Apple pie and a snap decision.", "Treasury Secretary Steven Mnuchin met Oracle's Safra Catz.",
+                 "Nothing here names anyone at all."]
+    asked = [_may_name_a_candidate(s, p) for s in sentences]
+    for sentence, may in zip(sentences, asked):
+        named = [m for m in known_mentions(sentence, p) if m.party is not None and m.party.role == "candidate"]
+        assert may or not named, sentence
+    assert True in asked and False in asked  # both answers are given (the skip is taken, and not always)
+
+
+def test_may_bid_answered_once_is_the_fresh_answer_for_each_mention():
+    from dealwatch.facts.bidders import _may_bid, _may_bid_cached, _read_sentence, _role_matches, _vocabs
+    p = profile()
+    vocabs = _vocabs(p, "en")
+    sentence = ("Walmart said it would bid together with Microsoft, while Treasury Secretary Steven Mnuchin said "
+                "Oracle would be a good buyer.")
+    reading = _read_sentence(sentence, p, vocabs)
+    answers = {}
+    for mention in reading.known:
+        fresh = _may_bid_cached(sentence, mention, list(reading.live), vocabs, _role_matches(sentence, tuple(vocabs)))
+        assert _may_bid(sentence, mention, reading.live, vocabs) == fresh  # first asked: computed
+        assert _may_bid(sentence, mention, list(reading.live), vocabs) == fresh  # asked again: remembered
+        answers[mention.name] = fresh
+    assert True in answers.values() and False in answers.values(), answers
+
+
+def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
+    # the window before a mention is searched only where the sentence's needle test finds a title (when the window
+    # cuts no word): at every position of these sentences the answer is a plain pass's over the window
+    from dealwatch.facts.bidders import FORMER, _official_before, _vocabs, _words_between
+    p = profile()
+    vocabs = tuple(_vocabs(p, "en"))
+    official = vocabs[0].rx("official")
+
+    def plain(sentence: str, start: int) -> bool:
+        before = sentence[max(0, start - 45):start]
+        return any(_words_between(before[m.end():]) <= 2 and not FORMER.search(before[:m.start()])
+                   for m in official.full.finditer(before))
+
+    sentences = ["Treasury Secretary Steven Mnuchin said Oracle would bid.",
+                 "The former Treasury Secretary Steven Mnuchin has assembled a group to bid for the app.",
+                 "An undersecretary of commerce and Commerce Secretary Wilbur Ross met Microsoft and Walmart.",
+                 "President Donald Trump said Oracle, a great company, could buy TikTok's U.S. business.",
+                 "Walmart, Microsoft and Oracle were named; no minister commented on the secretaryship.",
+                 # a window that begins inside a word holds a title the sentence's words do not: "President"
+                 "Acme's ExPresident Bartholomewmontgomeryfitzgeraldsmi Oracle said it would bid."]
+    answers = []
+    for sentence in sentences:
+        for start in range(len(sentence) + 1):
+            answers.append(_official_before(sentence, start, vocabs))
+            assert answers[-1] == plain(sentence, start), (sentence, start)
+    assert True in answers and False in answers

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   recent_sentences, target_spans)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered
+from dealwatch.patterns import prefiltered, text_index
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -270,6 +270,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
         party = profile.parties[int(m.lastgroup[1:])]
         best = m
         for candidate in named:
+            if candidate is party:
+                continue  # its own pattern (its aliases, in the same order) matches here exactly as far as m
             other = candidate.pattern.match(sentence, m.start())
             if other and other.end() > best.end():
                 best, party = other, candidate
@@ -343,14 +345,27 @@ def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> b
     return _official_before(sentence, mention.start, tuple(vocabs))
 
 
+def _cuts_no_word(text: str, i: int) -> bool:
+    """Whether position i of text lies between two words, not inside one (re's word characters)."""
+    return i <= 0 or i >= len(text) or not (_is_word_character(text[i - 1]) and _is_word_character(text[i]))
+
+
+def _is_word_character(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 # asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
 # and official_title): answered once (~1.5% of the judgment's instructions, measured)
 @recent_sentences()
 def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
-    before = sentence[max(0, start - 45):start]
+    window = max(0, start - 45)
+    before = sentence[window:start]
+    # a window that cuts no word holds only the sentence's words: where the list's needle test of the (indexed)
+    # sentence finds no title, the window holds none either, and the list's pass over the window is spared
+    whole_words = _cuts_no_word(sentence, window) and _cuts_no_word(sentence, start)
     for v in vocabs:
         rx = v.rx("official")
-        if rx is None:
+        if rx is None or (whole_words and not rx.live(sentence)):
             continue
         for m in rx.finditer(before):
             rest = before[m.end():]
@@ -417,9 +432,18 @@ def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) ->
     return False
 
 
+# asked of each mention in a bid sentence by rule_bidders, then again by bidder_candidates: answered once. The answer
+# reads the mention's span and whether its party may bid, the cues (the same match objects in both passes: a reading's
+# live cues) and the vocabularies.
+_MAY_BID = SentenceMemo()
+
+
 def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list[Vocabulary]) -> bool:
     """Whether a party named in a bid sentence can be a bidder there (role, title, nearby role words, wishes)."""
-    return _may_bid_cached(sentence, mention, cues, vocabs, _role_matches(sentence, tuple(vocabs)))
+    key = (sentence, mention.start, mention.end, mention.party is None or mention.party.role == "candidate",
+           tuple(cues), *vocabs)
+    return _MAY_BID.read(key, lambda: _may_bid_cached(sentence, mention, cues, vocabs,
+                                                      _role_matches(sentence, tuple(vocabs))))
 
 
 @recent_sentences()
@@ -472,11 +496,15 @@ def _partnering_to_host(sentence: str, mention: Mention, cues: list[re.Match], h
                and not CLAUSE_BREAK.search(sentence[mention.end:h.start()]) for h in hosts)
 
 
-def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> set[str]:
-    denied = set()
-    for sentence in sentences:
-        denied.update(_denied_in(sentence, profile, vocabs))
-    return denied
+# The parties an article's sentences report denying a bid: asked by rule_bidders, then again by bidder_candidates
+# (answered once, not by reading each sentence's memo again). Keyed as _DENIALS, by all the sentences.
+_ARTICLE_DENIALS = SentenceMemo()
+
+
+def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> frozenset[str]:
+    key = (tuple(sentences), *vocabs, profile.parties_rx)
+    return _ARTICLE_DENIALS.read(key, lambda: frozenset(name for sentence in sentences
+                                                        for name in _denied_in(sentence, profile, vocabs)))
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
@@ -595,13 +623,22 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     return out
 
 
+def _index_sentences(sentences: tuple[str, ...]) -> None:
+    """Index every sentence for the lists' needle tests (patterns.text_index) before the first search. A list
+    searches a short sentence that nothing has indexed yet with its whole alternation, which for the bid list
+    (~200 alternatives) costs more than indexing the sentence once for every list."""
+    for sentence in sentences:
+        text_index(sentence)
+
+
 def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders the rules alone find, one Fact per mention found."""
     vocabs = _vocabs(profile, article.lang)
     sentences = article_sentences(article.title, article.text)
-    denials: list[set[str]] = []  # the parties the article reports denying any bid, read when first needed
+    _index_sentences(sentences)
+    denials: list[frozenset[str]] = []  # the parties the article reports denying any bid, read when first needed
 
-    def denied() -> set[str]:
+    def denied() -> frozenset[str]:
         if not denials:
             denials.append(_denied_parties(sentences, profile, vocabs))
         return denials[0]
@@ -729,6 +766,13 @@ FEATURE_DIRECTIONS: dict[str, int] = {
 }
 
 
+def _may_name_a_candidate(sentence: str, profile: Profile) -> bool:
+    """Whether an alias of a candidate party may match in the sentence (its needles are there): what a candidate's
+    mention needs, asked before finding the mentions (many sentences name only the seller, a government, a medium)."""
+    return profile.parties_rx is not None and any(
+        profile.parties[i].role == "candidate" for i in profile.parties_rx.live(sentence))
+
+
 def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact] | None = None) -> list[PartyCandidate]:
     """Every candidate party the article names (the profile's candidates anywhere; unknown organisations in the
     frames of a bid), one per name, with what the rules read around each of its mentions."""
@@ -747,10 +791,12 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     for i, sentence in enumerate(sentences):
         reading = _read_sentence(sentence, profile, vocabs)
         bid_sentences += bool(reading is not None and reading.live)
+        live = list(reading.live) if reading is not None else []
+        if not live and not _may_name_a_candidate(sentence, profile):
+            continue  # no candidate named, no unknown party (found only with a live cue): nothing to read
         named = known_mentions(sentence, profile)
         known = [m for m in named if m.party is not None and m.party.role == "candidate"]
         unknown = list(reading.unknown) if reading is not None else []
-        live = list(reading.live) if reading is not None else []
         owning = bool(OWNERSHIP.search(sentence)) if (known or unknown or live) else False
         if (live or owning) and ORG_HEAD.search(sentence):
             # every party of the profile blocks its words, whatever its role ("Committee on Foreign Investment")
