@@ -566,7 +566,9 @@ class Alternation:
         self.frequent = frequent
         self.pattern = f"{prefix}(?:{'|'.join(alternatives)}){suffix}"
         self.full = _compiled(self.pattern, flags)   # now: load_profile reports a pattern that does not compile
-        self._merged_at_most = max(2, len(alternatives) // 10)
+        # live alternatives searched one by one (a pass each) while fewer than a pass of the whole alternation
+        # costs (a pass per ten alternatives): two of a short list (the target's names) cost more than the list
+        self._merged_at_most = len(alternatives) // 10
         self._short = len(alternatives) <= _SHORT_ALTERNATION
         self._singles: list[re.Pattern | None] = [None] * len(alternatives)
         self._live: dict[str, tuple[int, ...]] = {}
