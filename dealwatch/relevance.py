@@ -83,8 +83,8 @@ def _sentence_weight(sentence: str, profile: Profile) -> tuple[float, tuple[str,
 
 def _beyond_timing(terms: list[str], profile: Profile) -> bool:
     """Whether some of a sentence's sale terms are about the deal itself, not only its timing."""
-    timing = [v.rx("timing") for v in profile.vocab.values() if v.rx("timing") is not None]
-    return any(not any(rx.fullmatch(t) for rx in timing) for t in terms)
+    timing = profile.any_language("timing")
+    return any(timing is None or not timing.fullmatch(t) for t in terms)
 
 
 # What the relevance model counts of every sentence, kept for the recent sentences (they recur across articles)

@@ -639,17 +639,17 @@ def test_a_sentence_whose_aliases_are_no_candidates_names_no_candidate():
 
 
 def test_may_bid_answered_once_is_the_fresh_answer_for_each_mention():
-    from dealwatch.facts.bidders import _may_bid, _may_bid_cached, _read_sentence, _role_matches, _vocabs
+    from dealwatch.facts.bidders import _may_bid, _may_bid_cached, _read_sentence, _role_matches
     p = profile()
-    vocabs = _vocabs(p, "en")
+    lists = p.every_language
     sentence = ("Walmart said it would bid together with Microsoft, while Treasury Secretary Steven Mnuchin said "
                 "Oracle would be a good buyer.")
-    reading = _read_sentence(sentence, p, vocabs)
+    reading = _read_sentence(sentence, p, lists)
     answers = {}
     for mention in reading.known:
-        fresh = _may_bid_cached(sentence, mention, list(reading.live), vocabs, _role_matches(sentence, tuple(vocabs)))
-        assert _may_bid(sentence, mention, reading.live, vocabs) == fresh  # first asked: computed
-        assert _may_bid(sentence, mention, list(reading.live), vocabs) == fresh  # asked again: remembered
+        fresh = _may_bid_cached(sentence, mention, list(reading.live), lists, _role_matches(sentence, lists))
+        assert _may_bid(sentence, mention, reading.live, lists) == fresh  # first asked: computed
+        assert _may_bid(sentence, mention, list(reading.live), lists) == fresh  # asked again: remembered
         answers[mention.name] = fresh
     assert True in answers.values() and False in answers.values(), answers
 
@@ -657,10 +657,10 @@ def test_may_bid_answered_once_is_the_fresh_answer_for_each_mention():
 def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
     # the window before a mention is searched only where the sentence's needle test finds a title (when the window
     # cuts no word): at every position of these sentences the answer is a plain pass's over the window
-    from dealwatch.facts.bidders import FORMER, _official_before, _vocabs, _words_between
+    from dealwatch.facts.bidders import FORMER, _official_before, _words_between
     p = profile()
-    vocabs = tuple(_vocabs(p, "en"))
-    official = vocabs[0].rx("official")
+    lists = p.every_language
+    official = lists.rx("official")
 
     def plain(sentence: str, start: int) -> bool:
         before = sentence[max(0, start - 45):start]
@@ -677,6 +677,6 @@ def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
     answers = []
     for sentence in sentences:
         for start in range(len(sentence) + 1):
-            answers.append(_official_before(sentence, start, vocabs))
+            answers.append(_official_before(sentence, start, lists))
             assert answers[-1] == plain(sentence, start), (sentence, start)
     assert True in answers and False in answers

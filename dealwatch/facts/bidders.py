@@ -221,8 +221,8 @@ def _drop_trailing_nouns(name: str, profile: Profile) -> str:
     """German capitalises nouns: "Streamio Interesse an ..." is the name Streamio and the noun Interesse."""
     tokens = name.split()
     while len(tokens) > 1 and (tokens[-1] in GERMAN_DEAL_NOUNS or any(
-            rx is not None and rx.fullmatch(tokens[-1]) for v in profile.vocab.values()
-            for rx in (v.rx("bid"), v.rx("sale_strong"), v.rx("sale")))):
+            rx is not None and rx.fullmatch(tokens[-1])
+            for rx in map(profile.any_language, ("bid", "sale_strong", "sale")))):
         tokens.pop()
     return " ".join(tokens)
 
@@ -280,21 +280,12 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     return tuple(found)
 
 
-def _vocabs(profile: Profile, lang: str | None) -> list[Vocabulary]:
-    # every language's lists, searched at once: an article quotes the other language, its language may be misread
-    return [profile.every_language]
+def _all(lists: Vocabulary, key: str, sentence: str) -> list[re.Match]:
+    rx = lists.rx(key)
+    return list(rx.all(sentence)) if rx is not None else []
 
 
-def _all(vocabs: list[Vocabulary], key: str, sentence: str) -> list[re.Match]:
-    out = []
-    for v in vocabs:
-        rx = v.rx(key)
-        if rx is not None:
-            out.extend(rx.all(sentence))
-    return out
-
-
-def _cue_negated(sentence: str, cue: re.Match, vocabs: list[Vocabulary]) -> bool:
+def _cue_negated(sentence: str, cue: re.Match, lists: Vocabulary) -> bool:
     if IMMUNE_CUES.fullmatch(cue.group(0).strip()) or IMMUNE_CUES.search(cue.group(0)):
         return False
     before = sentence[max(0, cue.start() - 40):cue.start()]
@@ -303,10 +294,9 @@ def _cue_negated(sentence: str, cue: re.Match, vocabs: list[Vocabulary]) -> bool
     before = parts[-1] if parts else before
     words = WORD.findall(before)[-4:]
     window = NOT_ONLY.sub(" ", " ".join(words))  # "It is not only Microsoft that is interested": no negation
-    for v in vocabs:
-        rx = v.rx("negation")
-        if rx is not None and rx.search(window):
-            return True
+    rx = lists.rx("negation")
+    if rx is not None and rx.search(window):
+        return True
     return bool(AFTER_NEGATION.match(sentence[cue.end():cue.end() + 60]))
 
 
@@ -341,8 +331,8 @@ def _cue_distance(sentence: str, mention: Mention, cues: list[re.Match]) -> int:
     return best
 
 
-def _is_official(sentence: str, mention: Mention, vocabs: list[Vocabulary]) -> bool:
-    return _official_before(sentence, mention.start, tuple(vocabs))
+def _is_official(sentence: str, mention: Mention, lists: Vocabulary) -> bool:
+    return _official_before(sentence, mention.start, lists)
 
 
 def _cuts_no_word(text: str, i: int) -> bool:
@@ -357,20 +347,19 @@ def _is_word_character(c: str) -> bool:
 # asked up to three times of each mention in a bid sentence (rule_bidders' _may_bid, then bidder_candidates' _may_bid
 # and official_title): answered once (~1.5% of the judgment's instructions, measured)
 @recent_sentences()
-def _official_before(sentence: str, start: int, vocabs: tuple[Vocabulary, ...]) -> bool:
+def _official_before(sentence: str, start: int, lists: Vocabulary) -> bool:
     window = max(0, start - 45)
     before = sentence[window:start]
     # a window that cuts no word holds only the sentence's words: where the list's needle test of the (indexed)
     # sentence finds no title, the window holds none either, and the list's pass over the window is spared
     whole_words = _cuts_no_word(sentence, window) and _cuts_no_word(sentence, start)
-    for v in vocabs:
-        rx = v.rx("official")
-        if rx is None or (whole_words and not rx.live(sentence)):
-            continue
-        for m in rx.finditer(before):
-            rest = before[m.end():]
-            if _words_between(rest) <= 2 and not FORMER.search(before[:m.start()]):
-                return True
+    rx = lists.rx("official")
+    if rx is None or (whole_words and not rx.live(sentence)):
+        return False
+    for m in rx.finditer(before):
+        rest = before[m.end():]
+        if _words_between(rest) <= 2 and not FORMER.search(before[:m.start()]):
+            return True
     return False
 
 
@@ -438,24 +427,24 @@ def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) ->
 _MAY_BID = SentenceMemo()
 
 
-def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list[Vocabulary]) -> bool:
+def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], lists: Vocabulary) -> bool:
     """Whether a party named in a bid sentence can be a bidder there (role, title, nearby role words, wishes)."""
     key = (sentence, mention.start, mention.end, mention.party is None or mention.party.role == "candidate",
-           tuple(cues), *vocabs)
-    return _MAY_BID.read(key, lambda: _may_bid_cached(sentence, mention, cues, vocabs,
-                                                      _role_matches(sentence, tuple(vocabs))))
+           tuple(cues), lists)
+    return _MAY_BID.read(key, lambda: _may_bid_cached(sentence, mention, cues, lists,
+                                                      _role_matches(sentence, lists)))
 
 
 @recent_sentences()
-def _role_matches(sentence: str, vocabs: tuple[Vocabulary, ...]) -> dict[str, list[re.Match]]:
-    return {key: _all(list(vocabs), key, sentence) for key in ("competitor", "host", "adviser", "wish")}
+def _role_matches(sentence: str, lists: Vocabulary) -> dict[str, list[re.Match]]:
+    return {key: _all(lists, key, sentence) for key in ("competitor", "host", "adviser", "wish")}
 
 
-def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], vocabs: list[Vocabulary],
+def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], lists: Vocabulary,
                     roles: dict[str, list[re.Match]]) -> bool:
     if mention.party is not None and mention.party.role != "candidate":
         return False
-    if _is_official(sentence, mention, vocabs):
+    if _is_official(sentence, mention, lists):
         return False
     if ON_PLATFORM.search(sentence[max(0, mention.start - 80):mention.start]):
         return False  # "McCourt said on Twitter that ...": the platform a statement was made on
@@ -501,24 +490,24 @@ def _partnering_to_host(sentence: str, mention: Mention, cues: list[re.Match], h
 _ARTICLE_DENIALS = SentenceMemo()
 
 
-def _denied_parties(sentences, profile: Profile, vocabs: list[Vocabulary]) -> frozenset[str]:
-    key = (tuple(sentences), *vocabs, profile.parties_rx)
+def _denied_parties(sentences, profile: Profile, lists: Vocabulary) -> frozenset[str]:
+    key = (tuple(sentences), lists, profile.parties_rx)
     return _ARTICLE_DENIALS.read(key, lambda: frozenset(name for sentence in sentences
-                                                        for name in _denied_in(sentence, profile, vocabs)))
+                                                        for name in _denied_in(sentence, profile, lists)))
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
 _DENIALS = SentenceMemo()
 
 
-def _denied_in(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> tuple[str, ...]:
-    return _DENIALS.read((sentence, *vocabs, profile.parties_rx),
-                         lambda: tuple(_read_denials(sentence, profile, vocabs)))
+def _denied_in(sentence: str, profile: Profile, lists: Vocabulary) -> tuple[str, ...]:
+    return _DENIALS.read((sentence, lists, profile.parties_rx),
+                         lambda: tuple(_read_denials(sentence, profile, lists)))
 
 
-def _read_denials(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> list[str]:
+def _read_denials(sentence: str, profile: Profile, lists: Vocabulary) -> list[str]:
     denied = []
-    hits = _all(vocabs, "denial", sentence)
+    hits = _all(lists, "denial", sentence)
     if not hits:
         return denied
     mentions = known_mentions(sentence, profile)
@@ -586,24 +575,24 @@ class _BidSentence:
 _SENTENCES = SentenceMemo()
 
 
-def _read_sentence(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSentence | None:
+def _read_sentence(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSentence | None:
     """A sentence's partner words, mentions and live bid cues; None when it holds neither a bid cue nor a partner
     word, or is about another deal."""
-    key = (sentence, *vocabs, profile.parties_rx, profile.target_rx, profile.not_target_rx, profile.seller_rx,
+    key = (sentence, lists, profile.parties_rx, profile.target_rx, profile.not_target_rx, profile.seller_rx,
            profile.reference_rx)
-    return _SENTENCES.read(key, lambda: _read(sentence, profile, vocabs))
+    return _SENTENCES.read(key, lambda: _read(sentence, profile, lists))
 
 
-def _read(sentence: str, profile: Profile, vocabs: list[Vocabulary]) -> _BidSentence | None:
-    cues = _all(vocabs, "bid", sentence)
-    partners = _all(vocabs, "partner", sentence)
+def _read(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSentence | None:
+    cues = _all(lists, "bid", sentence)
+    partners = _all(lists, "partner", sentence)
     if not cues and not partners:
         return None
     masked = mask_past_roles(sentence)
     if list_holds(profile, "other_deal", masked) or about_other_deal(masked, profile):
         return None
     known = known_mentions(sentence, profile)
-    live = [c for c in cues if not _cue_negated(sentence, c, vocabs)]
+    live = [c for c in cues if not _cue_negated(sentence, c, lists)]
     unknown = unknown_mentions(sentence, profile, known, strong_sentence=True) if live else []
     return _BidSentence(tuple(partners), tuple(known), tuple(live), tuple(unknown), bool(cues))
 
@@ -633,14 +622,15 @@ def _index_sentences(sentences: tuple[str, ...]) -> None:
 
 def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders the rules alone find, one Fact per mention found."""
-    vocabs = _vocabs(profile, article.lang)
+    # every language's lists at once: an article quotes the other language, its language may be misread
+    lists = profile.every_language
     sentences = article_sentences(article.title, article.text)
     _index_sentences(sentences)
     denials: list[frozenset[str]] = []  # the parties the article reports denying any bid, read when first needed
 
     def denied() -> frozenset[str]:
         if not denials:
-            denials.append(_denied_parties(sentences, profile, vocabs))
+            denials.append(_denied_parties(sentences, profile, lists))
         return denials[0]
 
     def candidates(i: int) -> list[Mention]:
@@ -650,7 +640,7 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     found: set[str] = set()
     partner_sentences: list[tuple[str, list[Mention]]] = []
     for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, vocabs)
+        reading = _read_sentence(sentence, profile, lists)
         if reading is None:
             continue
         partners, live = reading.partners, reading.live
@@ -667,7 +657,7 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
             mentions.append(described)
         named_here: set[str] = set()
         for mention in mentions:
-            if mention.name in named_here or mention.name in denied() or not _may_bid(sentence, mention, live, vocabs):
+            if mention.name in named_here or mention.name in denied() or not _may_bid(sentence, mention, live, lists):
                 continue
             named_here.add(mention.name)
             role = "bidder"
@@ -684,13 +674,13 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     for sentence, mentions in partner_sentences:
         if not any(m.name in found for m in mentions):
             continue
-        partners = _all(vocabs, "partner", sentence)
+        partners = _all(lists, "partner", sentence)
         for mention in mentions:
             if mention.name in found or mention.name in denied():
                 continue
             if mention.party is None or _near(sentence, mention, partners, max_words=6) is None:
                 continue
-            if not _may_bid(sentence, mention, partners, vocabs):
+            if not _may_bid(sentence, mention, partners, lists):
                 continue
             facts.append(Fact("bidder", mention.name, sentence,
                               {"role": "consortium member", "mention": mention.text.strip(" -,"), "known": True}))
@@ -776,20 +766,20 @@ def _may_name_a_candidate(sentence: str, profile: Profile) -> bool:
 def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact] | None = None) -> list[PartyCandidate]:
     """Every candidate party the article names (the profile's candidates anywhere; unknown organisations in the
     frames of a bid), one per name, with what the rules read around each of its mentions."""
-    vocabs = _vocabs(profile, article.lang)
+    lists = profile.every_language
     sentences = article_sentences(article.title, article.text)
     if rule_facts is None:
         rule_facts = rule_bidders(article, profile)
     ruled: dict[str, Fact] = {}
     for fact in rule_facts:
         ruled.setdefault(fact.value, fact)
-    denied = _denied_parties(sentences, profile, vocabs)
+    denied = _denied_parties(sentences, profile, lists)
     n = max(len(sentences), 1)
     stats: dict[str, dict] = {}
     bid_sentences = 0
     strong_rx = profile.any_language("sale_strong")
     for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, vocabs)
+        reading = _read_sentence(sentence, profile, lists)
         bid_sentences += bool(reading is not None and reading.live)
         live = list(reading.live) if reading is not None else []
         if not live and not _may_name_a_candidate(sentence, profile):
@@ -824,7 +814,7 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
             st["headline"] |= i == 0 and bool(article.title)
             if live:
                 st["live"] += 1
-                may = _may_bid(sentence, mention, live, vocabs)
+                may = _may_bid(sentence, mention, live, lists)
                 st["blocked"] += not may
                 st["near_cue"] |= _cue_distance(sentence, mention, live) <= 3
                 st["subject"] |= _is_subject_of_cue(sentence, mention, live)
@@ -837,9 +827,9 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
                 st["negated_only"] += 1
             if partners and _near(sentence, mention, partners, max_words=6) is not None:
                 st["partner_near"] = True
-            if _is_official(sentence, mention, vocabs):
+            if _is_official(sentence, mention, lists):
                 st["official"] = True
-            roles = _role_matches(sentence, tuple(vocabs))
+            roles = _role_matches(sentence, lists)
             st["host"] += _near(sentence, mention, roles["host"], max_words=6) is not None
             st["rival"] += any(_near(sentence, mention, matches, max_words=4) is not None
                                for matches in (roles["competitor"], _advisers_of(mention, roles["adviser"])))

@@ -326,7 +326,7 @@ _SIGNED_JUST_BEFORE = re.compile(r"\b(?:signed|granted|issued|dated|announced|un
 _ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
 
 
-def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> bool:
+def _excluded(sentence: str, start: int, end: int, lists: Vocabulary) -> bool:
     if any(map(text_index(sentence).folded.__contains__, _REQUEST_STEMS)) and REQUESTED.search(
             _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]):
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
@@ -337,13 +337,13 @@ def _excluded(sentence: str, start: int, end: int, vocabs: list[Vocabulary]) -> 
         # "by Jan. 19" stays a deadline, unless the excluded word is right before ("takes office on") or right
         # before the strong word ("doesn't take office until Monday")
         head = before[:len(before) - len(before[-25:]) + strong.start()]
-        if any(not _words(head[m.end():]) for m in vocab_matches(vocabs, "date_exclude", head)):
+        if any(not _words(head[m.end():]) for m in vocab_matches(lists, "date_exclude", head)):
             return True
         before = before[-12:]
-    for m in vocab_matches(vocabs, "date_exclude", before):
+    for m in vocab_matches(lists, "date_exclude", before):
         if len(_words(before[m.end():])) <= 3:
             return True
-    for m in vocab_matches(vocabs, "date_exclude", after):
+    for m in vocab_matches(lists, "date_exclude", after):
         if len(_words(after[:m.start()])) <= 2 and not _THE_DAY_AFTER.match(after):
             return True
     return False
@@ -697,8 +697,8 @@ _ON_TOPIC = SentenceMemo()
 _DEADLINE_WORDS = SentenceMemo()
 
 
-def _memo(memo: SentenceMemo, sentence: str, profile: Profile, vocabs: list[Vocabulary], question) -> bool:
-    key = (sentence, *vocabs, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
+def _memo(memo: SentenceMemo, sentence: str, profile: Profile, lists: Vocabulary, question) -> bool:
+    key = (sentence, lists, profile.target_rx, profile.not_target_rx, profile.reference_rx, profile.seller_rx)
     return memo.read(key, lambda: question(sentence, profile))
 
 
@@ -714,7 +714,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     published = article.published
     if published is None:
         return []
-    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
+    lists = profile.every_language  # every language's lists at once (see bidders.rule_bidders)
     candidates: list[Candidate] = []
     last_signing: date | None = None
     sentences = [DATELINE.sub("", s, count=1) if DATELINE.match(s) else s
@@ -725,7 +725,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
     # ("New duties take effect on Wednesday", "The jobs report is due Friday") are not. A sentence about
     # another deal is neither. Asked only of the sentences that may hold a date, and of the sentence before.
     def on_topic(sentence: str) -> bool:
-        return _memo(_ON_TOPIC, sentence, profile, vocabs, _on_topic)
+        return _memo(_ON_TOPIC, sentence, profile, lists, _on_topic)
 
     for i, sentence in enumerate(sentences):
         if not (may_give_date(sentence) and may_hold_date(sentence)):
@@ -740,15 +740,15 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
         signed_today = bool(TODAY.search(sentence) and SIGN_VERBS.search(sentence))
         # deadline words count for a written date and for a duration: not asked of a sentence that can have neither
         has_deadline_words = bool(absolute or DURATION.possible(sentence)) and _memo(
-            _DEADLINE_WORDS, sentence, profile, vocabs, _has_deadline_words)
+            _DEADLINE_WORDS, sentence, profile, lists, _has_deadline_words)
         # durations count from this sentence's event date, else the last signing reported before
         durations = _durations(sentence) if (has_deadline_words or SIGN_VERBS.search(sentence)) else []
         if not (absolute or vague or weekdays or week_ends or month_ends or signed_today or durations):
             continue  # (nearly half the sentences the gates let through give nothing: their topic is not asked)
         sentence_flags = set()
-        if _memo(_OTHER_DEAL, sentence, profile, vocabs, _other_deal):
+        if _memo(_OTHER_DEAL, sentence, profile, lists, _other_deal):
             sentence_flags.add("other_deal")
-        if not on_topic(sentence) and not (i > 0 and not _memo(_OTHER_DEAL, sentences[i - 1], profile, vocabs, _other_deal)
+        if not on_topic(sentence) and not (i > 0 and not _memo(_OTHER_DEAL, sentences[i - 1], profile, lists, _other_deal)
                                            and on_topic(sentences[i - 1])):
             sentence_flags.add("off_topic")
         anchors: list[date] = []
@@ -760,7 +760,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                 flags.add("event")
             if not has_deadline_words:
                 flags.add("no_deadline_words")
-            if _excluded(sentence, start, end, vocabs) or _EDITORIAL_STAMP.search(sentence[:start]):
+            if _excluded(sentence, start, end, lists) or _EDITORIAL_STAMP.search(sentence[:start]):
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 0, "explicit", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))
@@ -778,7 +778,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
             flags = set()
             if not tight:
                 flags.add("not_tight")
-            if _excluded(sentence, start, end, vocabs):
+            if _excluded(sentence, start, end, lists):
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 5, "vague", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))
@@ -798,7 +798,7 @@ def _read_dates(article: Article, profile: Profile) -> list[Candidate]:
                     anchors.append(d)
                     flags.add("event")
                 flags.add("not_deadline_day")
-            if _excluded(sentence, start, end, vocabs):
+            if _excluded(sentence, start, end, lists):
                 flags.add("excluded")
             found_here.append(Candidate(d, expr, 0, "weekday", sentence, _kind(sentence), flags=flags,
                                         span=(start, end)))

@@ -144,7 +144,7 @@ def _seller_valuation(sentence: str, profile: Profile) -> bool:
 def extract_prices(article: Article, profile: Profile) -> list[Fact]:
     """Deal values / offers / valuations of the target in whole US dollars."""
     german = (article.lang or "") == "de"
-    vocabs = [profile.every_language]  # every language's lists at once (see bidders._vocabs)
+    lists = profile.every_language  # every language's lists at once (see bidders.rule_bidders)
     facts: list[Fact] = []
     for sentence in article_sentences(article.title, article.text):
         found = _amounts(sentence, german)
@@ -164,7 +164,7 @@ def extract_prices(article: Article, profile: Profile) -> list[Fact]:
             sentence, re.I)
         if not about_target:
             continue
-        excluded = vocab_matches(vocabs, "price_exclude", sentence)
+        excluded = vocab_matches(lists, "price_exclude", sentence)
         for start, end, low, high, cur, expr in found:
             if cur != "USD" or high < MIN_USD:
                 continue

@@ -323,11 +323,7 @@ def list_holds(profile, key: str, text: str) -> bool:
     return rx is not None and rx.holds(text)
 
 
-def vocab_matches(vocabs: list[Vocabulary], key: str, text: str) -> list[re.Match]:
-    """Every match in text of the vocabulary list `key`, over the given languages' vocabularies."""
-    out = []
-    for v in vocabs:
-        rx = v.rx(key)
-        if rx is not None:
-            out.extend(rx.all(text))
-    return out
+def vocab_matches(lists: Vocabulary, key: str, text: str) -> list[re.Match]:
+    """Every match in text of the list `key` of a vocabulary (the profile's every_language: every language's lists)."""
+    rx = lists.rx(key)
+    return list(rx.all(text)) if rx is not None else []
