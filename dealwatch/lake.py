@@ -106,6 +106,11 @@ def public_conninfo(conninfo: str) -> str:
 
 _DOUBLE = re.compile(r"::DOUBLE\b")              # DuckDB's DOUBLE is PostgreSQL's FLOAT8
 _RAGGED_INT_ARRAY = "unnest(?::INTEGER[][])"   # PostgreSQL arrays are rectangular: one text literal a row
+# `x IN (SELECT unnest(?))` of an empty list: psycopg sends an empty array untyped, and PostgreSQL cannot choose
+# an unnest for it ("function unnest(unknown) is not unique"). `x = ANY('{}')` is false as well, and its empty
+# array takes x's type, whatever it is
+_IN_LIST = "IN (SELECT unnest(?))"
+_IN_NOTHING = "= ANY('{}')"
 
 
 def _pg_array_literal(values) -> str | None:
@@ -114,10 +119,17 @@ def _pg_array_literal(values) -> str | None:
 
 def to_postgres(sql: str, params: Sequence | None) -> tuple[str, list | None]:
     """A statement of dealwatch.warehouse, written for DuckDB, as psycopg takes it: `?` placeholders as %s,
-    DOUBLE as FLOAT8, a ragged INTEGER[][] parameter as one '{...}' literal a row."""
+    DOUBLE as FLOAT8, a ragged INTEGER[][] parameter as one '{...}' literal a row, `IN` an empty list as `IN` nothing."""
     if not params:   # no parameters: psycopg sends the text as it is (several statements allowed, no %s)
         return sql, None
     params = list(params)
+    at = sql.rfind(_IN_LIST)
+    while at >= 0:   # from the last: the placeholders before it keep their numbers
+        index = sql.count("?", 0, at)
+        if isinstance(params[index], (list, tuple)) and not params[index]:
+            sql = sql[:at] + _IN_NOTHING + sql[at + len(_IN_LIST):]
+            del params[index]
+        at = sql.rfind(_IN_LIST, 0, at)
     if _RAGGED_INT_ARRAY in sql:
         at = sql.index(_RAGGED_INT_ARRAY)
         index = sql.count("?", 0, at)

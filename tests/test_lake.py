@@ -195,6 +195,17 @@ def test_two_writers_storing_the_same_batch_at_once_store_it_once(lake):
     assert w.query("SELECT count(*) FROM alerts")[1] == [(7,)]
 
 
+def test_empty_lists_of_feeds_or_alerts_ask_for_nothing(lake):
+    # a shard's share of the feeds can be empty (shards split feeds by their address): an empty list of feeds is no
+    # query PostgreSQL cannot type ("function unnest(unknown) is not unique")
+    address, data = lake
+    w = Warehouse(address, data_path=data)
+    w.migrate()
+    assert w.feeds_to_poll([]) == ([], [])
+    assert w.feeds_to_poll(["http://127.0.0.1:9/feed.xml"])[0][0].url == "http://127.0.0.1:9/feed.xml"
+    assert w.refusals([]) == {} and w.retry_alerts([]) == 0   # an empty list of alert ids (integers) too
+
+
 def test_two_deliverers_never_claim_the_same_alert(lake):
     address, data = lake
     w = Warehouse(address, data_path=data)
