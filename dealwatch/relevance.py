@@ -94,8 +94,9 @@ _MARKS = SentenceMemo()
 def _sentence_marks(sentence: str, profile: Profile) -> tuple[bool, bool, bool]:
     """(names a not-target thing, holds off-topic words, holds strong sale words)."""
     off_topic, strong = profile.any_language("off_topic"), profile.any_language("sale_strong")
+    # (strong words: all of them, which the sentence's weight reads next, rather than a search that stops at one)
     return (profile.not_target_rx is not None and profile.not_target_rx.holds(sentence),
-            off_topic is not None and off_topic.holds(sentence), strong is not None and strong.holds(sentence))
+            off_topic is not None and off_topic.holds(sentence), strong is not None and bool(strong.all(sentence)))
 
 
 # Which way each feature's evidence points (+1: for relevance, -1: against; absent: the data decides). The training
@@ -167,7 +168,7 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
         if strength >= 1.0 and weight >= rel["medium_weight"]:
             supporting += 1
             lead_supporting += first_body <= i < first_body + 4
-            if any(rx.holds(sentence) for rx in bid_rx):
+            if any(rx.all(sentence) for rx in bid_rx):  # (all: the bidders read them next)
                 bid_named += 1
         if strength >= 1.0 and weight >= rel["strong_weight"]:
             strong_count += 1
