@@ -119,7 +119,8 @@ def _pg_array_literal(values) -> str | None:
 
 def to_postgres(sql: str, params: Sequence | None) -> tuple[str, list | None]:
     """A statement of dealwatch.warehouse, written for DuckDB, as psycopg takes it: `?` placeholders as %s,
-    DOUBLE as FLOAT8, a ragged INTEGER[][] parameter as one '{...}' literal a row, `IN` an empty list as `IN` nothing."""
+    DOUBLE as FLOAT8, a ragged INTEGER[][] parameter as one '{...}' literal a row, `IN (SELECT unnest(?))` of an
+    empty list as `= ANY('{}')`."""
     if not params:   # no parameters: psycopg sends the text as it is (several statements allowed, no %s)
         return sql, None
     params = list(params)
