@@ -105,15 +105,6 @@ class Profile:
                 return party
         return None
 
-    def alternations(self) -> list[Alternation]:
-        """Every word list, alias list and name list of the profile, compiled."""
-        found = [self.target_rx, self.reference_rx, self.not_target_rx, self.seller_rx, self.parties_rx,
-                 self.parties_any_case_rx]
-        found += [rx for vocabulary in self.vocab.values() for rx in vocabulary.compiled.values()]
-        found += list(self.merged.values())
-        found += [rx for party in self.parties for rx in (party.pattern, party.description_rx)]
-        return [rx for rx in found if rx is not None]
-
     def prepare(self) -> Profile:
         """Everything the judgment would otherwise derive from the profile on first use (every alternation's
         needles; a regex per alternative), now. The worker pool's fork server does this once per process, so
@@ -125,11 +116,13 @@ class Profile:
         return self
 
     def searched_alternations(self) -> list[Alternation]:
-        """The alternations the judgment searches sentences with: each language's lists are searched as the merged
-        lists of every language (any_language), so they are left out. (Preparing them too would register their
-        needles with the text index, whose every word then looks up those of two lists for one.)"""
-        per_language = {id(rx) for vocabulary in self.vocab.values() for rx in vocabulary.compiled.values()}
-        return [rx for rx in self.alternations() if id(rx) not in per_language]
+        """The alternations the judgment searches sentences with: the names, the parties' aliases and every list as
+        the merged list of every language (any_language). Each language's own lists are left out: preparing them too
+        would register their needles with the text index, whose every word would then look up two lists for one."""
+        found = [self.target_rx, self.reference_rx, self.not_target_rx, self.seller_rx, self.parties_rx,
+                 self.parties_any_case_rx, *self.merged.values()]
+        found += [rx for party in self.parties for rx in (party.pattern, party.description_rx)]
+        return [rx for rx in found if rx is not None]
 
 
 def _alt(patterns, flags=re.IGNORECASE, frequent: frozenset[str] = frozenset()) -> Alternation | None:

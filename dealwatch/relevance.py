@@ -38,7 +38,6 @@ from dealwatch.facts.bidders import known_mentions
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   mention_strength, normalize, target_spans)
 from dealwatch.model import Article, Relevance
-from dealwatch.patterns import text_index
 from dealwatch.profile import Profile
 
 LONG_TEXT_SENTENCES = 25
@@ -115,10 +114,6 @@ def relevance_features(article: Article, profile: Profile) -> tuple[dict[str, fl
     (its score, decision, terms and sentences) for the explanation."""
     rel = profile.relevance
     sentences = article_sentences(article.title, article.text)
-    for sentence in sentences:
-        # indexed now, before the first search: every list then answers from the index (a short list searched a
-        # sentence not yet indexed with its regex, the target's names in every sentence before anything indexed it)
-        text_index(sentence)
     scored: list[tuple[float, str, list[str]]] = []
     total, supporting = 0.0, 0
     title_hit = bool(article.title) and bool(target_spans(normalize(article.title), profile))

@@ -46,9 +46,9 @@ import re
 from dataclasses import dataclass
 
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
-                                  recent_sentences, target_spans)
+                                  recent_sentences, target_spans, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered, text_index
+from dealwatch.patterns import prefiltered
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -280,11 +280,6 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     return tuple(found)
 
 
-def _all(lists: Vocabulary, key: str, sentence: str) -> list[re.Match]:
-    rx = lists.rx(key)
-    return list(rx.all(sentence)) if rx is not None else []
-
-
 def _cue_negated(sentence: str, cue: re.Match, lists: Vocabulary) -> bool:
     if IMMUNE_CUES.fullmatch(cue.group(0).strip()) or IMMUNE_CUES.search(cue.group(0)):
         return False
@@ -437,7 +432,7 @@ def _may_bid(sentence: str, mention: Mention, cues: list[re.Match], lists: Vocab
 
 @recent_sentences()
 def _role_matches(sentence: str, lists: Vocabulary) -> dict[str, list[re.Match]]:
-    return {key: _all(lists, key, sentence) for key in ("competitor", "host", "adviser", "wish")}
+    return {key: vocab_matches(lists, key, sentence) for key in ("competitor", "host", "adviser", "wish")}
 
 
 def _may_bid_cached(sentence: str, mention: Mention, cues: list[re.Match], lists: Vocabulary,
@@ -507,7 +502,7 @@ def _denied_in(sentence: str, profile: Profile, lists: Vocabulary) -> tuple[str,
 
 def _read_denials(sentence: str, profile: Profile, lists: Vocabulary) -> list[str]:
     denied = []
-    hits = _all(lists, "denial", sentence)
+    hits = vocab_matches(lists, "denial", sentence)
     if not hits:
         return denied
     mentions = known_mentions(sentence, profile)
@@ -584,8 +579,8 @@ def _read_sentence(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSe
 
 
 def _read(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSentence | None:
-    cues = _all(lists, "bid", sentence)
-    partners = _all(lists, "partner", sentence)
+    cues = vocab_matches(lists, "bid", sentence)
+    partners = vocab_matches(lists, "partner", sentence)
     if not cues and not partners:
         return None
     masked = mask_past_roles(sentence)
@@ -612,20 +607,11 @@ def extract_bidders(article: Article, profile: Profile) -> list[Fact]:
     return out
 
 
-def _index_sentences(sentences: tuple[str, ...]) -> None:
-    """Index every sentence for the lists' needle tests (patterns.text_index) before the first search. A list
-    searches a short sentence that nothing has indexed yet with its whole alternation, which for the bid list
-    (~200 alternatives) costs more than indexing the sentence once for every list."""
-    for sentence in sentences:
-        text_index(sentence)
-
-
 def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     """The bidders the rules alone find, one Fact per mention found."""
     # every language's lists at once: an article quotes the other language, its language may be misread
     lists = profile.every_language
     sentences = article_sentences(article.title, article.text)
-    _index_sentences(sentences)
     denials: list[frozenset[str]] = []  # the parties the article reports denying any bid, read when first needed
 
     def denied() -> frozenset[str]:
@@ -674,7 +660,7 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     for sentence, mentions in partner_sentences:
         if not any(m.name in found for m in mentions):
             continue
-        partners = _all(lists, "partner", sentence)
+        partners = vocab_matches(lists, "partner", sentence)
         for mention in mentions:
             if mention.name in found or mention.name in denied():
                 continue

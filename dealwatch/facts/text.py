@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dealwatch.patterns import forget_strings, prefiltered
+from dealwatch.patterns import forget_strings, prefiltered, text_index
 
 if TYPE_CHECKING:
     from dealwatch.profile import Vocabulary
@@ -204,11 +204,16 @@ def cased_headline(title: str, profile) -> str:
 
 
 def article_sentences(title: str, text: str) -> tuple[str, ...]:
-    """Title (as its own sentence, unless the text repeats it first) followed by the text's sentences."""
+    """Title (as its own sentence, unless the text repeats it first) followed by the text's sentences, each indexed
+    for the lists' needle tests (patterns.text_index) before the first search: a list searches a sentence nothing has
+    indexed yet with its regex (the short lists, as the target's names, in every sentence; the bid list with its
+    ~200 alternatives), which costs more than indexing the sentence once for every list."""
     sentences = split_sentences(strip_link_targets(text))
     title = normalize(title or "").strip()
     if title and (not sentences or sentences[0] != title):
-        return (title,) + sentences
+        sentences = (title,) + sentences
+    for sentence in sentences:
+        text_index(sentence)
     return sentences
 
 
