@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from re import _constants as _sre, _parser as _sre_parser
 import weakref
 from operator import itemgetter
 
@@ -531,6 +532,77 @@ class _Needles:
                 or any(map(index.string.__contains__, self.exact_list)))
 
 
+# Where a match can begin. sre tries a pattern at every character of a string unless the pattern begins with a
+# literal it can skip to, and every list's pattern begins with a look-behind, (?<![\w]), and most are matched
+# ignoring case: sre can skip to neither. Yet nearly every alternative begins with a literal ("offer", "TikTok",
+# "Redmond company"): its match can begin only where the string (folded) holds that beginning. So an indexed string
+# is not searched character by character: its live alternatives' *leads* are found with str.find, and the regex is
+# tried (match) at those places only, in order: the leftmost match, as search() finds it (the look-behind sees the
+# characters before the place, as in a search). Read from sre's own parse of the alternative.
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_LEADS_MAX = 16  # beginnings an alternative may have (a party's aliases); more: searched as before
+_LEAD_MIN = 2    # shorter leads ("a", "$") are everywhere: searched as before
+
+
+def _leads_of(items: list) -> tuple[set[str], bool]:
+    """The beginnings (folded) one of which every match of a parsed sequence begins with, and whether they are the
+    whole sequence (then the parent goes on after them)."""
+    beginnings = {""}
+    for k, (op, av) in enumerate(items):
+        if op is _sre.LITERAL:
+            letter = fold_case(chr(av))
+            beginnings = {b + letter for b in beginnings}
+            continue
+        if op in _ZERO_WIDTH:
+            continue  # consumes nothing: the characters after it begin the match
+        whole = True
+        if op is _sre.SUBPATTERN:
+            after, whole = _leads_of(av[-1].data)
+        elif op is _sre.BRANCH:
+            after = set()
+            for branch in av[1]:
+                some, branch_whole = _leads_of(branch.data)
+                after |= some
+                whole = whole and branch_whole
+        elif op is _sre.IN and all(kind is _sre.LITERAL for kind, _ in av):
+            after = {fold_case(chr(code)) for _, code in av}  # "[Ss]"
+        elif op in _REPEATS and av[0] >= 1:
+            after, whole = _leads_of(av[2].data)[0], False
+        elif op in _REPEATS:  # optional: it, or what follows it
+            after, whole = _leads_of(av[2].data)[0] | _leads_of(items[k + 1:])[0], False
+        else:
+            return beginnings, False  # a class, a category, any character: the beginnings end here
+        if len(beginnings) * len(after) > _LEADS_MAX:
+            return beginnings, False
+        beginnings = {b + a for b in beginnings for a in after}
+        if not whole:
+            return beginnings, False
+    return beginnings, True
+
+
+def leads(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
+    """The beginnings (folded) one of which every match of the pattern begins with, none a prefix of another; None
+    when one is shorter than _LEAD_MIN or the pattern's beginning is not literal."""
+    try:
+        found, _ = _leads_of(list(_sre_parser.parse(pattern, flags).data))
+    except (re.error, RecursionError):
+        return None
+    if not found or min(map(len, found)) < _LEAD_MIN or len(found) > _LEADS_MAX:
+        return None
+    return tuple(sorted(b for b in found if not any(a != b and b.startswith(a) for a in found)))
+
+
+_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}
+
+
+def _alternative_leads(alternative: str, flags: int) -> tuple[str, ...] | None:
+    found = _LEADS.get((alternative, flags), _LEADS)
+    if found is _LEADS:
+        found = _LEADS[alternative, flags] = leads(alternative, flags)
+    return found
+
+
 _COMPILED: dict[tuple[str, int], re.Pattern] = {}
 _NEEDLES: dict[tuple, tuple] = {}
 
@@ -571,6 +643,7 @@ class Alternation:
         self._merged_at_most = len(alternatives) // 10
         self._short = len(alternatives) <= _SHORT_ALTERNATION
         self._singles: list[re.Pattern | None] = [None] * len(alternatives)
+        self._leads: list[tuple[str, ...] | None] = [None] * len(alternatives)  # () when it has none
         self._live: dict[str, tuple[int, ...]] = {}
         self._all: dict[str, tuple[re.Match, ...]] = {}
         _ALTERNATIONS.add(self)
@@ -701,10 +774,50 @@ class Alternation:
         return self._finditer_live(live, string, pos, endpos)
 
     def _finditer_live(self, live: tuple[int, ...], string: str, pos: int, endpos: int):
+        starts = self._starts(live, string, pos, endpos)
+        if starts is not None:
+            return iter(self._matches_at(starts, string, endpos))
         rx = self._one(live)
         if rx is not None:
             return rx.finditer(string, pos, endpos)
         return self._merged_finditer([self._single(i) for i in live], string, pos, endpos)
+
+    def _starts(self, live: tuple[int, ...], string: str, pos: int, endpos: int) -> list[tuple[int, int]] | None:
+        """(place, alternative) for every place in string[pos:endpos] where a lead of a live alternative stands, in
+        order (of places, then of alternatives); None when a live alternative has no leads."""
+        leads, starts, searched = self._leads, [], 0
+        folded = (_INDEXES.get(string) or text_index(string)).folded
+        for i in live:
+            found = leads[i]
+            if found is None:
+                found = leads[i] = _alternative_leads(self.alternatives[i], self.flags) or ()
+            if not found:
+                return None
+            searched += len(found)
+            for lead in found:
+                at = folded.find(lead, pos, endpos)
+                while at >= 0:
+                    starts.append((at, i))
+                    at = folded.find(lead, at + 1, endpos)
+        if searched > 1:
+            starts.sort()  # (at one place at most one lead of an alternative: none is a prefix of another)
+        return starts
+
+    def _matches_at(self, starts: list[tuple[int, int]], string: str, endpos: int, first: bool = False) -> list:
+        """The matches, as finditer gives them, of a string whose matches can begin only at these starts: at each
+        start after the last match, the first alternative (in order) that matches there (every match is non-empty:
+        it holds its lead)."""
+        found, end, singles = [], -1, self._singles
+        for at, i in starts:
+            if at < end:
+                continue
+            m = (singles[i] or self._single(i)).match(string, at, endpos)
+            if m is not None:
+                found.append(m)
+                if first:
+                    break
+                end = m.end()
+        return found
 
     @staticmethod
     def _merged_finditer(regexes: list[re.Pattern], string: str, pos: int, endpos: int):
@@ -738,6 +851,10 @@ class Alternation:
         live = self.live(string)
         if not live:
             return None
+        starts = self._starts(live, string, pos, endpos)
+        if starts is not None:
+            found = self._matches_at(starts, string, endpos, first=True)
+            return found[0] if found else None
         rx = self._one(live)
         if rx is not None:
             return rx.search(string, pos, endpos)
