@@ -164,7 +164,8 @@ def test_words_of_gives_the_words_re_finds():
     # the Latin-1 shortcut against `re` itself: every Latin-1 character between words, and texts beyond Latin-1
     latin1 = [chr(i) for i in range(256)]
     texts = [f"ab{c}cd {c}x{c}" for c in latin1] + ["".join(latin1), "Übernahme—über… TikTok’s deal ²³ µ ª",
-                                                    "Straße am Fluss", "日本語 テキスト", ""]
+                                                    "Straße am Fluss", "日本語 テキスト", "",
+                                                    "“Why?” – he asked … no?", "Łódź — “Kraków?”", "a–b?c—d"]
     for text in texts:
         assert words_of(text) == frozenset(re.findall(r"\w+", text)), repr(text)
 
