@@ -547,7 +547,7 @@ class _Needles:
 # characters before the place, as in a search). Read from sre's own parse of the alternative.
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
-_LEADS_MAX = 16  # beginnings an alternative may have (a party's aliases); more: searched as before
+_LEADS_MAX = 32  # beginnings an alternative may have (a party's aliases: up to 30); more: searched as before
 _LEAD_MIN = 2    # shorter leads ("a", "$") are everywhere: searched as before
 
 
