@@ -600,6 +600,17 @@ def leads(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
 
 
 _LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}
+_LEADS_SCANNED = 4  # an alternative with this many leads or more is searched for them with one regex (_lead_scanner)
+_SCANNERS: dict[tuple[str, ...], re.Pattern] = {}
+
+
+def _lead_scanner(leads: tuple[str, ...]) -> re.Pattern:
+    """One regex that finds where one of the leads stands in a folded string (matched as written: sre skips to their
+    first letters)."""
+    scanner = _SCANNERS.get(leads)
+    if scanner is None:
+        scanner = _SCANNERS[leads] = re.compile("|".join(map(re.escape, leads)))
+    return scanner
 
 
 def _alternative_leads(alternative: str, flags: int) -> tuple[str, ...] | None:
@@ -650,7 +661,7 @@ class Alternation:
         self._short = len(alternatives) <= _SHORT_ALTERNATION
         self._singles: list[re.Pattern | None] = [None] * len(alternatives)
         self._plans: dict[tuple[int, ...], tuple] = {}  # live alternatives: their leads (_lead_plan)
-        self._scanner: re.Pattern | None | bool = False  # every alternative's leads (_lead_scanner); False: not read
+        self._scanner: re.Pattern | None | bool = False  # every alternative's leads (_every_lead_scanner); False: not read
         self._live: dict[str, tuple[int, ...]] = {}
         self._all: dict[str, tuple[re.Match, ...]] = {}
         _ALTERNATIONS.add(self)
@@ -798,10 +809,10 @@ class Alternation:
         matched as written over the folded text, costs a third less (measured on date_exclude's windows)."""
         scanner = self._scanner
         if scanner is False:
-            scanner = self._scanner = self._lead_scanner()
+            scanner = self._scanner = self._every_lead_scanner()
         return scanner is None or scanner.search(fold_case(string), pos, endpos) is not None
 
-    def _lead_scanner(self) -> re.Pattern | None:
+    def _every_lead_scanner(self) -> re.Pattern | None:
         """One regex of every alternative's leads, searched in folded strings; None when an alternative has none."""
         found = set()
         for alternative in self.alternatives:
@@ -809,18 +820,22 @@ class Alternation:
             if not some:
                 return None
             found.update(some)
-        return re.compile("|".join(map(re.escape, sorted(found))))
+        return _lead_scanner(tuple(sorted(found)))
 
-    def _lead_plan(self, live: tuple[int, ...]) -> tuple[tuple[str, re.Pattern], ...]:
-        """(lead, the alternative's regex) for every lead of the live alternatives, in their order; () when one of
-        them has no leads. Kept per set of live alternatives (a few hundred of them recur)."""
+    def _lead_plan(self, live: tuple[int, ...]) -> tuple[tuple[str | re.Pattern, re.Pattern], ...]:
+        """(lead, the alternative's regex) for every lead of the live alternatives, in their order (an alternative
+        with many leads: one regex of them); () when one of them has no leads. Kept per set of live alternatives (a
+        few hundred of them recur)."""
         plan = []
         for i in live:
             found = _alternative_leads(self.alternatives[i], self.flags)
             if not found:
                 plan = []
                 break
-            plan += [(lead, self._single(i)) for lead in found]
+            if len(found) >= _LEADS_SCANNED:
+                plan.append((_lead_scanner(found), self._single(i)))
+            else:
+                plan += [(lead, self._single(i)) for lead in found]
         if len(self._plans) >= _RECENT:
             self._plans.clear()
         plan = self._plans[live] = tuple(plan)
@@ -839,7 +854,7 @@ class Alternation:
             return None
         folded = (_INDEXES.get(string) or text_index(string)).folded
         found = []
-        if len(plan) == 1:  # one alternative with one lead: the common case, without the sort
+        if len(plan) == 1 and type(plan[0][0]) is str:  # one alternative with one lead: the common case
             lead, rx = plan[0]
             at = folded.find(lead, pos, endpos)
             while at >= 0:
@@ -854,10 +869,17 @@ class Alternation:
             return found
         starts = []
         for k, (lead, _) in enumerate(plan):
-            at = folded.find(lead, pos, endpos)
-            while at >= 0:
-                starts.append((at, k))
-                at = folded.find(lead, at + 1, endpos)
+            if type(lead) is str:
+                at = folded.find(lead, pos, endpos)
+                while at >= 0:
+                    starts.append((at, k))
+                    at = folded.find(lead, at + 1, endpos)
+            else:  # many leads (a party's aliases) in one regex: one pass, not a find each
+                m = lead.search(folded, pos, endpos)
+                while m is not None:
+                    at = m.start()
+                    starts.append((at, k))
+                    m = lead.search(folded, at + 1, endpos)
         starts.sort()  # by place, then alternative (at one place at most one lead of an alternative stands)
         end = -1
         for at, k in starts:
