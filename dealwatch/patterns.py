@@ -970,13 +970,21 @@ class Prefiltered:
         self.rx, self.pattern, self.flags = rx, rx.pattern, rx.flags
         clauses = needles(rx.pattern, ignore_case=bool(rx.flags & re.IGNORECASE)) if not rx.flags & re.VERBOSE else ()
         self._clauses = [_Needles({0: clause}) for clause in clauses]
+        # the clauses of words, heads and infixes only are answered by the index's lookup of the words alone
+        self._word_clauses = tuple(c.number for c in self._clauses if not c.text_list and not c.exact_list)
+        self._other_clauses = tuple(c for c in self._clauses if c.text_list or c.exact_list)
 
     def possible(self, string: str) -> bool:
         """False when the regex cannot match in the string."""
         if not self._clauses:
             return True
         index = _INDEXES.get(string) or text_index(string)
-        for clause in self._clauses:
+        if self._word_clauses:
+            found = index.found()
+            for number in self._word_clauses:
+                if number not in found:
+                    return False
+        for clause in self._other_clauses:
             if not clause.any_found(index):
                 return False
         return True
