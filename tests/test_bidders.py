@@ -680,3 +680,41 @@ def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
             answers.append(_official_before(sentence, start, lists))
             assert answers[-1] == plain(sentence, start), (sentence, start)
     assert True in answers and False in answers
+
+
+def _heldout_sentences() -> list[str]:
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.text import split_sentences
+    pages = sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html"))
+    return [s for page in pages
+            for s in split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))]
+
+
+def test_frame_gate_lets_every_matching_frame_through_and_frames_match_as_searched():
+    # the unknown parties' frames are searched only where one needle test of the sentence for all of them lets them
+    # through, an anchored one at the sentence's start only: the same matches as a plain search of each frame
+    from dealwatch.facts.bidders import (_APPOSITION_FRAME, _FRAME_GATE, DESCRIPTOR_APPOSITION, UNKNOWN_FRAMES,
+                                         _frame_matches)
+    frames = [f.rx for f in UNKNOWN_FRAMES] + [DESCRIPTOR_APPOSITION.rx]
+    assert _APPOSITION_FRAME == len(frames) - 1
+    sentences = _heldout_sentences() + [
+        "Granite Peak Partners has held early talks with ByteDance about acquiring TikTok's U.S. business.",
+        "Rumble CEO Chris Pavlovski said his company would join a consortium to bid.",
+        "The app received interest from at least five parties, including Crescent Bay Capital and Oracle.",
+        "Zu den Investoren sollen Oracle, Silver Lake und MGX gehören.", "a group led by Frank McCourt",
+        "Offenbar will nun auch der Fahrdienstvermittler Velora beim US-Geschäft einsteigen.",
+        "Lumen Media emerged as a surprise suitor, and Zephyr Partners has made an offer."]
+    matched, gated = set(), 0
+    for sentence in sentences:
+        live = _FRAME_GATE.live(sentence)
+        gated += len(live) < len(frames)
+        for i, rx in enumerate(frames):
+            plain = [m.span("name") for m in rx.finditer(sentence)]
+            if plain:
+                matched.add(i)
+                assert i in live, (i, sentence)
+            assert [m.span("name") for m in _frame_matches(rx, sentence)] == plain, (i, sentence)
+    assert len(matched) >= 10 and gated  # many frames matched; the gate kept some out

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   recent_sentences, target_spans, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered
+from dealwatch.patterns import Alternation, prefiltered
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -165,6 +165,14 @@ APPOSITION_NEEDS = re.compile(
     r"(?:firm|fund|company|group|startup|start-up|giant|maker|house|billionaire|entrepreneur|conglomerate|retailer|"
     r"nvestor|esellschaft|irma|nternehmen|onzern|onds|tart-?up|ruppe|ändler|iese|ntwickler|nbieter|ermittler|"
     r"etreiber|ersteller|erlag|ank|dienst|Milliardär|Unternehmer)(?:in)?\s+[A-Z]")
+# Which frames may match in a sentence, asked of all of them at once: each frame (and the apposition) is an
+# alternative of one alternation, read for its needles like a list (its group name dropped: an alternation cannot
+# name two groups alike), so that one needle test of the indexed sentence answers for every frame, where each
+# frame's own prefilter tested its needles frame after frame (~12 µs a bid sentence; the gate ~2 µs). A frame it
+# lets through is then searched with its plain regex.
+_FRAME_GATE = Alternation(tuple(frame.pattern.replace("(?P<name>", "(?:")
+                                for frame in (*UNKNOWN_FRAMES, DESCRIPTOR_APPOSITION)), "", "", 0)
+_APPOSITION_FRAME = len(UNKNOWN_FRAMES)  # the apposition's number in the gate
 LIST_CONTINUATION = re.compile(
     rf"^(?:\s*,\s*|\s+(?:and|und|sowie|&)\s+|\s*,\s*(?:and|und|sowie)\s+)(?:the\s+|der\s+|die\s+|das\s+|den\s+)?"
     rf"(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}")
@@ -360,9 +368,12 @@ def _official_before(sentence: str, start: int, lists: Vocabulary) -> bool:
 
 def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], strong_sentence: bool) -> list[Mention]:
     """Organisations not in the profile, in the tight frames of a bid."""
-    frames = list(UNKNOWN_FRAMES)
-    if strong_sentence and APPOSITION_NEEDS.search(sentence):
-        frames.append(DESCRIPTOR_APPOSITION)
+    frames = []
+    for i in _FRAME_GATE.live(sentence):
+        if i != _APPOSITION_FRAME:
+            frames.append(UNKNOWN_FRAMES[i].rx)
+        elif strong_sentence and APPOSITION_NEEDS.search(sentence):
+            frames.append(DESCRIPTOR_APPOSITION.rx)
     out: list[Mention] = []
 
     def add(raw: str, start: int) -> bool:
@@ -387,7 +398,7 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
         return True
 
     for rx in frames:
-        for m in rx.finditer(sentence):
+        for m in _frame_matches(rx, sentence):
             if not add(m.group("name"), m.start("name")):
                 continue
             end = m.end("name")
@@ -399,6 +410,15 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
                     break
                 end += nxt.end("name")
     return out
+
+
+def _frame_matches(rx: re.Pattern, sentence: str):
+    """A frame's matches in a sentence: one anchored at its start ("^...") is tried there alone (a search tries it, and
+    fails, at every position; it can match only once)."""
+    if rx.pattern.startswith("^"):
+        m = rx.match(sentence)
+        return (m,) if m is not None else ()
+    return rx.finditer(sentence)
 
 
 def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) -> bool:
