@@ -718,3 +718,20 @@ def test_frame_gate_lets_every_matching_frame_through_and_frames_match_as_search
                 assert i in live, (i, sentence)
             assert [m.span("name") for m in _frame_matches(rx, sentence)] == plain, (i, sentence)
     assert len(matched) >= 10 and gated  # many frames matched; the gate kept some out
+
+
+def test_denials_and_readings_of_an_article_are_those_of_its_sentences():
+    # an article's denials are read only in the sentences that hold a denial, its readings gathered once for both
+    # passes: the same as reading every sentence
+    from dealwatch.facts.bidders import _denied_parties, _read, _read_denials, _read_sentences
+    from dealwatch.facts.text import article_sentences, forget_sentences
+    p = profile()
+    lists = p.every_language
+    sentences = article_sentences("Amazon is not interested in TikTok", " ".join([
+        "Walmart said it would bid together with Microsoft.", "Oracle denied making an offer for the app.",
+        "\"We have not bid,\" a Google spokesman said about Snap.", "Nothing here names anyone at all.",
+        "Amazon hat kein Interesse an Tiktok.", "Microsoft is in talks to buy TikTok's U.S. business."]))
+    forget_sentences()
+    denied = _denied_parties(sentences, p, lists)
+    assert denied == frozenset(n for s in sentences for n in _read_denials(s, p, lists)) and "Oracle" in denied
+    assert _read_sentences(sentences, p, lists) == tuple(_read(s, p, lists) for s in sentences)

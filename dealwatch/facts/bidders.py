@@ -507,8 +507,12 @@ _ARTICLE_DENIALS = SentenceMemo()
 
 def _denied_parties(sentences, profile: Profile, lists: Vocabulary) -> frozenset[str]:
     key = (tuple(sentences), lists, profile.parties_rx)
-    return _ARTICLE_DENIALS.read(key, lambda: frozenset(name for sentence in sentences
-                                                        for name in _denied_in(sentence, profile, lists)))
+    # only a sentence that holds a denial is read (and remembered): most hold none, which the list's needle test of
+    # the indexed sentence tells without a search
+    denial = lists.rx("denial")
+    return _ARTICLE_DENIALS.read(key, lambda: frozenset(
+        name for sentence in sentences if denial is not None and denial.holds(sentence)
+        for name in _denied_in(sentence, profile, lists)))
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
@@ -598,6 +602,18 @@ def _read_sentence(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSe
     return _SENTENCES.read(key, lambda: _read(sentence, profile, lists))
 
 
+# The readings of an article's sentences, asked by rule_bidders, then again by bidder_candidates: gathered once (one
+# memo lookup for the article, not one per sentence). Keyed as _SENTENCES, by all the sentences.
+_ARTICLE_READINGS = SentenceMemo()
+
+
+def _read_sentences(sentences: tuple[str, ...], profile: Profile,
+                    lists: Vocabulary) -> tuple[_BidSentence | None, ...]:
+    key = (sentences, lists, profile.parties_rx, profile.target_rx, profile.not_target_rx, profile.seller_rx,
+           profile.reference_rx)
+    return _ARTICLE_READINGS.read(key, lambda: tuple(_read_sentence(s, profile, lists) for s in sentences))
+
+
 def _read(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSentence | None:
     cues = vocab_matches(lists, "bid", sentence)
     partners = vocab_matches(lists, "partner", sentence)
@@ -645,8 +661,7 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     facts: list[Fact] = []
     found: set[str] = set()
     partner_sentences: list[tuple[str, list[Mention]]] = []
-    for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, lists)
+    for i, (sentence, reading) in enumerate(zip(sentences, _read_sentences(sentences, profile, lists))):
         if reading is None:
             continue
         partners, live = reading.partners, reading.live
@@ -784,8 +799,7 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     stats: dict[str, dict] = {}
     bid_sentences = 0
     strong_rx = profile.any_language("sale_strong")
-    for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, lists)
+    for i, (sentence, reading) in enumerate(zip(sentences, _read_sentences(sentences, profile, lists))):
         bid_sentences += bool(reading is not None and reading.live)
         live = list(reading.live) if reading is not None else []
         if not live and not _may_name_a_candidate(sentence, profile):
