@@ -735,3 +735,38 @@ def test_denials_and_readings_of_an_article_are_those_of_its_sentences():
     denied = _denied_parties(sentences, p, lists)
     assert denied == frozenset(n for s in sentences for n in _read_denials(s, p, lists)) and "Oracle" in denied
     assert _read_sentences(sentences, p, lists) == tuple(_read(s, p, lists) for s in sentences)
+
+
+def test_known_mentions_read_off_one_pass_are_those_of_a_search_from_each_mention():
+    # the searches from each position are read off one pass over the sentence and a party's alias is tried at a
+    # place only where one of its beginnings stands: the mentions of the plain loop (a search from each mention,
+    # every other named party tried there)
+    from dealwatch.facts.bidders import Mention, _known_mentions
+    from dealwatch.facts.text import forget_sentences
+    p = profile()
+
+    def plain(sentence: str) -> tuple[Mention, ...]:
+        found, pos = [], 0
+        while pos < len(sentence):
+            m = p.parties_rx.full.search(sentence, pos)
+            if m is None:
+                break
+            party, best = p.parties[int(m.lastgroup[1:])], m
+            for candidate in p.parties:
+                other = candidate.pattern.full.match(sentence, m.start())
+                if candidate is not party and other and other.end() > best.end():
+                    best, party = other, candidate
+            found.append(Mention(party.name, best.group(0), best.start(), best.end(), party))
+            pos = max(best.end(), m.start() + 1)
+        return tuple(found)
+
+    sentences = _heldout_sentences() + [
+        "Oracle's Larry Ellison and Safra Catz met Microsoft's Satya Nadella and the Redmond company's lawyers.",
+        "Steven Mnuchin, Steve Mnuchin and Mnuchin's Liberty Strategic Capital; Frank McCourt's Project Liberty.",
+        "Mr. Wonderful Kevin O'Leary and MrBeast (Jimmy Donaldson) with Employer.com founder Jesse Tinsley."]
+    forget_sentences()
+    named = 0
+    for sentence in sentences:
+        assert _known_mentions(sentence, p) == plain(sentence), sentence
+        named += len(plain(sentence)) >= 2
+    assert named >= 10

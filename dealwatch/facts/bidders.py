@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   recent_sentences, target_spans, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import Alternation, prefiltered
+from dealwatch.patterns import Alternation, leads, prefiltered, text_index
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -266,12 +266,24 @@ def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
 def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     found: list[Mention] = []
     # only the parties with an alias that may match in the sentence can give a longer match below
-    named = [profile.parties[i] for i in profile.parties_rx.live(sentence)]
+    rx = profile.parties_rx
+    named = [profile.parties[i] for i in rx.live(sentence)]
     if not named:
         return ()  # no alias can match: the sentence is indexed now, so search() would find nothing either
+    # the searches from each position below are read off one pass over the sentence (its matches, as finditer gives
+    # them): the first of them that begins at or after the position is the search's, unless one before the position
+    # runs past it (a longer alias of another party took the place of a match: then the search is made). One pass
+    # where a search from every mention went through every alias's beginnings again.
+    matches, passed = rx.all(sentence), 0
+    folded = text_index(sentence).folded
     pos = 0
     while pos < len(sentence):
-        m = profile.parties_rx.search(sentence, pos)
+        while passed < len(matches) and matches[passed].start() < pos and matches[passed].end() <= pos:
+            passed += 1
+        if passed < len(matches) and matches[passed].start() < pos:
+            m = rx.search(sentence, pos)
+        else:
+            m = matches[passed] if passed < len(matches) else None
         if m is None:
             break
         # the alternation takes the first party whose alias matches here; prefer the longest match at this spot
@@ -280,12 +292,29 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
         for candidate in named:
             if candidate is party:
                 continue  # its own pattern (its aliases, in the same order) matches here exactly as far as m
+            if not _may_begin_at(candidate, folded, m.start()):
+                continue
             other = candidate.pattern.match(sentence, m.start())
             if other and other.end() > best.end():
                 best, party = other, candidate
         found.append(Mention(party.name, best.group(0), best.start(), best.end(), party))
         pos = max(best.end(), m.start() + 1)
     return tuple(found)
+
+
+_ALIAS_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}  # a party's pattern: its aliases' beginnings
+
+
+def _may_begin_at(party: Party, folded: str, at: int) -> bool:
+    """Whether an alias of the party may match at a position of a sentence (folded as its index folds it): a match
+    begins with one of the aliases' literal beginnings (patterns.leads; none read: it may). A test of a few
+    characters where a match of the party's alternation costs a call through its needle test."""
+    rx = party.pattern
+    key = (rx.pattern, rx.flags)
+    beginnings = _ALIAS_LEADS.get(key, _ALIAS_LEADS)
+    if beginnings is _ALIAS_LEADS:
+        beginnings = _ALIAS_LEADS[key] = leads(rx.pattern, rx.flags)
+    return beginnings is None or folded.startswith(beginnings, at)
 
 
 def _cue_negated(sentence: str, cue: re.Match, lists: Vocabulary) -> bool:
