@@ -695,9 +695,10 @@ def _heldout_sentences() -> list[str]:
 
 def test_frame_gate_lets_every_matching_frame_through_and_frames_match_as_searched():
     # the unknown parties' frames are searched only where one needle test of the sentence for all of them lets them
-    # through, an anchored one at the sentence's start only: the same matches as a plain search of each frame
-    from dealwatch.facts.bidders import (_APPOSITION_FRAME, _FRAME_GATE, DESCRIPTOR_APPOSITION, UNKNOWN_FRAMES,
-                                         _frame_matches)
+    # through (and, for one that begins with a name, what follows the name is found), an anchored one at the
+    # sentence's start only: the same matches as a plain search of each frame
+    from dealwatch.facts.bidders import (_AFTER_THE_NAME, _APPOSITION_FRAME, _FRAME_GATE, DESCRIPTOR_APPOSITION,
+                                         UNKNOWN_FRAMES, _frame_matches)
     frames = [f.rx for f in UNKNOWN_FRAMES] + [DESCRIPTOR_APPOSITION.rx]
     assert _APPOSITION_FRAME == len(frames) - 1
     sentences = _heldout_sentences() + [
@@ -716,8 +717,10 @@ def test_frame_gate_lets_every_matching_frame_through_and_frames_match_as_search
             if plain:
                 matched.add(i)
                 assert i in live, (i, sentence)
+                assert i not in _AFTER_THE_NAME or _AFTER_THE_NAME[i].search(sentence), (i, sentence)
             assert [m.span("name") for m in _frame_matches(rx, sentence)] == plain, (i, sentence)
     assert len(matched) >= 10 and gated  # many frames matched; the gate kept some out
+    assert len(_AFTER_THE_NAME) >= 2 and set(_AFTER_THE_NAME) & matched  # frames that begin with a name matched too
 
 
 def test_denials_and_readings_of_an_article_are_those_of_its_sentences():

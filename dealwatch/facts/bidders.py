@@ -175,6 +175,12 @@ APPOSITION_NEEDS = Alternation(tuple(
 _FRAME_GATE = Alternation(tuple(frame.pattern.replace("(?P<name>", "(?:")
                                 for frame in (*UNKNOWN_FRAMES, DESCRIPTOR_APPOSITION)), "", "", 0)
 _APPOSITION_FRAME = len(UNKNOWN_FRAMES)  # the apposition's number in the gate
+# A frame that begins with a name is tried at every capital of a sentence and reads the name's words again at each
+# (~20 µs a sentence for "X CEO Y said his company would bid"). What follows the name is searched first: every match
+# of the frame holds a match of it, which begins with blanks or a literal (~4 µs); where it finds none, the frame
+# cannot match.
+_AFTER_THE_NAME = {i: re.compile(frame.pattern[len(_NAME):]) for i, frame in enumerate(UNKNOWN_FRAMES)
+                   if frame.pattern.startswith(_NAME)}
 LIST_CONTINUATION = re.compile(
     rf"^(?:\s*,\s*|\s+(?:and|und|sowie|&)\s+|\s*,\s*(?:and|und|sowie)\s+)(?:the\s+|der\s+|die\s+|das\s+|den\s+)?"
     rf"(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}")
@@ -402,7 +408,8 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
     frames = []
     for i in _FRAME_GATE.live(sentence):
         if i != _APPOSITION_FRAME:
-            frames.append(UNKNOWN_FRAMES[i].rx)
+            if i not in _AFTER_THE_NAME or _AFTER_THE_NAME[i].search(sentence):
+                frames.append(UNKNOWN_FRAMES[i].rx)
         elif strong_sentence and APPOSITION_NEEDS.search(sentence):
             frames.append(DESCRIPTOR_APPOSITION.rx)
     out: list[Mention] = []
