@@ -73,6 +73,7 @@ DESCRIPTOR_EN = (r"(?:investment|private[- ]equity|venture(?:[- ]capital)?|buyou
 DESCRIPTOR_DE = (r"[\w-]*(?:[Ii]nvestor(?:in)?|[Gg]esellschaft|[Ff]irma|[Uu]nternehmen|[Kk]onzern|[Ff]onds|Start-?up|"
                  r"[Gg]ruppe|[Hh]ändler|[Rr]iese|[Ee]ntwickler|[Aa]nbieter|[Vv]ermittler|[Bb]etreiber|[Hh]ersteller|"
                  r"[Vv]erlag|[Bb]ank)|[\w-]+dienst|Milliardär(?:in)?|Unternehmer(?:in)?")
+_DESCRIPTION_DE = re.compile(DESCRIPTOR_DE)
 # a person introduced by a description: "Real estate mogul Jane Holloway", "Tech investor ..."
 PERSON_DESC = (r"(?:[A-Za-z][\w-]*\s+){0,3}?(?:mogul|tycoon|billionaire|investor|entrepreneur|businessman|businesswoman|"
                r"financier|magnate|executive)\s+")
@@ -243,13 +244,16 @@ def _drop_trailing_nouns(name: str, profile: Profile) -> str:
     return " ".join(tokens)
 
 
+_POSSESSIVE_END = re.compile(r"(?:'s|')$")
+
+
 def clean_name(raw: str) -> str:
     """Common name of an organisation: no leading article, possessive or trailing legal suffix."""
     tokens = raw.strip().strip(",.;:").split()
     while len(tokens) > 1 and tokens[0].lower() in LEADING_WORDS:
         tokens.pop(0)
     if tokens:
-        tokens[-1] = re.sub(r"(?:'s|')$", "", tokens[-1])
+        tokens[-1] = _POSSESSIVE_END.sub("", tokens[-1])
     while len(tokens) > 1 and tokens[-1].lower().strip(".,") in LEGAL_SUFFIXES | {"and", "&", "of"}:
         tokens.pop()
     return " ".join(tokens).strip(" ,.")
@@ -326,7 +330,7 @@ def _may_begin_at(party: Party, folded: str, at: int) -> bool:
 
 
 def _cue_negated(sentence: str, cue: re.Match, lists: Vocabulary) -> bool:
-    if IMMUNE_CUES.fullmatch(cue.group(0).strip()) or IMMUNE_CUES.search(cue.group(0)):
+    if IMMUNE_CUES.search(cue.group(0)):  # (wherever it matches the stripped cue whole, it matches in the cue)
         return False
     before = sentence[max(0, cue.start() - 40):cue.start()]
     # only the same clause counts
@@ -416,15 +420,15 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
 
     def add(raw: str, start: int) -> bool:
         name = clean_name(raw)
-        if len(name.split()) > 1 and (re.fullmatch(DESCRIPTOR_DE, name.split()[-1])
+        if len(name.split()) > 1 and (_DESCRIPTION_DE.fullmatch(name.split()[-1])
                                       or name.split()[-1].casefold() in DESCRIPTION_HEADS):
             return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
         name = _drop_trailing_nouns(name, profile)
         if not name or name.casefold() in STOP_NAMES or name.split()[0].casefold() in STOP_NAMES:
             return False
-        if len(name) < 2 or name.isdigit() or re.fullmatch(DESCRIPTOR_DE, name.split()[0]):
+        if len(name) < 2 or name.isdigit() or _DESCRIPTION_DE.fullmatch(name.split()[0]):
             return False
-        if re.fullmatch(DESCRIPTOR_DE, name.split()[-1]) or name.split()[-1].casefold() in DESCRIPTION_HEADS:
+        if _DESCRIPTION_DE.fullmatch(name.split()[-1]) or name.split()[-1].casefold() in DESCRIPTION_HEADS:
             return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
         if any(k.start <= start < k.end or start <= k.start < start + len(raw) for k in known):
             return True  # a known party (or part of one): handled by its profile entry, but the list goes on
@@ -459,17 +463,20 @@ def _frame_matches(rx: re.Pattern, sentence: str):
     return rx.finditer(sentence)
 
 
+_APPOSITION_IN_COMMAS = re.compile(r"^\s*(?:\([^)]*\))?\s*,[^,]{1,90},")
+_NOT_A_SUBJECT_GAP = re.compile(r"\b(?:and|und|with|mit|than|als|like|wie|said|says|told|sagte|sagt|erklärte|meinte)\b")
+
+
 def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) -> bool:
     """The mention is the subject right before a bid cue, an apposition in commas allowed."""
     for cue in cues:
         if cue.start() < mention.end:
             continue
         gap = sentence[mention.end:cue.start()]
-        gap = re.sub(r"^\s*(?:\([^)]*\))?\s*,[^,]{1,90},", " ", gap)
+        gap = _APPOSITION_IN_COMMAS.sub(" ", gap)
         if "," in gap or ";" in gap:
             continue
-        if _words_between(gap) <= 4 and not re.search(r"\b(?:and|und|with|mit|than|als|like|wie|said|says|told|"
-                                                      r"sagte|sagt|erklärte|meinte)\b", gap):
+        if _words_between(gap) <= 4 and not _NOT_A_SUBJECT_GAP.search(gap):
             return True
     return False
 
@@ -858,13 +865,15 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
         strong = strong_rx is not None and strong_rx.holds(sentence)
         others = {m.name for m in known + unknown}
         for mention in known + unknown:
-            st = stats.setdefault(mention.name, {
-                "known": mention.party is not None, "mentions": 0, "first": i, "headline": False, "live": 0,
-                "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
-                "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
-                "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False,
-                "with_target": False, "host": 0, "rival": 0, "bare_list": 0,
-                "by_kind_of_firm": mention.party is None and ORG_NAME.fullmatch(mention.text.strip()) is not None})
+            st = stats.get(mention.name)
+            if st is None:  # (made for a name's first mention only, not built again to be dropped for each other)
+                st = stats[mention.name] = {
+                    "known": mention.party is not None, "mentions": 0, "first": i, "headline": False, "live": 0,
+                    "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
+                    "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
+                    "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False,
+                    "with_target": False, "host": 0, "rival": 0, "bare_list": 0,
+                    "by_kind_of_firm": mention.party is None and ORG_NAME.fullmatch(mention.text.strip()) is not None}
             st["owning"] |= owning
             st["with_target"] |= names_target
             st["listed"] |= len(others) >= 3 and (owning or bool(live))
