@@ -773,3 +773,22 @@ def test_known_mentions_read_off_one_pass_are_those_of_a_search_from_each_mentio
         assert _known_mentions(sentence, p) == plain(sentence), sentence
         named += len(plain(sentence)) >= 2
     assert named >= 10
+
+
+def test_appositions_tried_before_each_name_are_those_of_a_plain_search():
+    # the apposition is tried only in the five words before the capital of a name after a descriptor's end: the
+    # matches of its plain search
+    from dealwatch.facts.bidders import DESCRIPTOR_APPOSITION, _apposition_matches
+    sentences = _heldout_sentences() + [
+        "the investment firm Granite Peak and a hedge fund Foo", "the New York-based firm Bar Capital, the U.S. firm X",
+        "der Finanzinvestor Nordlicht", "die Beteiligungsgesellschaft Alpha und der Fahrdienstvermittler Velora",
+        "die Milliardärin Jane Holloway", "der Konzern Milliardär Max Muster", "das Start-up Beta", "the start-up Y",
+        "the billionaire\tFrank McCourt's Project Liberty", "(the private equity firm Liberty Strategic Capital)",
+        "Brandon's venture capital firm Sequoia Capital, with the ad tech firm AppLovin, and the AI search startup "
+        "Perplexity", "a.k.a. the London-based investment firm Centricus", "Die Hausbank Sparkasse"]
+    matched = 0
+    for sentence in sentences:
+        plain = [m.span() for m in DESCRIPTOR_APPOSITION.rx.finditer(sentence)]
+        assert [m.span() for m in _apposition_matches(sentence)] == plain, sentence
+        matched += bool(plain)
+    assert matched >= 20
