@@ -355,10 +355,10 @@ def _near(sentence: str, mention: Mention, matches: list[re.Match], max_words: i
             gap = sentence[mention.end:m.start()]
         else:
             continue
-        if CLAUSE_BREAK.search(gap) and _words_between(gap) > 1:
+        d = _words_between(gap)  # (counted once; a match too far away needs no clause test)
+        if d > max_words or (d > 1 and CLAUSE_BREAK.search(gap)):
             continue
-        d = _words_between(gap)
-        if d <= max_words and (best is None or d < best):
+        if best is None or d < best:
             best = d
     return best
 
