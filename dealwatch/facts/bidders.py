@@ -173,9 +173,11 @@ APPOSITION_NEEDS = Alternation(tuple(
 # alternative of one alternation, read for its needles like a list (its group name dropped: an alternation cannot
 # name two groups alike), so that one needle test of the indexed sentence answers for every frame, where each
 # frame's own prefilter tested its needles frame after frame (~12 µs a bid sentence; the gate ~2 µs). A frame it
-# lets through is then searched with its plain regex.
+# lets through is then searched with its plain regex. The gate reads the frames ignoring case: its needles are then
+# words and word heads, which the index looks up at once, not substrings as written searched one by one (a frame
+# that matches as written matches ignoring case too, so it is let through still).
 _FRAME_GATE = Alternation(tuple(frame.pattern.replace("(?P<name>", "(?:")
-                                for frame in (*UNKNOWN_FRAMES, DESCRIPTOR_APPOSITION)), "", "", 0)
+                                for frame in (*UNKNOWN_FRAMES, DESCRIPTOR_APPOSITION)), "", "", re.IGNORECASE)
 _APPOSITION_FRAME = len(UNKNOWN_FRAMES)  # the apposition's number in the gate
 # A frame that begins with a name is tried at every capital of a sentence and reads the name's words again at each
 # (~20 µs a sentence for "X CEO Y said his company would bid"). What follows the name is searched first: every match
