@@ -680,3 +680,115 @@ def test_official_title_before_a_position_is_read_as_a_full_pass_reads_it():
             answers.append(_official_before(sentence, start, lists))
             assert answers[-1] == plain(sentence, start), (sentence, start)
     assert True in answers and False in answers
+
+
+def _heldout_sentences() -> list[str]:
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.text import split_sentences
+    pages = sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html"))
+    return [s for page in pages
+            for s in split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))]
+
+
+def test_frame_gate_lets_every_matching_frame_through_and_frames_match_as_searched():
+    # the unknown parties' frames are searched only where one needle test of the sentence for all of them lets them
+    # through (and, for one that begins with a name, what follows the name is found), an anchored one at the
+    # sentence's start only: the same matches as a plain search of each frame
+    from dealwatch.facts.bidders import (_AFTER_THE_NAME, _APPOSITION_FRAME, _FRAME_GATE, DESCRIPTOR_APPOSITION,
+                                         UNKNOWN_FRAMES, _frame_matches)
+    frames = [f.rx for f in UNKNOWN_FRAMES] + [DESCRIPTOR_APPOSITION.rx]
+    assert _APPOSITION_FRAME == len(frames) - 1
+    sentences = _heldout_sentences() + [
+        "Granite Peak Partners has held early talks with ByteDance about acquiring TikTok's U.S. business.",
+        "Rumble CEO Chris Pavlovski said his company would join a consortium to bid.",
+        "The app received interest from at least five parties, including Crescent Bay Capital and Oracle.",
+        "Zu den Investoren sollen Oracle, Silver Lake und MGX gehören.", "a group led by Frank McCourt",
+        "Offenbar will nun auch der Fahrdienstvermittler Velora beim US-Geschäft einsteigen.",
+        "Lumen Media emerged as a surprise suitor, and Zephyr Partners has made an offer."]
+    matched, gated = set(), 0
+    for sentence in sentences:
+        live = _FRAME_GATE.live(sentence)
+        gated += len(live) < len(frames)
+        for i, rx in enumerate(frames):
+            plain = [m.span("name") for m in rx.finditer(sentence)]
+            if plain:
+                matched.add(i)
+                assert i in live, (i, sentence)
+                assert i not in _AFTER_THE_NAME or _AFTER_THE_NAME[i].search(sentence), (i, sentence)
+            assert [m.span("name") for m in _frame_matches(rx, sentence)] == plain, (i, sentence)
+    assert len(matched) >= 10 and gated  # many frames matched; the gate kept some out
+    assert len(_AFTER_THE_NAME) >= 2 and set(_AFTER_THE_NAME) & matched  # frames that begin with a name matched too
+
+
+def test_denials_and_readings_of_an_article_are_those_of_its_sentences():
+    # an article's denials are read only in the sentences that hold a denial, its readings gathered once for both
+    # passes: the same as reading every sentence
+    from dealwatch.facts.bidders import _denied_parties, _read, _read_denials, _read_sentences
+    from dealwatch.facts.text import article_sentences, forget_sentences
+    p = profile()
+    lists = p.every_language
+    sentences = article_sentences("Amazon is not interested in TikTok", " ".join([
+        "Walmart said it would bid together with Microsoft.", "Oracle denied making an offer for the app.",
+        "\"We have not bid,\" a Google spokesman said about Snap.", "Nothing here names anyone at all.",
+        "Amazon hat kein Interesse an Tiktok.", "Microsoft is in talks to buy TikTok's U.S. business."]))
+    forget_sentences()
+    denied = _denied_parties(sentences, p, lists)
+    assert denied == frozenset(n for s in sentences for n in _read_denials(s, p, lists)) and "Oracle" in denied
+    assert _read_sentences(sentences, p, lists) == tuple(_read(s, p, lists) for s in sentences)
+
+
+def test_known_mentions_read_off_one_pass_are_those_of_a_search_from_each_mention():
+    # the searches from each position are read off one pass over the sentence and a party's alias is tried at a
+    # place only where one of its beginnings stands: the mentions of the plain loop (a search from each mention,
+    # every other named party tried there)
+    from dealwatch.facts.bidders import Mention, _known_mentions
+    from dealwatch.facts.text import forget_sentences
+    p = profile()
+
+    def plain(sentence: str) -> tuple[Mention, ...]:
+        found, pos = [], 0
+        while pos < len(sentence):
+            m = p.parties_rx.full.search(sentence, pos)
+            if m is None:
+                break
+            party, best = p.parties[int(m.lastgroup[1:])], m
+            for candidate in p.parties:
+                other = candidate.pattern.full.match(sentence, m.start())
+                if candidate is not party and other and other.end() > best.end():
+                    best, party = other, candidate
+            found.append(Mention(party.name, best.group(0), best.start(), best.end(), party))
+            pos = max(best.end(), m.start() + 1)
+        return tuple(found)
+
+    sentences = _heldout_sentences() + [
+        "Oracle's Larry Ellison and Safra Catz met Microsoft's Satya Nadella and the Redmond company's lawyers.",
+        "Steven Mnuchin, Steve Mnuchin and Mnuchin's Liberty Strategic Capital; Frank McCourt's Project Liberty.",
+        "Mr. Wonderful Kevin O'Leary and MrBeast (Jimmy Donaldson) with Employer.com founder Jesse Tinsley."]
+    forget_sentences()
+    named = 0
+    for sentence in sentences:
+        assert _known_mentions(sentence, p) == plain(sentence), sentence
+        named += len(plain(sentence)) >= 2
+    assert named >= 10
+
+
+def test_appositions_tried_before_each_name_are_those_of_a_plain_search():
+    # the apposition is tried only in the five words before the capital of a name after a descriptor's end: the
+    # matches of its plain search
+    from dealwatch.facts.bidders import DESCRIPTOR_APPOSITION, _apposition_matches
+    sentences = _heldout_sentences() + [
+        "the investment firm Granite Peak and a hedge fund Foo", "the New York-based firm Bar Capital, the U.S. firm X",
+        "der Finanzinvestor Nordlicht", "die Beteiligungsgesellschaft Alpha und der Fahrdienstvermittler Velora",
+        "die Milliardärin Jane Holloway", "der Konzern Milliardär Max Muster", "das Start-up Beta", "the start-up Y",
+        "the billionaire\tFrank McCourt's Project Liberty", "(the private equity firm Liberty Strategic Capital)",
+        "Brandon's venture capital firm Sequoia Capital, with the ad tech firm AppLovin, and the AI search startup "
+        "Perplexity", "a.k.a. the London-based investment firm Centricus", "Die Hausbank Sparkasse"]
+    matched = 0
+    for sentence in sentences:
+        plain = [m.span() for m in DESCRIPTOR_APPOSITION.rx.finditer(sentence)]
+        assert [m.span() for m in _apposition_matches(sentence)] == plain, sentence
+        matched += bool(plain)
+    assert matched >= 20

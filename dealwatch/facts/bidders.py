@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from dealwatch.facts.text import (SentenceMemo, about_other_deal, article_sentences, list_holds, mask_past_roles,
                                   recent_sentences, target_spans, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered
+from dealwatch.patterns import Alternation, leads, prefiltered, text_index
 from dealwatch.profile import Party, Profile, Vocabulary
 
 WORD = re.compile(r"[\w'&.-]+")
@@ -73,6 +74,7 @@ DESCRIPTOR_EN = (r"(?:investment|private[- ]equity|venture(?:[- ]capital)?|buyou
 DESCRIPTOR_DE = (r"[\w-]*(?:[Ii]nvestor(?:in)?|[Gg]esellschaft|[Ff]irma|[Uu]nternehmen|[Kk]onzern|[Ff]onds|Start-?up|"
                  r"[Gg]ruppe|[Hh]ändler|[Rr]iese|[Ee]ntwickler|[Aa]nbieter|[Vv]ermittler|[Bb]etreiber|[Hh]ersteller|"
                  r"[Vv]erlag|[Bb]ank)|[\w-]+dienst|Milliardär(?:in)?|Unternehmer(?:in)?")
+_DESCRIPTION_DE = re.compile(DESCRIPTOR_DE)
 # a person introduced by a description: "Real estate mogul Jane Holloway", "Tech investor ..."
 PERSON_DESC = (r"(?:[A-Za-z][\w-]*\s+){0,3}?(?:mogul|tycoon|billionaire|investor|entrepreneur|businessman|businesswoman|"
                r"financier|magnate|executive)\s+")
@@ -159,12 +161,30 @@ DESCRIPTOR_APPOSITION = prefiltered(
     rf"(?:(?:\b(?:the|a|an)\s+)?(?:[\w-]+\s+)?(?:{DESCRIPTOR_EN})|\b(?:[Dd]er|[Dd]ie|[Dd]as|[Dd]em|[Dd]en)\s+(?:[\w-]+\s+)?(?:{DESCRIPTOR_DE}))"
     rf"\s+{_NAME}")
 # What every match of DESCRIPTOR_APPOSITION holds: the end of a descriptor (each alternative of DESCRIPTOR_EN and
-# DESCRIPTOR_DE ends so), blanks, then the capital of the name. The apposition regex costs ~40 µs a sentence (it
-# tries its optional words at every position); this test costs ~6 µs and spares it in nine sentences out of ten.
-APPOSITION_NEEDS = re.compile(
-    r"(?:firm|fund|company|group|startup|start-up|giant|maker|house|billionaire|entrepreneur|conglomerate|retailer|"
-    r"nvestor|esellschaft|irma|nternehmen|onzern|onds|tart-?up|ruppe|ändler|iese|ntwickler|nbieter|ermittler|"
-    r"etreiber|ersteller|erlag|ank|dienst|Milliardär|Unternehmer)(?:in)?\s+[A-Z]")
+# DESCRIPTOR_DE ends so), blanks, then the capital of the name. The apposition regex costs ~40-80 µs a sentence (it
+# tries its optional words at every position); this test spares it in nine sentences out of ten. It is an alternation
+# of the descriptors' ends searched as the lists are, only where one of them stands (~4 µs a bid sentence; ~9 µs as
+# one regex tried at every position).
+APPOSITION_NEEDS = Alternation(tuple(
+    "firm|fund|company|group|startup|start-up|giant|maker|house|billionaire|entrepreneur|conglomerate|retailer|"
+    "nvestor|esellschaft|irma|nternehmen|onzern|onds|tart-?up|ruppe|ändler|iese|ntwickler|nbieter|ermittler|"
+    "etreiber|ersteller|erlag|ank|dienst|Milliardär|Unternehmer".split("|")), "", r"(?:in)?\s+[A-Z]", 0)
+# Which frames may match in a sentence, asked of all of them at once: each frame (and the apposition) is an
+# alternative of one alternation, read for its needles like a list (its group name dropped: an alternation cannot
+# name two groups alike), so that one needle test of the indexed sentence answers for every frame, where each
+# frame's own prefilter tested its needles frame after frame (~12 µs a bid sentence; the gate ~2 µs). A frame it
+# lets through is then searched with its plain regex. The gate reads the frames ignoring case: its needles are then
+# words and word heads, which the index looks up at once, not substrings as written searched one by one (a frame
+# that matches as written matches ignoring case too, so it is let through still).
+_FRAME_GATE = Alternation(tuple(frame.pattern.replace("(?P<name>", "(?:")
+                                for frame in (*UNKNOWN_FRAMES, DESCRIPTOR_APPOSITION)), "", "", re.IGNORECASE)
+_APPOSITION_FRAME = len(UNKNOWN_FRAMES)  # the apposition's number in the gate
+# A frame that begins with a name is tried at every capital of a sentence and reads the name's words again at each
+# (~20 µs a sentence for "X CEO Y said his company would bid"). What follows the name is searched first: every match
+# of the frame holds a match of it, which begins with blanks or a literal (~4 µs); where it finds none, the frame
+# cannot match.
+_AFTER_THE_NAME = {i: re.compile(frame.pattern[len(_NAME):]) for i, frame in enumerate(UNKNOWN_FRAMES)
+                   if frame.pattern.startswith(_NAME)}
 LIST_CONTINUATION = re.compile(
     rf"^(?:\s*,\s*|\s+(?:and|und|sowie|&)\s+|\s*,\s*(?:and|und|sowie)\s+)(?:the\s+|der\s+|die\s+|das\s+|den\s+)?"
     rf"(?:(?:{DESCRIPTOR_EN}|{DESCRIPTOR_DE})\s+)?{_NAME}")
@@ -227,13 +247,16 @@ def _drop_trailing_nouns(name: str, profile: Profile) -> str:
     return " ".join(tokens)
 
 
+_POSSESSIVE_END = re.compile(r"(?:'s|')$")
+
+
 def clean_name(raw: str) -> str:
     """Common name of an organisation: no leading article, possessive or trailing legal suffix."""
     tokens = raw.strip().strip(",.;:").split()
     while len(tokens) > 1 and tokens[0].lower() in LEADING_WORDS:
         tokens.pop(0)
     if tokens:
-        tokens[-1] = re.sub(r"(?:'s|')$", "", tokens[-1])
+        tokens[-1] = _POSSESSIVE_END.sub("", tokens[-1])
     while len(tokens) > 1 and tokens[-1].lower().strip(".,") in LEGAL_SUFFIXES | {"and", "&", "of"}:
         tokens.pop()
     return " ".join(tokens).strip(" ,.")
@@ -258,12 +281,24 @@ def known_mentions(sentence: str, profile: Profile) -> list[Mention]:
 def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     found: list[Mention] = []
     # only the parties with an alias that may match in the sentence can give a longer match below
-    named = [profile.parties[i] for i in profile.parties_rx.live(sentence)]
+    rx = profile.parties_rx
+    named = [profile.parties[i] for i in rx.live(sentence)]
     if not named:
         return ()  # no alias can match: the sentence is indexed now, so search() would find nothing either
+    # the searches from each position below are read off one pass over the sentence (its matches, as finditer gives
+    # them): the first of them that begins at or after the position is the search's, unless one before the position
+    # runs past it (a longer alias of another party took the place of a match: then the search is made). One pass
+    # where a search from every mention went through every alias's beginnings again.
+    matches, passed = rx.all(sentence), 0
+    folded = text_index(sentence).folded
     pos = 0
     while pos < len(sentence):
-        m = profile.parties_rx.search(sentence, pos)
+        while passed < len(matches) and matches[passed].start() < pos and matches[passed].end() <= pos:
+            passed += 1
+        if passed < len(matches) and matches[passed].start() < pos:
+            m = rx.search(sentence, pos)
+        else:
+            m = matches[passed] if passed < len(matches) else None
         if m is None:
             break
         # the alternation takes the first party whose alias matches here; prefer the longest match at this spot
@@ -272,6 +307,8 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
         for candidate in named:
             if candidate is party:
                 continue  # its own pattern (its aliases, in the same order) matches here exactly as far as m
+            if not _may_begin_at(candidate, folded, m.start()):
+                continue
             other = candidate.pattern.match(sentence, m.start())
             if other and other.end() > best.end():
                 best, party = other, candidate
@@ -280,8 +317,23 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     return tuple(found)
 
 
+_ALIAS_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}  # a party's pattern: its aliases' beginnings
+
+
+def _may_begin_at(party: Party, folded: str, at: int) -> bool:
+    """Whether an alias of the party may match at a position of a sentence (folded as its index folds it): a match
+    begins with one of the aliases' literal beginnings (patterns.leads; none read: it may). A test of a few
+    characters where a match of the party's alternation costs a call through its needle test."""
+    rx = party.pattern
+    key = (rx.pattern, rx.flags)
+    beginnings = _ALIAS_LEADS.get(key, _ALIAS_LEADS)
+    if beginnings is _ALIAS_LEADS:
+        beginnings = _ALIAS_LEADS[key] = leads(rx.pattern, rx.flags)
+    return beginnings is None or folded.startswith(beginnings, at)
+
+
 def _cue_negated(sentence: str, cue: re.Match, lists: Vocabulary) -> bool:
-    if IMMUNE_CUES.fullmatch(cue.group(0).strip()) or IMMUNE_CUES.search(cue.group(0)):
+    if IMMUNE_CUES.search(cue.group(0)):  # (wherever it matches the stripped cue whole, it matches in the cue)
         return False
     before = sentence[max(0, cue.start() - 40):cue.start()]
     # only the same clause counts
@@ -305,10 +357,10 @@ def _near(sentence: str, mention: Mention, matches: list[re.Match], max_words: i
             gap = sentence[mention.end:m.start()]
         else:
             continue
-        if CLAUSE_BREAK.search(gap) and _words_between(gap) > 1:
+        d = _words_between(gap)  # (counted once; a match too far away needs no clause test)
+        if d > max_words or (d > 1 and CLAUSE_BREAK.search(gap)):
             continue
-        d = _words_between(gap)
-        if d <= max_words and (best is None or d < best):
+        if best is None or d < best:
             best = d
     return best
 
@@ -360,22 +412,26 @@ def _official_before(sentence: str, start: int, lists: Vocabulary) -> bool:
 
 def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], strong_sentence: bool) -> list[Mention]:
     """Organisations not in the profile, in the tight frames of a bid."""
-    frames = list(UNKNOWN_FRAMES)
-    if strong_sentence and APPOSITION_NEEDS.search(sentence):
-        frames.append(DESCRIPTOR_APPOSITION)
+    frames = []  # the matches of each frame the gate lets through, in order
+    for i in _FRAME_GATE.live(sentence):
+        if i != _APPOSITION_FRAME:
+            if i not in _AFTER_THE_NAME or _AFTER_THE_NAME[i].search(sentence):
+                frames.append(_frame_matches(UNKNOWN_FRAMES[i].rx, sentence))
+        elif strong_sentence:
+            frames.append(_apposition_matches(sentence))
     out: list[Mention] = []
 
     def add(raw: str, start: int) -> bool:
         name = clean_name(raw)
-        if len(name.split()) > 1 and (re.fullmatch(DESCRIPTOR_DE, name.split()[-1])
+        if len(name.split()) > 1 and (_DESCRIPTION_DE.fullmatch(name.split()[-1])
                                       or name.split()[-1].casefold() in DESCRIPTION_HEADS):
             return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
         name = _drop_trailing_nouns(name, profile)
         if not name or name.casefold() in STOP_NAMES or name.split()[0].casefold() in STOP_NAMES:
             return False
-        if len(name) < 2 or name.isdigit() or re.fullmatch(DESCRIPTOR_DE, name.split()[0]):
+        if len(name) < 2 or name.isdigit() or _DESCRIPTION_DE.fullmatch(name.split()[0]):
             return False
-        if re.fullmatch(DESCRIPTOR_DE, name.split()[-1]) or name.split()[-1].casefold() in DESCRIPTION_HEADS:
+        if _DESCRIPTION_DE.fullmatch(name.split()[-1]) or name.split()[-1].casefold() in DESCRIPTION_HEADS:
             return False  # a description, not a name: "Hamburger Investor", "Boston Firm"
         if any(k.start <= start < k.end or start <= k.start < start + len(raw) for k in known):
             return True  # a known party (or part of one): handled by its profile entry, but the list goes on
@@ -386,8 +442,8 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
             out.append(Mention(name, raw, start, start + len(raw), None))
         return True
 
-    for rx in frames:
-        for m in rx.finditer(sentence):
+    for matches in frames:
+        for m in matches:
             if not add(m.group("name"), m.start("name")):
                 continue
             end = m.end("name")
@@ -401,17 +457,62 @@ def unknown_mentions(sentence: str, profile: Profile, known: list[Mention], stro
     return out
 
 
+def _frame_matches(rx: re.Pattern, sentence: str):
+    """A frame's matches in a sentence: one anchored at its start ("^...") is tried there alone (a search tries it, and
+    fails, at every position; it can match only once)."""
+    if rx.pattern.startswith("^"):
+        m = rx.match(sentence)
+        return (m,) if m is not None else ()
+    return rx.finditer(sentence)
+
+
+_APPOSITION_IN_COMMAS = re.compile(r"^\s*(?:\([^)]*\))?\s*,[^,]{1,90},")
+_NOT_A_SUBJECT_GAP = re.compile(r"\b(?:and|und|with|mit|than|als|like|wie|said|says|told|sagte|sagt|erklärte|meinte)\b")
+
+
+# Where an apposition can begin. Its regex tries its optional words at every position of a sentence (~80 µs a bid
+# sentence that holds a descriptor's end); yet its descriptor ends right before the capital of a name that ends a
+# match of APPOSITION_NEEDS, and what stands before the name is at most five words (an article, a word, a descriptor
+# of up to three: "the New York-based firm") of word characters, blanks, dots and hyphens. So it is tried only at the
+# positions of those words before each such capital, in order, from the end of each match on: finditer's matches.
+_NOT_IN_A_DESCRIPTION = re.compile(r"[^\w\s.-]")
+_TOKEN = re.compile(r"\S+")
+_WORDS_BEFORE_A_NAME = 5
+
+
+def _apposition_matches(sentence: str) -> list[re.Match]:
+    capitals = []  # of the names after a descriptor's end: where each match of APPOSITION_NEEDS ends
+    m = APPOSITION_NEEDS.search(sentence)
+    while m is not None:
+        capitals.append(m.end() - 1)
+        m = APPOSITION_NEEDS.search(sentence, m.start() + 1)
+    if not capitals:
+        return []
+    tokens = [t.start() for t in _TOKEN.finditer(sentence)]
+    marks = [b.start() for b in _NOT_IN_A_DESCRIPTION.finditer(sentence)]
+    starts: set[int] = set()
+    for capital in capitals:
+        begin = tokens[max(0, bisect_left(tokens, capital) - _WORDS_BEFORE_A_NAME)]  # (the capital begins a token)
+        mark = bisect_left(marks, capital)
+        starts.update(range(max(begin, marks[mark - 1] + 1) if mark else begin, capital))
+    found, end = [], 0
+    for at in sorted(starts):
+        if at >= end and (m := DESCRIPTOR_APPOSITION.rx.match(sentence, at)) is not None:
+            found.append(m)
+            end = m.end()  # (a match holds a name: never empty)
+    return found
+
+
 def _is_subject_of_cue(sentence: str, mention: Mention, cues: list[re.Match]) -> bool:
     """The mention is the subject right before a bid cue, an apposition in commas allowed."""
     for cue in cues:
         if cue.start() < mention.end:
             continue
         gap = sentence[mention.end:cue.start()]
-        gap = re.sub(r"^\s*(?:\([^)]*\))?\s*,[^,]{1,90},", " ", gap)
+        gap = _APPOSITION_IN_COMMAS.sub(" ", gap)
         if "," in gap or ";" in gap:
             continue
-        if _words_between(gap) <= 4 and not re.search(r"\b(?:and|und|with|mit|than|als|like|wie|said|says|told|"
-                                                      r"sagte|sagt|erklärte|meinte)\b", gap):
+        if _words_between(gap) <= 4 and not _NOT_A_SUBJECT_GAP.search(gap):
             return True
     return False
 
@@ -487,8 +588,12 @@ _ARTICLE_DENIALS = SentenceMemo()
 
 def _denied_parties(sentences, profile: Profile, lists: Vocabulary) -> frozenset[str]:
     key = (tuple(sentences), lists, profile.parties_rx)
-    return _ARTICLE_DENIALS.read(key, lambda: frozenset(name for sentence in sentences
-                                                        for name in _denied_in(sentence, profile, lists)))
+    # only a sentence that holds a denial is read (and remembered): most hold none, which the list's needle test of
+    # the indexed sentence tells without a search
+    denial = lists.rx("denial")
+    return _ARTICLE_DENIALS.read(key, lambda: frozenset(
+        name for sentence in sentences if denial is not None and denial.holds(sentence)
+        for name in _denied_in(sentence, profile, lists)))
 
 
 # The parties a sentence reports denying a bid, kept for the recent sentences (see _SENTENCES below).
@@ -578,6 +683,18 @@ def _read_sentence(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSe
     return _SENTENCES.read(key, lambda: _read(sentence, profile, lists))
 
 
+# The readings of an article's sentences, asked by rule_bidders, then again by bidder_candidates: gathered once (one
+# memo lookup for the article, not one per sentence). Keyed as _SENTENCES, by all the sentences.
+_ARTICLE_READINGS = SentenceMemo()
+
+
+def _read_sentences(sentences: tuple[str, ...], profile: Profile,
+                    lists: Vocabulary) -> tuple[_BidSentence | None, ...]:
+    key = (sentences, lists, profile.parties_rx, profile.target_rx, profile.not_target_rx, profile.seller_rx,
+           profile.reference_rx)
+    return _ARTICLE_READINGS.read(key, lambda: tuple(_read_sentence(s, profile, lists) for s in sentences))
+
+
 def _read(sentence: str, profile: Profile, lists: Vocabulary) -> _BidSentence | None:
     cues = vocab_matches(lists, "bid", sentence)
     partners = vocab_matches(lists, "partner", sentence)
@@ -625,8 +742,7 @@ def rule_bidders(article: Article, profile: Profile) -> list[Fact]:
     facts: list[Fact] = []
     found: set[str] = set()
     partner_sentences: list[tuple[str, list[Mention]]] = []
-    for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, lists)
+    for i, (sentence, reading) in enumerate(zip(sentences, _read_sentences(sentences, profile, lists))):
         if reading is None:
             continue
         partners, live = reading.partners, reading.live
@@ -764,8 +880,7 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
     stats: dict[str, dict] = {}
     bid_sentences = 0
     strong_rx = profile.any_language("sale_strong")
-    for i, sentence in enumerate(sentences):
-        reading = _read_sentence(sentence, profile, lists)
+    for i, (sentence, reading) in enumerate(zip(sentences, _read_sentences(sentences, profile, lists))):
         bid_sentences += bool(reading is not None and reading.live)
         live = list(reading.live) if reading is not None else []
         if not live and not _may_name_a_candidate(sentence, profile):
@@ -786,13 +901,15 @@ def bidder_candidates(article: Article, profile: Profile, rule_facts: list[Fact]
         strong = strong_rx is not None and strong_rx.holds(sentence)
         others = {m.name for m in known + unknown}
         for mention in known + unknown:
-            st = stats.setdefault(mention.name, {
-                "known": mention.party is not None, "mentions": 0, "first": i, "headline": False, "live": 0,
-                "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
-                "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
-                "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False,
-                "with_target": False, "host": 0, "rival": 0, "bare_list": 0,
-                "by_kind_of_firm": mention.party is None and ORG_NAME.fullmatch(mention.text.strip()) is not None})
+            st = stats.get(mention.name)
+            if st is None:  # (made for a name's first mention only, not built again to be dropped for each other)
+                st = stats[mention.name] = {
+                    "known": mention.party is not None, "mentions": 0, "first": i, "headline": False, "live": 0,
+                    "negated_only": 0, "near_cue": False, "subject": False, "blocked": 0, "target_cue": False,
+                    "strong": False, "listed_with_bidder": False, "partner_near": False, "official": False,
+                    "wish": False, "evidence": sentence, "evidence_rank": 9, "owning": False, "listed": False,
+                    "with_target": False, "host": 0, "rival": 0, "bare_list": 0,
+                    "by_kind_of_firm": mention.party is None and ORG_NAME.fullmatch(mention.text.strip()) is not None}
             st["owning"] |= owning
             st["with_target"] |= names_target
             st["listed"] |= len(others) >= 3 and (owning or bool(live))
