@@ -584,3 +584,23 @@ def test_the_patterns_read_at_a_windows_end_give_the_matches_of_a_search_from_it
         for w in windows:
             plain = rx.rx.search(w)
             assert (plain and plain.span()) == ((m := rx.search(w)) and m.span()), (rx.pattern[:50], w)
+
+
+def test_the_model_decides_every_day_as_with_all_its_features_read():
+    # extract_deadlines reads a day's context features only while they could still lift it to the threshold
+    from dealwatch.facts import deadlines as d
+    from helpers_judgment import trained_profile
+    model = trained_profile().models.deadline
+    sentences = _gate_sentences()
+    spared = sum_full = 0  # (days rejected before their context is read; days the model takes)
+    days = [date(2020, 8, 3), date(2024, 4, 24), date(2025, 1, 17)]
+    for i in range(0, len(sentences), 12):
+        published = days[i // 12 % 3]
+        a = article(" ".join(sentences[i:i + 12]), published=published, lang="de" if i // 12 % 2 else "en")
+        full = [d._fact(c.best, {"p": round(model.probability(c.features), 2)})
+                for c in d.deadline_candidates(a, trained_profile()) if model.probability(c.features) >= model.threshold]
+        assert d.extract_deadlines(a, trained_profile()) == full
+        sum_full += len(full)
+        for _day, occurrences, _best, features in d._days_stated(a, trained_profile()):
+            spared += not d._context_may_lift(model, features, occurrences, trained_profile(), {})
+    assert spared >= 10 and sum_full >= 10  # (the check spares some days their reading; many are taken)
