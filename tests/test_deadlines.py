@@ -604,3 +604,28 @@ def test_the_model_decides_every_day_as_with_all_its_features_read():
         for _day, occurrences, _best, features in d._days_stated(a, trained_profile()):
             spared += not d._context_may_lift(model, features, occurrences, trained_profile(), {})
     assert spared >= 10 and sum_full >= 10  # (the check spares some days their reading; many are taken)
+
+
+def test_the_date_forms_written_with_their_look_behind_inside_match_as_written_before():
+    import re
+
+    from dealwatch.facts.deadlines import _MONTH, ABSOLUTE
+    day, year = r"(?P<day>\d{1,2})", r"(?P<year>\d{4})"
+    as_before = [re.compile(p, re.I) for p in (
+        rf"(?<!\d)(?P<year>\d{{4}})-(?P<mnum>\d{{1,2}})-{day}(?!\d)",
+        rf"(?<![\d.]){day}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
+        rf"(?<![\d.]){day}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\w]){_MONTH}(?<![a-zäöü]may)\s+{day}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\w])(?:may)\s+{day}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\d/])(?P<mnum>\d{{1,2}})/{day}/(?P<year>\d{{4}})(?![\d/])")]
+    edges = ["12020-09-15", "2020-09-15", "x2020-9-5", "1.12.11.2020", ".12.11.20", "112.11.2020", "5th of May 2020",
+             "15. März", "3.15 May", "115 May", "A15 May", "Dismay 15", "ſmay 15", "MAY 15", "may 15", "_may 15",
+             "1/9/15/2020", "/9/15/2020", "09/15/2020", "9/15/20201", "Mai 5", "at 9:15 May 5, 2020"]
+    strings = _gate_sentences() + edges + [" ".join(edges)]
+    found = 0
+    for new, old in zip(ABSOLUTE, as_before):
+        for s in strings:
+            a, b = [(m.span(), m.groupdict()) for m in new.rx.finditer(s)], [(m.span(), m.groupdict()) for m in old.finditer(s)]
+            assert a == b, (old.pattern[:40], s)
+            found += len(a)
+    assert found >= 50
