@@ -629,3 +629,34 @@ def test_the_date_forms_written_with_their_look_behind_inside_match_as_written_b
             assert a == b, (old.pattern[:40], s)
             found += len(a)
     assert found >= 50
+
+
+def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
+    import re
+
+    from dealwatch.facts import deadlines as d
+    from dealwatch.patterns import text_index
+    as_before = {
+        d.TODAY: r"(?<![\w])(?:today|heute)(?![\w])",
+        d.SIGN_VERBS: r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+                      r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b",
+        dict(d.KINDS)["ban"]: r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
+                              r"take[sn]?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
+                              r"app\s+stores?|App-Stores",
+        dict(d.KINDS)["sale"]: r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen",
+    }
+    listed = [v for v in vars(d).values() if isinstance(v, d._Listed)] + [rx for _, rx in d.KINDS]
+    assert len(listed) >= 9 and set(as_before) <= set(listed)
+    sentences = _gate_sentences() + ["TikTok was banned; the ban takes effect today.", "Heute unterzeichnete er.",
+                                     "the bank's bans", "Sold! App Stores", "takes effect", "taken effect"]
+    found = 0
+    for s in sentences[::2]:
+        text_index(s)  # (an indexed sentence, as the extractor searches: only where a beginning stands)
+    for rx in listed:
+        plain = re.compile(as_before.get(rx, rx.pattern), re.I)
+        for s in sentences:
+            spans = [m.span() for m in plain.finditer(s)]
+            assert [m.span() for m in rx.finditer(s)] == spans, (rx.pattern[:40], s)
+            assert (rx.search(s) and rx.search(s).span()) == (spans[0] if spans else None), (rx.pattern[:40], s)
+            found += len(spans)
+    assert found >= 200

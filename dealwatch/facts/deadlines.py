@@ -43,7 +43,7 @@ from dealwatch.facts.text import (SentenceMemo, article_sentences, list_holds, m
                                   vocab_matches)
 from dealwatch.learned import LogisticModel
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import HEADS, fold_case, prefiltered, text_index
+from dealwatch.patterns import HEADS, Alternation, fold_case, prefiltered, text_index
 from dealwatch.profile import Profile, Vocabulary
 
 MONTHS = {}
@@ -92,7 +92,40 @@ VAGUE = prefiltered(
     rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
 WEEKDAY = prefiltered(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|morgigen|gestrigen|vergangenen|last|"
                      rf"letzten)\s+)?{_WD}(?:'s|s)?(?![\w])", re.I)
-TODAY = prefiltered(r"(?<![\w])(?:today|heute)(?![\w])", re.I)
+
+class _Listed:
+    """A regex `prefix(?:alternative|...)suffix`, searched as the profile's lists are (patterns.Alternation): in an
+    indexed sentence, tried only where one of its alternatives' literal beginnings stands (str.find), not at every
+    character, where sre cannot skip to the places a match may begin (an alternation ignoring case, after a
+    look-behind or \\b). The same matches as the regex itself (`rx`): tests/test_patterns.py compares them."""
+
+    def __init__(self, prefix: str, alternatives: str, suffix: str):
+        self.alternation = Alternation(tuple(_top_level(alternatives)), prefix, suffix, re.I)
+        self.rx = self.alternation.full
+        self.pattern, self.flags = self.rx.pattern, self.rx.flags
+        self.search, self.finditer = self.alternation.search, self.alternation.finditer
+
+
+def _top_level(alternatives: str) -> list[str]:
+    """The alternatives of a regex `a|b|...` (split at the bars outside groups; no character classes)."""
+    assert "[" not in alternatives
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(alternatives):
+        char = alternatives[i]
+        if char == "\\":
+            i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            out.append(alternatives[start:i])
+            start = i + 1
+        i += 1
+    return [*out, alternatives[start:]]
+
+
+TODAY = _Listed(r"(?<![\w])", "today|heute", r"(?![\w])")
 DURATION = prefiltered(
     r"(?<![\w.])(?P<num>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|forty-five|"
     r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
@@ -145,12 +178,12 @@ EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|
                                     r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
 ANCHOR_BEFORE_VOM = _AtTheEnd(re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I), runs=2)
 FRIST_VOM = _AtTheEnd(re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I), runs=2)
-EVENT_VERBS = prefiltered(
-    r"\b(?:signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
+EVENT_VERBS = _Listed(
+    r"\b", r"signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
     r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
-    r"erklärt|sagte|gebilligt|verabschiedet|eingereicht)\b", re.I)
-SIGN_VERBS = prefiltered(r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
-                        r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b", re.I)
+    r"erklärt|sagte|gebilligt|verabschiedet|eingereicht", r"\b")
+SIGN_VERBS = _Listed(r"\b", r"signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+                     r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended", r"\b")
 MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
                              r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
 STRONG_BEFORE = _AtTheEnd(re.compile(
@@ -186,15 +219,15 @@ HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnt
 _NARRATED_AFTER = re.compile(r"\W*(?:afternoon|morning|evening|night)?,?\s+(?:\S+\s+){0,3}?" + NARRATED_PAST + r"\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
-    ("extension", prefiltered(r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
-                             r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
-                             r"enforcement", re.I)),
-    ("talks", prefiltered(r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", re.I)),
+    ("extension", _Listed("", r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
+                          r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
+                          r"enforcement", "")),
+    ("talks", _Listed("", r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", "")),
     # ("\bban\w*" took "the investment bank" for a ban)
-    ("ban", prefiltered(r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
-                       r"take[sn]?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
-                       r"app\s+stores?|App-Stores", re.I)),
-    ("sale", prefiltered(r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", re.I)),
+    ("ban", _Listed("", r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
+                    r"take(?:s|n)?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
+                    r"app\s+stores?|App-Stores", "")),
+    ("sale", _Listed("", r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", "")),
 ]
 REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
@@ -207,9 +240,9 @@ DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|M
                                      r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
-TOPIC_DEADLINE = prefiltered(r"\b(?:deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|ban\w*|"
-                            r"Frist\w*|\w+frist|Aufschub|Verlängerung|verlängert|Schonfrist|Anordnung|Dekret|Verfügung|"
-                            r"Gesetz\w*|Verbot\w*)\b", re.I)
+TOPIC_DEADLINE = _Listed(r"\b", r"deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|"
+                         r"ban\w*|Frist\w*|\w+frist|Aufschub|Verlängerung|verlängert|Schonfrist|Anordnung|Dekret|"
+                         r"Verfügung|Gesetz\w*|Verbot\w*", r"\b")
 WEEK_END = prefiltered(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+of\s+(?P<en>next|this|the\s+coming)\s+week|"
                       r"Ende\s+(?:der\s+)?(?P<de>kommende[nr]?|nächste[nr]?|diese[nr]?)\s+Woche)(?![\w])", re.I)
 MONTH_END = prefiltered(r"(?<![\w])(?:(?:by|until|before|bis)\s+)(?:the\s+)?(?:end\s+of\s+(?:the|this)\s+month|Monatsende|"
@@ -917,8 +950,8 @@ _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|l
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
                                r"episode|afternoon|morning|evening|night|Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|"
                                r"Urteil|Brief)\b", re.I)
-_DEADLINE_NOUN = prefiltered(r"\b(?:deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
-                             r"Aufschub|Schonfrist|Stichtag)\b", re.I)  # (searched in whole sentences, indexed already)
+_DEADLINE_NOUN = _Listed(r"\b", r"deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
+                         r"Aufschub|Schonfrist|Stichtag", r"\b")  # (searched in whole sentences, indexed already)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
                          re.I)
 
