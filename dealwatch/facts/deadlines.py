@@ -1066,20 +1066,36 @@ def _context_may_lift(model: LogisticModel, features: dict[str, float], occurren
     (474 of 903 on the benchmark's first 300 pages), and the regex passes of the others are spared. Each feature lies between 0
     and 1: a day rejected here has a logit below the threshold's whatever they are (a margin keeps float rounding
     out), so the model decides exactly as with every feature read."""
-    if not 0.0 < model.threshold < 1.0:
+    reading = _context_reading(model)
+    if reading is None:
         return True
-    weights = model.weights
-    needed = math.log(model.threshold / (1.0 - model.threshold)) - 1e-6
+    needed, lift, unread = reading
     logit = model.logit(features)
-    unread = sorted(((weights.get(name, 0.0), name, feature) for name, feature in _CONTEXT_FEATURES),
-                    key=lambda x: -abs(x[0]))  # (the strongest first: most likely to decide)
-    lift = sum(max(0.0, w) for w, _n, _f in unread)
     for w, name, feature in unread:
         if logit + lift < needed:
             return False
-        if w == 0.0:
-            continue
         value = read[name] = feature(occurrences, profile)
         logit += w * value
         lift -= max(0.0, w)
     return logit + lift >= needed
+
+
+_CONTEXT_READINGS: dict[int, tuple] = {}
+
+
+def _context_reading(model: LogisticModel) -> tuple[float, float, tuple] | None:
+    """For _context_may_lift: the logit the threshold needs (less a margin), what the context features can add at
+    most, and those of them that weigh, the strongest first (most likely to decide); None for a threshold no logit
+    bounds. Made once per model."""
+    made = _CONTEXT_READINGS.get(id(model))
+    if made is not None and made[0] is model:
+        return made[1]
+    reading = None
+    if 0.0 < model.threshold < 1.0:
+        weights = model.weights
+        unread = tuple(sorted(((weights.get(name, 0.0), name, feature) for name, feature in _CONTEXT_FEATURES
+                               if weights.get(name, 0.0) != 0.0), key=lambda x: -abs(x[0])))
+        reading = (math.log(model.threshold / (1.0 - model.threshold)) - 1e-6, sum(max(0.0, w) for w, _n, _f in unread),
+                   unread)
+    _CONTEXT_READINGS[id(model)] = (model, reading)  # (the model kept: its id is not another's)
+    return reading
