@@ -660,3 +660,20 @@ def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
             assert (rx.search(s) and rx.search(s).span()) == (spans[0] if spans else None), (rx.pattern[:40], s)
             found += len(spans)
     assert found >= 200
+
+
+def test_the_forms_tried_where_their_beginnings_stand_match_as_a_search_of_every_character():
+    from dealwatch.facts import deadlines as d
+    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, d._StartsAt)]
+    assert {d.WEEKDAY, d.ABSOLUTE[3]} <= set(starts_at)
+    edges = ["next  Monday's", "this\u3000Friday", "ſept 15", "SEPT. 15, 2020", "Mainz 5", "next next Monday",
+             "am kommenden Sonnabend", "the Mondays", "xMonday", "Sept 15 Sept 16", "mayday May 5", "Dismay 5"]
+    found = 0
+    for s in _gate_sentences() + edges + [" ".join(edges)]:
+        for rx in starts_at:
+            spans = [(m.span(), m.groupdict()) for m in rx.rx.finditer(s)]
+            assert [(m.span(), m.groupdict()) for m in rx.matches(s)] == spans, (rx.pattern[:40], s)
+            assert [(m.span(), m.groupdict()) for m in rx.finditer(s)] == spans, (rx.pattern[:40], s)
+            assert (rx.search(s) and rx.search(s).span()) == (spans[0][0] if spans else None)
+            found += len(spans)
+    assert found >= 50

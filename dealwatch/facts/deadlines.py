@@ -69,30 +69,6 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
 UNITS = {"day": 1, "days": 1, "tag": 1, "tage": 1, "tagen": 1, "tägige": 1, "tägigen": 1, "week": 7, "weeks": 7,
          "woche": 7, "wochen": 7, "month": 30, "months": 30, "monat": 30, "monate": 30, "monaten": 30}
 
-_DAY = r"(?P<day>\d{1,2})"
-_YEAR = r"(?P<year>\d{4})"
-# The forms that begin with a digit (or "may") say what may not stand before it after their first character (or
-# word), not before it: "(?<![\d.])\d{1,2}" is written "\d(?<![\d.]\d)\d?" (the first digit is the look-behind's second
-# character). The same matches, but sre, which tries a pattern beginning with a look-behind at every character of
-# the sentence, then skips to the characters that can begin one (~2.5 times faster a search, measured;
-# tests/test_deadlines.py compares both writings). The month-first form keeps its look-behind: asserted inside its
-# every month's name, sre would try them all at each character.
-_DAY_FIRST = r"(?P<day>\d(?<![\d.]\d)\d?)"   # (?<![\d.])(?P<day>\d{1,2})
-ABSOLUTE = [prefiltered(p, re.I) for p in (
-    rf"(?P<year>\d(?<!\d\d)\d{{3}})-(?P<mnum>\d{{1,2}})-{_DAY}(?!\d)",   # (?<!\d)(?P<year>\d{4})-...
-    rf"{_DAY_FIRST}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
-    rf"{_DAY_FIRST}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{_YEAR}(?!\d))?",
-    rf"(?<![\w]){_MONTH}(?<![a-zäöü]may)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",
-    rf"may(?<!\wmay)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",   # (?<![\w])may\s+...
-    rf"(?P<mnum>\d(?<![\d/]\d)\d?)/{_DAY}/(?P<year>\d{{4}})(?![\d/])",   # (?<![\d/])(?P<mnum>\d{1,2})/...
-)]
-VAGUE = prefiltered(
-    rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
-    rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
-    rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
-WEEKDAY = prefiltered(rf"(?<![\w])(?P<pre>(?:next|this|coming|kommenden|nächsten|diesen|heutigen|morgigen|gestrigen|vergangenen|last|"
-                     rf"letzten)\s+)?{_WD}(?:'s|s)?(?![\w])", re.I)
-
 class _Listed:
     """A regex `prefix(?:alternative|...)suffix`, searched as the profile's lists are (patterns.Alternation): in an
     indexed sentence, tried only where one of its alternatives' literal beginnings stands (str.find), not at every
@@ -124,6 +100,69 @@ def _top_level(alternatives: str) -> list[str]:
         i += 1
     return [*out, alternatives[start:]]
 
+
+class _StartsAt:
+    """A prefiltered regex every match of which begins with one of a few beginnings (a month's name, a weekday's),
+    tried (match) only where one of them stands in the folded sentence (str.find), in order, after the last match's
+    end: the matches of finditer, where sre, given a regex that begins with a look-behind, tries it at every
+    character (tests/test_deadlines.py compares them). For regexes with groups, which _Listed cannot split."""
+
+    def __init__(self, rx: Prefiltered, beginnings):
+        self.prefiltered, self.rx, self.pattern, self.flags = rx, rx.rx, rx.pattern, rx.flags
+        self.beginnings = tuple(sorted({fold_case(b) for b in beginnings}))
+
+    def finditer(self, string: str):
+        return iter(self.matches(string) if self.prefiltered.possible(string) else ())
+
+    def search(self, string: str) -> re.Match | None:
+        found = self.matches(string, first=True) if self.prefiltered.possible(string) else ()
+        return found[0] if found else None
+
+    def matches(self, string: str, first: bool = False) -> list[re.Match]:
+        """The matches in the string (first: the first alone), without the needles' check."""
+        folded = text_index(string).folded
+        places = set()
+        for beginning in self.beginnings:
+            at = folded.find(beginning)
+            while at >= 0:
+                places.add(at)
+                at = folded.find(beginning, at + 1)
+        found, end, match = [], -1, self.rx.match
+        for at in sorted(places):
+            if at >= end and (m := match(string, at)) is not None:
+                found.append(m)
+                if first:
+                    break
+                end = m.end()
+        return found
+
+
+_DAY = r"(?P<day>\d{1,2})"
+_YEAR = r"(?P<year>\d{4})"
+# The forms that begin with a digit (or "may") say what may not stand before it after their first character (or
+# word), not before it: "(?<![\d.])\d{1,2}" is written "\d(?<![\d.]\d)\d?" (the first digit is the look-behind's second
+# character). The same matches, but sre, which tries a pattern beginning with a look-behind at every character of
+# the sentence, then skips to the characters that can begin one (~2.5 times faster a search, measured;
+# tests/test_deadlines.py compares both writings). The month-first form keeps its look-behind (asserted inside its
+# every month's name, sre would try them all at each character): it is tried only where a month's name begins.
+_DAY_FIRST = r"(?P<day>\d(?<![\d.]\d)\d?)"   # (?<![\d.])(?P<day>\d{1,2})
+ABSOLUTE = [prefiltered(p, re.I) for p in (
+    rf"(?P<year>\d(?<!\d\d)\d{{3}})-(?P<mnum>\d{{1,2}})-{_DAY}(?!\d)",   # (?<!\d)(?P<year>\d{4})-...
+    rf"{_DAY_FIRST}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
+    rf"{_DAY_FIRST}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{_YEAR}(?!\d))?",
+    rf"(?<![\w]){_MONTH}(?<![a-zäöü]may)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",  # (see below)
+    rf"may(?<!\wmay)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",   # (?<![\w])may\s+...
+    rf"(?P<mnum>\d(?<![\d/]\d)\d?)/{_DAY}/(?P<year>\d{{4}})(?![\d/])",   # (?<![\d/])(?P<mnum>\d{1,2})/...
+)]
+ABSOLUTE[3] = _StartsAt(ABSOLUTE[3], {name[:3] for name in MONTHS})
+VAGUE = prefiltered(
+    rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
+    rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
+    rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
+_WEEKDAY_PRE = ("next", "this", "coming", "kommenden", "nächsten", "diesen", "heutigen", "morgigen", "gestrigen",
+                "vergangenen", "last", "letzten")
+WEEKDAY = _StartsAt(prefiltered(rf"(?<![\w])(?P<pre>(?:{'|'.join(_WEEKDAY_PRE)})\s+)?{_WD}(?:'s|s)?(?![\w])", re.I),
+                    (*_WEEKDAY_PRE, *WEEKDAYS))
 
 TODAY = _Listed(r"(?<![\w])", "today|heute", r"(?![\w])")
 DURATION = prefiltered(
@@ -636,7 +675,7 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
     out = []
     if _WEEKDAY_WORDS.isdisjoint(text_index(sentence).words()):
         return ()  # (one set operation, where WEEKDAY's needles are 17 substrings searched one by one)
-    for m in WEEKDAY.rx.finditer(sentence):
+    for m in WEEKDAY.matches(sentence):
         start, end = m.span()
         if any(a - end <= 8 and a >= end for a, _b in absolute_spans) or _DATE_RIGHT_AFTER.match(sentence[end:end + 22]):
             continue  # "Sunday, Jan. 19": the date itself is read
