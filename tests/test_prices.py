@@ -167,3 +167,25 @@ def test_en_bidders_would_pay_range_and_price_tag():
     assert prices("Analysts put a price tag of $50 billion on TikTok's U.S. business. Without it, bidders such as "
                   "Oracle would pay far less, perhaps $20 billion to $25 billion.") == {
         "USD 50000000000-50000000000", "USD 20000000000-25000000000"}
+
+
+def test_the_sentences_with_currency_marks_are_those_each_sentences_test_finds():
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.prices import _CURRENCY_MARKS, _with_currency_marks
+    from dealwatch.facts.text import split_sentences
+    from dealwatch.patterns import text_index
+    sentences = []
+    for page in sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html")):
+        sentences += split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))
+    sentences += ["$5", "USD", "5 €", "Euro", "EUR 5", "US-Dollar", "DOLLARS", "no mark", "", "$"]
+    found = 0
+    for size in (1, 3, 17, len(sentences)):
+        for i in range(0, len(sentences), size):
+            group = tuple(sentences[i:i + size])
+            each = [s for s in group if any(mark in text_index(s).folded for mark in _CURRENCY_MARKS)]
+            assert _with_currency_marks(group) == each, group
+            found += len(each)
+    assert found >= 20
