@@ -664,7 +664,7 @@ def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
 
 def test_the_forms_tried_where_their_beginnings_stand_match_as_a_search_of_every_character():
     from dealwatch.facts import deadlines as d
-    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, d._StartsAt)]
+    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, d.StartsAt)]
     assert {d.WEEKDAY, d.ABSOLUTE[3]} <= set(starts_at)
     edges = ["next  Monday's", "this\u3000Friday", "ſept 15", "SEPT. 15, 2020", "Mainz 5", "next next Monday",
              "am kommenden Sonnabend", "the Mondays", "xMonday", "Sept 15 Sept 16", "mayday May 5", "Dismay 5"]

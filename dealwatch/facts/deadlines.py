@@ -101,15 +101,26 @@ def _top_level(alternatives: str) -> list[str]:
     return [*out, alternatives[start:]]
 
 
-class _StartsAt:
-    """A prefiltered regex every match of which begins with one of a few beginnings (a month's name, a weekday's),
-    tried (match) only where one of them stands in the folded sentence (str.find), in order, after the last match's
-    end: the matches of finditer, where sre, given a regex that begins with a look-behind, tries it at every
-    character (tests/test_deadlines.py compares them). For regexes with groups, which _Listed cannot split."""
+_DIGIT_RUN = re.compile(r"\d+")
 
-    def __init__(self, rx: Prefiltered, beginnings):
+
+class StartsAt:
+    """A prefiltered regex every match of which begins with one of a few beginnings (a month's name, a weekday's),
+    or, with numbers=True, also at the beginning of a run of digits (its look-behind excludes a word character before
+    a digit), tried (match) only there in the folded sentence (str.find), in order, after the last match's end: the
+    matches of finditer, where sre, given a regex that begins with a look-behind, tries it at every character
+    (tests/test_deadlines.py and tests/test_prices.py compare them). For regexes with groups, which _Listed cannot
+    split."""
+
+    def __init__(self, rx: Prefiltered, beginnings, numbers: bool = False):
         self.prefiltered, self.rx, self.pattern, self.flags = rx, rx.rx, rx.pattern, rx.flags
-        self.beginnings = tuple(sorted({fold_case(b) for b in beginnings}))
+        folded = {fold_case(b) for b in beginnings}
+        # (a beginning another begins with is found where that one is: "an", "another" where "a" is)
+        self.beginnings = tuple(sorted(b for b in folded if not any(b != o and b.startswith(o) for o in folded)))
+        self.numbers = numbers
+
+    def possible(self, string: str) -> bool:
+        return self.prefiltered.possible(string)
 
     def finditer(self, string: str):
         return iter(self.matches(string) if self.prefiltered.possible(string) else ())
@@ -121,7 +132,7 @@ class _StartsAt:
     def matches(self, string: str, first: bool = False) -> list[re.Match]:
         """The matches in the string (first: the first alone), without the needles' check."""
         folded = text_index(string).folded
-        places = set()
+        places = {m.start() for m in _DIGIT_RUN.finditer(string)} if self.numbers else set()
         for beginning in self.beginnings:
             at = folded.find(beginning)
             while at >= 0:
@@ -154,14 +165,14 @@ ABSOLUTE = [prefiltered(p, re.I) for p in (
     rf"may(?<!\wmay)\s+{_DAY}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{_YEAR}(?!\d))?",   # (?<![\w])may\s+...
     rf"(?P<mnum>\d(?<![\d/]\d)\d?)/{_DAY}/(?P<year>\d{{4}})(?![\d/])",   # (?<![\d/])(?P<mnum>\d{1,2})/...
 )]
-ABSOLUTE[3] = _StartsAt(ABSOLUTE[3], {name[:3] for name in MONTHS})
+ABSOLUTE[3] = StartsAt(ABSOLUTE[3], {name[:3] for name in MONTHS})
 VAGUE = prefiltered(
     rf"(?<![\w])(?P<pos>mid|early|late|the\s+end\s+of|end\s+of|the\s+middle\s+of|the\s+beginning\s+of|"
     rf"the\s+start\s+of|Mitte|Anfang|Ende|Beginn|Ausgang)[-\s]+(?:des\s+Monats\s+)?"
     rf"(?:{_MONTH}|(?P<next>next\s+month|nächsten\s+Monats|kommenden\s+Monats))(?:\s+{_YEAR})?(?![\w])", re.I)
 _WEEKDAY_PRE = ("next", "this", "coming", "kommenden", "nächsten", "diesen", "heutigen", "morgigen", "gestrigen",
                 "vergangenen", "last", "letzten")
-WEEKDAY = _StartsAt(prefiltered(rf"(?<![\w])(?P<pre>(?:{'|'.join(_WEEKDAY_PRE)})\s+)?{_WD}(?:'s|s)?(?![\w])", re.I),
+WEEKDAY = StartsAt(prefiltered(rf"(?<![\w])(?P<pre>(?:{'|'.join(_WEEKDAY_PRE)})\s+)?{_WD}(?:'s|s)?(?![\w])", re.I),
                     (*_WEEKDAY_PRE, *WEEKDAYS))
 
 TODAY = _Listed(r"(?<![\w])", "today|heute", r"(?![\w])")

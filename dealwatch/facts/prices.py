@@ -22,6 +22,7 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
+from dealwatch.facts.deadlines import StartsAt
 from dealwatch.facts.text import (about_other_deal, article_sentences, list_holds, mention_strength,
                                   recent_sentences, vocab_matches)
 from dealwatch.model import Article, Fact
@@ -47,10 +48,13 @@ RANGE_BEFORE = prefiltered(
     rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})?\s*(?:to|-|–|and|or|bis)\s*(?:{_CUR_BEFORE})?\s?(?P<b>{_NUM})"
     rf"\s?(?P<sb>{_SCALE})(?![\w])", re.I)
 SINGLE_BEFORE = prefiltered(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})(?![\w])", re.I)
-RANGE_AFTER = prefiltered(
+# (the forms that begin with a number are tried only where one can begin: a run of digits or a number's word,
+# where sre tried their look-behind at every character: deadlines.StartsAt)
+RANGE_AFTER = StartsAt(prefiltered(
     rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})?\s*(?:bis|to|-|–|und|and|oder)\s*(?P<b>{_NUM})\s*(?P<sb>{_SCALE})\s*"
-    rf"(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)
-SINGLE_AFTER = prefiltered(rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})\s*(?P<cur>{_CUR_AFTER}|{_EURO})", re.I)
+    rf"(?P<cur>{_CUR_AFTER}|{_EURO})", re.I), WORDS, numbers=True)
+SINGLE_AFTER = StartsAt(prefiltered(rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})\s*(?P<cur>{_CUR_AFTER}|{_EURO})", re.I),
+                        WORDS, numbers=True)
 BOUGHT_IN_YEAR = re.compile(r"\b(?:bought|acquired|purchased|paid|gekauft|übernommen|erworben|kaufte|übernahm)\b", re.I)
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 MIN_USD = 100_000_000
