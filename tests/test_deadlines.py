@@ -577,13 +577,18 @@ def test_the_patterns_read_at_a_windows_end_give_the_matches_of_a_search_from_it
               "vom", "Frist", "granted", "them", "90", "a further", "\u3000", "\t", ",", "x", "on", "am", "expires",
               "spätestens am", "endet damit am", "auf den", "ab dem", "grant", "gave", "nach Ablauf von", "seit dem",
               "Fristen", "hold", "Gespräche", "this", "late", "kündigte", "weeks following", "of", "für weitere",
-              "innerhalb von", "as of", "no later than", "effective", "Update"]
+              "innerhalb von", "as of", "no later than", "effective", "Update", "BY  am", "testified", "Unterzeichnete",
+              "Tage nach", "weeks after the", "on", "MONTHS following it", "before\n"]
     windows += ["".join(rng.choice(pieces) + rng.choice([" ", "  ", "", " - ", "\u2009"]) for _ in range(rng.randint(1, 12)))
                 for _ in range(8000)]
     for rx in at_the_end:
+        found = 0
         for w in windows:
             plain = rx.rx.search(w)
             assert (plain and plain.span()) == ((m := rx.search(w)) and m.span()), (rx.pattern[:50], w)
+            assert rx.holds(w) == bool(plain), (rx.pattern[:50], w)
+            found += bool(plain)
+        assert found or rx.needs is None, rx.pattern[:50]  # (a check that spares windows is tested where it lets some through)
 
 
 def test_the_model_decides_every_day_as_with_all_its_features_read():

@@ -190,21 +190,30 @@ class _AtTheEnd:
     5-25 us a search of a 30-60 character window (measured), and several are asked of every date and weekday. A match
     spans at most `runs` runs of non-blanks (words=True: of word characters; the bound is read off the pattern, its
     literal words and quantifiers), so it begins in one of the text's last `runs` runs: searched from there, the same
-    match (tests/test_deadlines.py compares both on many windows)."""
+    match (tests/test_deadlines.py compares both on many windows). `needs`: a cheap test that every text with a match
+    passes, for the patterns that seldom match (a window failing it is not searched)."""
 
-    def __init__(self, rx: re.Pattern, runs: int, words: bool = False):
-        self.rx, self.pattern, self.runs, self.words = rx, rx.pattern, runs, words
+    def __init__(self, rx: re.Pattern, runs: int, words: bool = False, needs=None):
+        self.rx, self.pattern, self.runs, self.words, self.needs = rx, rx.pattern, runs, words, needs
 
     def search(self, text: str) -> re.Match | None:
+        if self.needs is not None and not self.needs(text):
+            return None
         return self.rx.search(text, self.start(text))
 
-    def start(self, text: str) -> int:
-        """Where the last `runs` runs of the text begin (0 if it has fewer)."""
+    def holds(self, text: str) -> bool:
+        """Whether the text has a match (where only that is asked): searched first from its last run, where most
+        matches of the patterns asked so begin, then as search() does."""
+        return self.rx.search(text, self.start(text, 1)) is not None or self.search(text) is not None
+
+    def start(self, text: str, runs: int = 0) -> int:
+        """Where the last `runs` (default: the pattern's) runs of the text begin (0 if it has fewer)."""
+        runs = runs or self.runs
         if self.words:
             starts = [m.start() for m in _WORD_RUN.finditer(text)]
-            return starts[-self.runs] if len(starts) >= self.runs else 0
-        parts = text.rsplit(None, self.runs)  # (str.split's blanks are re's \s)
-        return text.index(parts[1], len(parts[0])) if len(parts) > self.runs else 0
+            return starts[-runs] if len(starts) >= runs else 0
+        parts = text.rsplit(None, runs)  # (str.split's blanks are re's \s)
+        return text.index(parts[1], len(parts[0])) if len(parts) > runs else 0
 
 
 DURATION_BEFORE = _AtTheEnd(re.compile(
@@ -239,8 +248,25 @@ MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|tra
 STRONG_BEFORE = _AtTheEnd(re.compile(
     r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens(?:\s+am|\s+bis)?|no\s+later\s+than|"
     r"deadline\s+(?:is|of|was|on)|endet\s+(?:nun\s+|damit\s+)?am|\bto|\bauf\s+den|ab\s+dem|\bfrom)\s*$", re.I), runs=3)
+# the words WD_ADJACENT's alternatives end on (folded), each at the end of a run of non-blanks, then blanks, "am"
+_ADJACENT_ENDINGS = ("by", "until", "bis", "before", "vor", "spätestens", "than", "effective", "of", "starting",
+                     "beginning")
+
+
+def _may_end_adjacent(text: str) -> bool:
+    """What a match of WD_ADJACENT needs (it matches in ~2 % of the windows): the text ends in a blank, and its last
+    run of non-blanks (or the one before, after "am") ends with one of the alternatives' last words."""
+    if not text[-1:].isspace():
+        return False
+    runs = text.rsplit(None, 2)[-2:]
+    if not runs:
+        return False
+    ends = (runs[-1], runs[0]) if fold_case(runs[-1]) == "am" else (runs[-1],)
+    return any(fold_case(run).endswith(_ADJACENT_ENDINGS) for run in ends)
+
+
 WD_ADJACENT = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\bbis|\bbefore|\bvor|spätestens|no\s+later\s+than|effective|as\s+of|"
-                                   r"starting|beginning)\s+(?:am\s+)?$", re.I), runs=4)
+                                   r"starting|beginning)\s+(?:am\s+)?$", re.I), runs=4, needs=_may_end_adjacent)
 WD_NEAR = re.compile(r"deadline|Frist\w*|\w+frist|endet|ends|expire\w*|due|abläuft|ablaufen|abgelaufen|ausgelaufen|"
                      r"auslaufen|läuft|take[sn]?\s+effect|took\s+effect|in\s+Kraft|approach\w*|ban|Verbot\w*|"
                      r"shut\w*|dichtgemacht|cutoff", re.I)
@@ -283,11 +309,14 @@ REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previou
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
 
 
+# a unit's word, which every match of DURATION_FROM holds (and one in a hundred windows it reads)
+_UNIT_WORDS = ("day", "tag", "week", "woche", "month", "monat")
 DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|from|of|following|since|"
                                      r"nach(?:\s+dem)?|ab(?:\s+dem)?|seit(?:\s+dem)?|vom)\s*$"
                                      # "binnen 75 Tagen nach Inkrafttreten am 19. Januar", "90 days after the law took effect on"
                                      r"|(?:days?|Tage[n]?|weeks?|Wochen|months?|Monate[n]?)\s+(?:after|following|nach|ab|seit)"
-                                     r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7)
+                                     r"(?:\s+(?:dem|der|des|the|its|it)\b)?(?:\s+[\w-]+){1,3}?\s+(?:am|on|vom|of)\s*$", re.I), runs=7,
+                          needs=lambda text: any(map(fold_case(text).__contains__, _UNIT_WORDS)))
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
 TOPIC_DEADLINE = _Listed(r"\b", r"deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|"
@@ -754,7 +783,7 @@ def _durations(sentence: str) -> tuple[tuple[int, int, int, str], ...]:
             continue  # "another day": no number
         days = n * UNITS.get(m.group("unit").lower(), 1)
         before = sentence[max(0, m.start() - 40):m.start()]
-        if not (DURATION_BEFORE.search(before) or DURATION_AFTER.match(sentence[m.end():m.end() + 40])):
+        if not (DURATION_BEFORE.holds(before) or DURATION_AFTER.match(sentence[m.end():m.end() + 40])):
             continue
         if CONDITIONAL.search(sentence[max(0, m.start() - 80):m.start()]):
             continue
@@ -987,10 +1016,23 @@ _HOW = ("explicit", "weekday", "vague", "computed")
 _FLAGS = ("off_topic", "no_deadline_words", "excluded", "event", "not_tight", "not_deadline_day", "near_stated",
           "other_deal")
 # a date told as the day something happened: "introduced March 5", "said in a briefing March 6", "began on Saturday"
-_EVENT_BEFORE = _AtTheEnd(re.compile(r"\b(?:introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
-                                     r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
-                                     r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
-                                     r"verabschiedet\w*|beschlossen|berichtete\w*)\b(?:\W+\w+){0,5}\W*$", re.I), runs=6, words=True)
+_EVENT_WORDS_BEFORE = (r"introduced|said|says|told|announced|signed|voted|passed|filed|reported|updated|"
+                       r"published|met|meet|meets|held|hold|holds|began|begun|started|launched|testif\w+|wrote|posted|sent|received|"
+                       r"contacted|unveiled|approved|ruled|heard|Update|sagte|erklärte|unterzeichnet\w*|"
+                       r"verabschiedet\w*|beschlossen|berichtete\w*").split("|")
+# its words, and the beginnings of those written with \w (a match's word is one of the window's last six runs of word
+# characters, whole: it matches in ~2 % of the windows)
+_EVENT_WORDS = frozenset(fold_case(w) for w in _EVENT_WORDS_BEFORE if "\\" not in w)
+_EVENT_STEMS = tuple(fold_case(w.split("\\")[0]) for w in _EVENT_WORDS_BEFORE if "\\" in w)
+
+
+def _may_name_an_event(text: str) -> bool:
+    return any(word in _EVENT_WORDS or word.startswith(_EVENT_STEMS)
+               for word in map(fold_case, _WORD_RUN.findall(text)[-6:]))
+
+
+_EVENT_BEFORE = _AtTheEnd(re.compile(rf"\b(?:{'|'.join(_EVENT_WORDS_BEFORE)})\b(?:\W+\w+){{0,5}}\W*$", re.I), runs=6,
+                          words=True, needs=_may_name_an_event)
 _BY_BEFORE = _AtTheEnd(re.compile(r"(?:\bby|\buntil|\btill|\bbis(?:\s+zum|\s+zur)?|spätestens|no\s+later\s+than|\bbefore|"
                                   r"deadline\s+(?:is|of|was|on)|expires?\s+(?:on\s+)?|ends?\s+(?:on\s+)?|endet\s+am|"
                                   r"effective|takes?\s+effect\s+(?:on\s+)?|starting|beginning|as\s+of|ab)\s*(?:this\s+|next\s+|on\s+|am\s+)?"
