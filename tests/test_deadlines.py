@@ -685,12 +685,15 @@ def test_the_forms_tried_where_their_beginnings_stand_match_as_a_search_of_every
 
 
 def test_the_words_looked_up_inside_a_sentences_words_are_its_substrings():
-    from dealwatch.facts.deadlines import _DATE_WORD_INSIDE, _DATE_WORDS, _UNIT_INSIDE, _UNITS
+    from dealwatch.facts.deadlines import (_DATE_WORD_INSIDE, _DATE_WORDS, _REQUEST_STEM_INSIDE, _REQUEST_STEMS,
+                                           _UNIT_INSIDE, _UNITS)
     from dealwatch.patterns import text_index
     held = 0
-    for s in _gate_sentences() + ["TODAY", "Montag,", "x_days_", "mid-", "ÄNFANG", "Anfang", "9tage", "holidays"]:
+    for s in _gate_sentences() + ["TODAY", "Montag,", "x_days_", "mid-", "ÄNFANG", "Anfang", "9tage", "holidays",
+                                  "ASKED for", "Beantragte", "unrequested"]:
         folded = text_index(s).folded
-        for inside, words in ((_DATE_WORD_INSIDE, _DATE_WORDS), (_UNIT_INSIDE, _UNITS)):
+        for inside, words in ((_DATE_WORD_INSIDE, _DATE_WORDS), (_UNIT_INSIDE, _UNITS),
+                              (_REQUEST_STEM_INSIDE, _REQUEST_STEMS)):
             assert inside.possible(s) == any(w in folded for w in words), s
             held += inside.possible(s)
     assert held >= 100

@@ -440,8 +440,9 @@ def _words(text: str) -> list[str]:
 REQUESTED = re.compile(r"\b(?:beantragt\w*|requested|requests|request(?:ing)?|asked\s+for|asks\s+for|asking\s+for|"
                        r"seeks?|seeking|sought|fordert\w*|forderte\w*)\b", re.I)
 # what REQUESTED's words begin with: a sentence that holds none of them (case-folded) has none in any clause, which
-# a few substring tests tell more cheaply than the regex over the clause of every date
+# its index tells more cheaply than the regex over the clause of every date
 _REQUEST_STEMS = ("beantragt", "request", "ask", "seek", "sought", "fordert")
+_REQUEST_STEM_INSIDE = prefiltered("|".join(_REQUEST_STEMS), re.I)  # (one lookup: see _DATE_WORD_INSIDE)
 
 
 # (the patterns of the readings around each date found, compiled once: a date is read by several)
@@ -452,7 +453,7 @@ _ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
 
 
 def _excluded(sentence: str, start: int, end: int, lists: Vocabulary) -> bool:
-    if any(map(text_index(sentence).folded.__contains__, _REQUEST_STEMS)) and REQUESTED.search(
+    if _REQUEST_STEM_INSIDE.possible(sentence) and REQUESTED.search(
             _CLAUSE_BREAK.split(sentence[max(0, start - 80):start])[-1]):
         return True  # a date someone asks for ("beantragt eine Aussetzung bis Mitte Dezember") is not set
     before = sentence[max(0, start - 40):start]
@@ -1117,7 +1118,7 @@ def _days_stated(article: Article, profile: Profile) -> list[tuple[date, list[Ca
 # The features read around each occurrence of a day, in the sentence (a regex pass each), every one between 0 and 1,
 # in the order the features list them
 def _after_by_or_until(occurrences: list[Candidate], profile: Profile) -> float:
-    return float(any(c.span and _BY_BEFORE.search(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
+    return float(any(c.span and _BY_BEFORE.holds(c.sentence[max(0, c.span[0] - 40):c.span[0]]) for c in occurrences))
 
 
 def _event_word_before(occurrences: list[Candidate], profile: Profile) -> float:
