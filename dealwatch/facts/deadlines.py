@@ -448,8 +448,11 @@ _REQUEST_STEM_INSIDE = prefiltered("|".join(_REQUEST_STEMS), re.I)  # (one looku
 # (the patterns of the readings around each date found, compiled once: a date is read by several)
 _CLAUSE_BREAK = re.compile(r"[,;:]\s|\s[-–—]\s")
 _THE_DAY_AFTER = re.compile(r"\s*(?:,|–|-)\s*(?:the\s+day|einen\s+Tag)")
-_SIGNED_JUST_BEFORE = re.compile(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$", re.I)
-_ON_JUST_BEFORE = re.compile(r"\b(?:on|am|an)\s*$", re.I)
+_SIGNED_JUST_BEFORE = _AtTheEnd(re.compile(r"\b(?:signed|granted|issued|dated|announced|unterzeichnet|erlassen|datiert)\s*$",
+                                           re.I), runs=1)
+_ON_JUST_BEFORE = _AtTheEnd(re.compile(r"\b(?:on|am|an)\s*$", re.I), runs=1)
+# the start of a sentence or clause, or "On", right before a date: "On Jan. 20, Trump signed ..."
+_CLAUSE_START_JUST_BEFORE = _AtTheEnd(re.compile(r"(?:^|[.;:]\s*|\b(?:On|Am|An|ON|AM)\s*)$"), runs=1)
 
 
 def _excluded(sentence: str, start: int, end: int, lists: Vocabulary) -> bool:
@@ -499,7 +502,7 @@ def _is_anchor(sentence: str, start: int, end: int) -> bool:
     if re.match(r"\s*(?:night|evening|morning|abend|morgen)?\s*(?:,\s*)?(?:signed|granted|issued|unterzeichnet)", after, re.I):
         return True
     # "On Jan. 20, Trump signed ...", "Am 20. Januar hatte er das Gesetz ... ausgesetzt"
-    if re.search(r"(?:^|[.;:]\s*|\b(?:On|Am|An|ON|AM)\s*)$", before) and re.match(r"\s*[,:]?\s*(?:\S+\s+){0,14}?"
+    if _CLAUSE_START_JUST_BEFORE.search(before) and re.match(r"\s*[,:]?\s*(?:\S+\s+){0,14}?"
                                                                        r"(?:signed|signs|granted|grants|issued|issues|"
                                                                        r"ordered|orders|announced|announces|"
                                                                        + NARRATED_PAST + r"|"
@@ -774,7 +777,8 @@ def _written_weekdays(sentence: str, absolute_spans: tuple) -> tuple[tuple[int, 
 
 # "two days ago", "90 Tage zuvor": not from now; "over the last 30 days", "seit 90 Tagen": a span gone by
 _BEFORE_OR_AFTER_THEN = re.compile(r"\s*(?:ago|zuvor|vorher|earlier|before|later|später)\b", re.I)
-_SPAN_GONE_BY = re.compile(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$", re.I)
+_SPAN_GONE_BY = _AtTheEnd(re.compile(r"\b(?:over\s+the\s+(?:next|last|past)|in\s+the\s+(?:last|past)|seit|nach\s+nur)\s*$",
+                                     re.I), runs=3)
 
 
 @recent_sentences()  # (a reading of the sentence alone: see _written_dates)
