@@ -43,7 +43,7 @@ from dealwatch.facts.text import (SentenceMemo, article_sentences, list_holds, m
                                   vocab_matches)
 from dealwatch.learned import LogisticModel
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import HEADS, Alternation, fold_case, prefiltered, text_index
+from dealwatch.patterns import HEADS, Alternation, Prefiltered, fold_case, prefiltered, text_index
 from dealwatch.profile import Profile, Vocabulary
 
 MONTHS = {}
