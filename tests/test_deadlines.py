@@ -577,10 +577,123 @@ def test_the_patterns_read_at_a_windows_end_give_the_matches_of_a_search_from_it
               "vom", "Frist", "granted", "them", "90", "a further", "\u3000", "\t", ",", "x", "on", "am", "expires",
               "spätestens am", "endet damit am", "auf den", "ab dem", "grant", "gave", "nach Ablauf von", "seit dem",
               "Fristen", "hold", "Gespräche", "this", "late", "kündigte", "weeks following", "of", "für weitere",
-              "innerhalb von", "as of", "no later than", "effective", "Update"]
+              "innerhalb von", "as of", "no later than", "effective", "Update", "BY  am", "testified", "Unterzeichnete",
+              "Tage nach", "weeks after the", "on", "MONTHS following it", "before\n"]
     windows += ["".join(rng.choice(pieces) + rng.choice([" ", "  ", "", " - ", "\u2009"]) for _ in range(rng.randint(1, 12)))
                 for _ in range(8000)]
     for rx in at_the_end:
+        found = 0
         for w in windows:
             plain = rx.rx.search(w)
             assert (plain and plain.span()) == ((m := rx.search(w)) and m.span()), (rx.pattern[:50], w)
+            assert rx.holds(w) == bool(plain), (rx.pattern[:50], w)
+            found += bool(plain)
+        assert found or rx.needs is None, rx.pattern[:50]  # (a check that spares windows is tested where it lets some through)
+
+
+def test_the_model_decides_every_day_as_with_all_its_features_read():
+    # extract_deadlines reads a day's context features only while they could still lift it to the threshold
+    from dealwatch.facts import deadlines as d
+    from helpers_judgment import trained_profile
+    model = trained_profile().models.deadline
+    sentences = _gate_sentences()
+    spared = sum_full = 0  # (days rejected before their context is read; days the model takes)
+    days = [date(2020, 8, 3), date(2024, 4, 24), date(2025, 1, 17)]
+    for i in range(0, len(sentences), 12):
+        published = days[i // 12 % 3]
+        a = article(" ".join(sentences[i:i + 12]), published=published, lang="de" if i // 12 % 2 else "en")
+        full = [d._fact(c.best, {"p": round(model.probability(c.features), 2)})
+                for c in d.deadline_candidates(a, trained_profile()) if model.probability(c.features) >= model.threshold]
+        assert d.extract_deadlines(a, trained_profile()) == full
+        sum_full += len(full)
+        for _day, occurrences, _best, features in d._days_stated(a, trained_profile()):
+            spared += not d._context_may_lift(model, features, occurrences, trained_profile(), {})
+    assert spared >= 10 and sum_full >= 10  # (the check spares some days their reading; many are taken)
+
+
+def test_the_date_forms_written_with_their_look_behind_inside_match_as_written_before():
+    import re
+
+    from dealwatch.facts.deadlines import _MONTH, ABSOLUTE
+    day, year = r"(?P<day>\d{1,2})", r"(?P<year>\d{4})"
+    as_before = [re.compile(p, re.I) for p in (
+        rf"(?<!\d)(?P<year>\d{{4}})-(?P<mnum>\d{{1,2}})-{day}(?!\d)",
+        rf"(?<![\d.]){day}\.\s?(?P<mnum>\d{{1,2}})\.\s?(?P<year>\d{{4}}|\d{{2}})?(?![\d])",
+        rf"(?<![\d.]){day}(?:st|nd|rd|th|\.)?\s+(?:of\s+)?{_MONTH}(?![a-zäöü])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\w]){_MONTH}(?<![a-zäöü]may)\s+{day}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\w])(?:may)\s+{day}(?:st|nd|rd|th)?(?![\d:])(?:,?\s+{year}(?!\d))?",
+        rf"(?<![\d/])(?P<mnum>\d{{1,2}})/{day}/(?P<year>\d{{4}})(?![\d/])")]
+    edges = ["12020-09-15", "2020-09-15", "x2020-9-5", "1.12.11.2020", ".12.11.20", "112.11.2020", "5th of May 2020",
+             "15. März", "3.15 May", "115 May", "A15 May", "Dismay 15", "ſmay 15", "MAY 15", "may 15", "_may 15",
+             "1/9/15/2020", "/9/15/2020", "09/15/2020", "9/15/20201", "Mai 5", "at 9:15 May 5, 2020"]
+    strings = _gate_sentences() + edges + [" ".join(edges)]
+    found = 0
+    for new, old in zip(ABSOLUTE, as_before):
+        for s in strings:
+            a, b = [(m.span(), m.groupdict()) for m in new.rx.finditer(s)], [(m.span(), m.groupdict()) for m in old.finditer(s)]
+            assert a == b, (old.pattern[:40], s)
+            found += len(a)
+    assert found >= 50
+
+
+def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
+    import re
+
+    from dealwatch.facts import deadlines as d
+    from dealwatch.patterns import text_index
+    as_before = {
+        d.TODAY: r"(?<![\w])(?:today|heute)(?![\w])",
+        d.SIGN_VERBS: r"\b(?:signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+                      r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended)\b",
+        dict(d.KINDS)["ban"]: r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
+                              r"take[sn]?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
+                              r"app\s+stores?|App-Stores",
+        dict(d.KINDS)["sale"]: r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen",
+    }
+    listed = [v for v in vars(d).values() if isinstance(v, d._Listed)] + [rx for _, rx in d.KINDS]
+    assert len(listed) >= 9 and set(as_before) <= set(listed)
+    sentences = _gate_sentences() + ["TikTok was banned; the ban takes effect today.", "Heute unterzeichnete er.",
+                                     "the bank's bans", "Sold! App Stores", "takes effect", "taken effect"]
+    found = 0
+    for s in sentences[::2]:
+        text_index(s)  # (an indexed sentence, as the extractor searches: only where a beginning stands)
+    for rx in listed:
+        plain = re.compile(as_before.get(rx, rx.pattern), re.I)
+        for s in sentences:
+            spans = [m.span() for m in plain.finditer(s)]
+            assert [m.span() for m in rx.finditer(s)] == spans, (rx.pattern[:40], s)
+            assert (rx.search(s) and rx.search(s).span()) == (spans[0] if spans else None), (rx.pattern[:40], s)
+            found += len(spans)
+    assert found >= 200
+
+
+def test_the_forms_tried_where_their_beginnings_stand_match_as_a_search_of_every_character():
+    from dealwatch.facts import deadlines as d
+    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, d.StartsAt)]
+    assert {d.WEEKDAY, d.ABSOLUTE[3]} <= set(starts_at)
+    edges = ["next  Monday's", "this\u3000Friday", "ſept 15", "SEPT. 15, 2020", "Mainz 5", "next next Monday",
+             "am kommenden Sonnabend", "the Mondays", "xMonday", "Sept 15 Sept 16", "mayday May 5", "Dismay 5"]
+    found = 0
+    for s in _gate_sentences() + edges + [" ".join(edges)]:
+        for rx in starts_at:
+            spans = [(m.span(), m.groupdict()) for m in rx.rx.finditer(s)]
+            assert [(m.span(), m.groupdict()) for m in rx.matches(s)] == spans, (rx.pattern[:40], s)
+            assert [(m.span(), m.groupdict()) for m in rx.finditer(s)] == spans, (rx.pattern[:40], s)
+            assert (rx.search(s) and rx.search(s).span()) == (spans[0][0] if spans else None)
+            found += len(spans)
+    assert found >= 50
+
+
+def test_the_words_looked_up_inside_a_sentences_words_are_its_substrings():
+    from dealwatch.facts.deadlines import (_DATE_WORD_INSIDE, _DATE_WORDS, _REQUEST_STEM_INSIDE, _REQUEST_STEMS,
+                                           _UNIT_INSIDE, _UNITS)
+    from dealwatch.patterns import text_index
+    held = 0
+    for s in _gate_sentences() + ["TODAY", "Montag,", "x_days_", "mid-", "ÄNFANG", "Anfang", "9tage", "holidays",
+                                  "ASKED for", "Beantragte", "unrequested"]:
+        folded = text_index(s).folded
+        for inside, words in ((_DATE_WORD_INSIDE, _DATE_WORDS), (_UNIT_INSIDE, _UNITS),
+                              (_REQUEST_STEM_INSIDE, _REQUEST_STEMS)):
+            assert inside.possible(s) == any(w in folded for w in words), s
+            held += inside.possible(s)
+    assert held >= 100

@@ -167,3 +167,47 @@ def test_en_bidders_would_pay_range_and_price_tag():
     assert prices("Analysts put a price tag of $50 billion on TikTok's U.S. business. Without it, bidders such as "
                   "Oracle would pay far less, perhaps $20 billion to $25 billion.") == {
         "USD 50000000000-50000000000", "USD 20000000000-25000000000"}
+
+
+def test_the_sentences_with_currency_marks_are_those_each_sentences_test_finds():
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts.prices import _CURRENCY_MARKS, _with_currency_marks
+    from dealwatch.facts.text import split_sentences
+    from dealwatch.patterns import text_index
+    sentences = []
+    for page in sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html")):
+        sentences += split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))
+    sentences += ["$5", "USD", "5 €", "Euro", "EUR 5", "US-Dollar", "DOLLARS", "no mark", "", "$"]
+    found = 0
+    for size in (1, 3, 17, len(sentences)):
+        for i in range(0, len(sentences), size):
+            group = tuple(sentences[i:i + size])
+            each = [s for s in group if any(mark in text_index(s).folded for mark in _CURRENCY_MARKS)]
+            assert _with_currency_marks(group) == each, group
+            found += len(each)
+    assert found >= 20
+
+
+def test_the_amounts_tried_where_a_number_begins_match_as_a_search_of_every_character():
+    import html
+    import re
+    from pathlib import Path
+
+    from dealwatch.facts import prices as p
+    from dealwatch.facts.text import split_sentences
+    sentences = []
+    for page in sorted((Path(__file__).resolve().parent / "fixtures" / "heldout" / "articles").glob("*.html")):
+        sentences += split_sentences(html.unescape(re.sub(r"<[^>]+>", "\n", page.read_text(encoding="utf-8"))))
+    edges = ["\u0661\u0662 billion dollars", "x5 billion dollars", "1.5,20 bn USD", "eine Milliarde Dollar",
+             "ZWANZIG Milliarden Euro", "20 bis 30 Milliarden Dollar", "keine 5 Mio. US-Dollar", "20-30bn $",
+             "one hundred million dollars", "fünfzig  Millionen US$", ",5 billion dollars", "2,000,000 million USD"]
+    found = 0
+    for s in sentences + edges + [" ".join(edges)]:
+        for rx in (p.RANGE_AFTER, p.SINGLE_AFTER):
+            spans = [(m.span(), m.groupdict()) for m in rx.rx.finditer(s)]
+            assert [(m.span(), m.groupdict()) for m in rx.finditer(s)] == spans, (rx.pattern[:40], s)
+            found += len(spans)
+    assert found >= 15
