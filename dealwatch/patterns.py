@@ -9,7 +9,8 @@ in an index of the string's words built once and shared by all lists, which alte
 then tries them only where one of their literal beginnings (leads) stands, not at every character.
 
 What it buys (benchmarks/patterns.py, both ways side by side on the benchmark's articles, same results): the
-judgment costs 4.8-4.9 ms an article with it, 6.9-7.8 ms with the plain compiled alternations (2 busy cores).
+judgment costs 4.8-4.9 ms an article with it, 6.9-7.8 ms with the plain compiled alternations (2 busy cores;
+measured before the leads and the later speed-ups of the judgment, which made the first figure smaller).
 Multi-pattern libraries (Aho-Corasick, Hyperscan, RE2) match literal strings or a regex dialect without
 look-behind and with other case folding; the profile's lists are Python regexes, and their results must stay
 exactly those of `re` (tests/test_patterns.py compares every list of the bundled profile with its plain regex
