@@ -25,9 +25,9 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from re import _constants as _sre, _parser as _sre_parser
 import weakref
 from operator import itemgetter
+from re import _constants as _sre, _parser as _sre_parser
 
 # Every list (sale vocabulary, aliases, ...) is one alternation `(?<![\w])(?:f1|f2|...)(?![\w])`. Python's `re`
 # tries each alternative at every word start (en.bid has ~120), and the judgment searches thousands of strings
@@ -598,7 +598,13 @@ def leads(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
         return None
     if not found or min(map(len, found)) < _LEAD_MIN or len(found) > _LEADS_MAX:
         return None
-    return tuple(sorted(b for b in found if not any(a != b and b.startswith(a) for a in found)))
+    return _shortest(found)
+
+
+def _shortest(beginnings: set[str]) -> tuple[str, ...]:
+    """The beginnings that no other one begins (a longer one is found where the shorter is: "an", "another" where
+    "a" is), sorted."""
+    return tuple(sorted(b for b in beginnings if not any(a != b and b.startswith(a) for a in beginnings)))
 
 
 _LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}
@@ -971,14 +977,14 @@ class Prefiltered:
     def __init__(self, rx: re.Pattern):
         self.rx, self.pattern, self.flags = rx, rx.pattern, rx.flags
         clauses = needles(rx.pattern, ignore_case=bool(rx.flags & re.IGNORECASE)) if not rx.flags & re.VERBOSE else ()
-        self._clauses = [_Needles({0: clause}) for clause in clauses]
+        clauses = [_Needles({0: clause}) for clause in clauses]
         # the clauses of words, heads and infixes only are answered by the index's lookup of the words alone
-        self._word_clauses = tuple(c.number for c in self._clauses if not c.text_list and not c.exact_list)
-        self._other_clauses = tuple(c for c in self._clauses if c.text_list or c.exact_list)
+        self._word_clauses = tuple(c.number for c in clauses if not c.text_list and not c.exact_list)
+        self._other_clauses = tuple(c for c in clauses if c.text_list or c.exact_list)
 
     def possible(self, string: str) -> bool:
         """False when the regex cannot match in the string."""
-        if not self._clauses:
+        if not self._word_clauses and not self._other_clauses:
             return True
         index = _INDEXES.get(string) or text_index(string)
         if self._word_clauses:
@@ -1013,3 +1019,80 @@ class Prefiltered:
 def prefiltered(pattern: str, flags: int = 0) -> Prefiltered:
     """re.compile(pattern, flags), searched only in strings that hold its needles."""
     return Prefiltered(re.compile(pattern, flags))
+
+
+class Listed:
+    """A regex `prefix(?:alternative|...)suffix`, searched as the profile's lists are (an Alternation): in an
+    indexed sentence, tried only where one of its alternatives' literal beginnings stands (str.find), not at every
+    character, where sre cannot skip to the places a match may begin (an alternation ignoring case, after a
+    look-behind or \\b). The same matches as the regex itself (`rx`): tests/test_deadlines.py compares them."""
+
+    def __init__(self, prefix: str, alternatives: str, suffix: str):
+        self.alternation = Alternation(tuple(_top_level(alternatives)), prefix, suffix, re.I)
+        self.rx = self.alternation.full
+        self.pattern, self.flags = self.rx.pattern, self.rx.flags
+        self.search, self.finditer = self.alternation.search, self.alternation.finditer
+
+
+def _top_level(alternatives: str) -> list[str]:
+    """The alternatives of a regex `a|b|...` (split at the bars outside groups; no character classes)."""
+    assert "[" not in alternatives
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(alternatives):
+        char = alternatives[i]
+        if char == "\\":
+            i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            out.append(alternatives[start:i])
+            start = i + 1
+        i += 1
+    return [*out, alternatives[start:]]
+
+
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+class StartsAt:
+    """A prefiltered regex every match of which begins with one of a few beginnings (a month's name, a weekday's),
+    or, with numbers=True, also at the beginning of a run of digits (its look-behind excludes a word character before
+    a digit), tried (match) only there in the folded sentence (str.find), in order, after the last match's end: the
+    matches of finditer, where sre, given a regex that begins with a look-behind, tries it at every character
+    (tests/test_deadlines.py and tests/test_prices.py compare them). For regexes with groups, which Listed cannot
+    split."""
+
+    def __init__(self, rx: Prefiltered, beginnings, numbers: bool = False):
+        self.prefiltered, self.rx, self.pattern, self.flags = rx, rx.rx, rx.pattern, rx.flags
+        self.beginnings = _shortest({fold_case(b) for b in beginnings})
+        self.numbers = numbers
+
+    def possible(self, string: str) -> bool:
+        return self.prefiltered.possible(string)
+
+    def finditer(self, string: str):
+        return iter(self.matches(string) if self.prefiltered.possible(string) else ())
+
+    def search(self, string: str) -> re.Match | None:
+        found = self.matches(string, first=True) if self.prefiltered.possible(string) else ()
+        return found[0] if found else None
+
+    def matches(self, string: str, first: bool = False) -> list[re.Match]:
+        """The matches in the string (first: the first alone), without the needles' check."""
+        folded = text_index(string).folded
+        places = {m.start() for m in _DIGIT_RUN.finditer(string)} if self.numbers else set()
+        for beginning in self.beginnings:
+            at = folded.find(beginning)
+            while at >= 0:
+                places.add(at)
+                at = folded.find(beginning, at + 1)
+        found, end, match = [], -1, self.rx.match
+        for at in sorted(places):
+            if at >= end and (m := match(string, at)) is not None:
+                found.append(m)
+                if first:
+                    break
+                end = m.end()
+        return found

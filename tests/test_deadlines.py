@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from dealwatch.facts.deadlines import extract_deadlines, resolve_year, weekday_date
+from dealwatch.patterns import Listed, StartsAt
 from helpers_judgment import article, profile
 
 
@@ -650,7 +651,7 @@ def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
                               r"app\s+stores?|App-Stores",
         dict(d.KINDS)["sale"]: r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen",
     }
-    listed = [v for v in vars(d).values() if isinstance(v, d._Listed)] + [rx for _, rx in d.KINDS]
+    listed = [v for v in vars(d).values() if isinstance(v, Listed)] + [rx for _, rx in d.KINDS]
     assert len(listed) >= 9 and set(as_before) <= set(listed)
     sentences = _gate_sentences() + ["TikTok was banned; the ban takes effect today.", "Heute unterzeichnete er.",
                                      "the bank's bans", "Sold! App Stores", "takes effect", "taken effect"]
@@ -669,7 +670,7 @@ def test_the_patterns_searched_as_lists_match_as_the_regexes_they_were():
 
 def test_the_forms_tried_where_their_beginnings_stand_match_as_a_search_of_every_character():
     from dealwatch.facts import deadlines as d
-    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, d.StartsAt)]
+    starts_at = [v for v in [*vars(d).values(), *d.ABSOLUTE] if isinstance(v, StartsAt)]
     assert {d.WEEKDAY, d.ABSOLUTE[3]} <= set(starts_at)
     edges = ["next  Monday's", "this\u3000Friday", "ſept 15", "SEPT. 15, 2020", "Mainz 5", "next next Monday",
              "am kommenden Sonnabend", "the Mondays", "xMonday", "Sept 15 Sept 16", "mayday May 5", "Dismay 5"]

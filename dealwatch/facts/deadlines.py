@@ -43,7 +43,7 @@ from dealwatch.facts.text import (SentenceMemo, article_sentences, list_holds, m
                                   vocab_matches)
 from dealwatch.learned import LogisticModel
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import HEADS, Alternation, Prefiltered, fold_case, prefiltered, text_index
+from dealwatch.patterns import HEADS, Listed, StartsAt, fold_case, prefiltered, text_index
 from dealwatch.profile import Profile, Vocabulary
 
 MONTHS = {}
@@ -68,85 +68,6 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "neunzig": 90, "a": 1, "an": 1, "another": 1, "weitere": 1}
 UNITS = {"day": 1, "days": 1, "tag": 1, "tage": 1, "tagen": 1, "tägige": 1, "tägigen": 1, "week": 7, "weeks": 7,
          "woche": 7, "wochen": 7, "month": 30, "months": 30, "monat": 30, "monate": 30, "monaten": 30}
-
-class _Listed:
-    """A regex `prefix(?:alternative|...)suffix`, searched as the profile's lists are (patterns.Alternation): in an
-    indexed sentence, tried only where one of its alternatives' literal beginnings stands (str.find), not at every
-    character, where sre cannot skip to the places a match may begin (an alternation ignoring case, after a
-    look-behind or \\b). The same matches as the regex itself (`rx`): tests/test_patterns.py compares them."""
-
-    def __init__(self, prefix: str, alternatives: str, suffix: str):
-        self.alternation = Alternation(tuple(_top_level(alternatives)), prefix, suffix, re.I)
-        self.rx = self.alternation.full
-        self.pattern, self.flags = self.rx.pattern, self.rx.flags
-        self.search, self.finditer = self.alternation.search, self.alternation.finditer
-
-
-def _top_level(alternatives: str) -> list[str]:
-    """The alternatives of a regex `a|b|...` (split at the bars outside groups; no character classes)."""
-    assert "[" not in alternatives
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(alternatives):
-        char = alternatives[i]
-        if char == "\\":
-            i += 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            out.append(alternatives[start:i])
-            start = i + 1
-        i += 1
-    return [*out, alternatives[start:]]
-
-
-_DIGIT_RUN = re.compile(r"\d+")
-
-
-class StartsAt:
-    """A prefiltered regex every match of which begins with one of a few beginnings (a month's name, a weekday's),
-    or, with numbers=True, also at the beginning of a run of digits (its look-behind excludes a word character before
-    a digit), tried (match) only there in the folded sentence (str.find), in order, after the last match's end: the
-    matches of finditer, where sre, given a regex that begins with a look-behind, tries it at every character
-    (tests/test_deadlines.py and tests/test_prices.py compare them). For regexes with groups, which _Listed cannot
-    split."""
-
-    def __init__(self, rx: Prefiltered, beginnings, numbers: bool = False):
-        self.prefiltered, self.rx, self.pattern, self.flags = rx, rx.rx, rx.pattern, rx.flags
-        folded = {fold_case(b) for b in beginnings}
-        # (a beginning another begins with is found where that one is: "an", "another" where "a" is)
-        self.beginnings = tuple(sorted(b for b in folded if not any(b != o and b.startswith(o) for o in folded)))
-        self.numbers = numbers
-
-    def possible(self, string: str) -> bool:
-        return self.prefiltered.possible(string)
-
-    def finditer(self, string: str):
-        return iter(self.matches(string) if self.prefiltered.possible(string) else ())
-
-    def search(self, string: str) -> re.Match | None:
-        found = self.matches(string, first=True) if self.prefiltered.possible(string) else ()
-        return found[0] if found else None
-
-    def matches(self, string: str, first: bool = False) -> list[re.Match]:
-        """The matches in the string (first: the first alone), without the needles' check."""
-        folded = text_index(string).folded
-        places = {m.start() for m in _DIGIT_RUN.finditer(string)} if self.numbers else set()
-        for beginning in self.beginnings:
-            at = folded.find(beginning)
-            while at >= 0:
-                places.add(at)
-                at = folded.find(beginning, at + 1)
-        found, end, match = [], -1, self.rx.match
-        for at in sorted(places):
-            if at >= end and (m := match(string, at)) is not None:
-                found.append(m)
-                if first:
-                    break
-                end = m.end()
-        return found
-
 
 _DAY = r"(?P<day>\d{1,2})"
 _YEAR = r"(?P<year>\d{4})"
@@ -175,7 +96,7 @@ _WEEKDAY_PRE = ("next", "this", "coming", "kommenden", "nächsten", "diesen", "h
 WEEKDAY = StartsAt(prefiltered(rf"(?<![\w])(?P<pre>(?:{'|'.join(_WEEKDAY_PRE)})\s+)?{_WD}(?:'s|s)?(?![\w])", re.I),
                     (*_WEEKDAY_PRE, *WEEKDAYS))
 
-TODAY = _Listed(r"(?<![\w])", "today|heute", r"(?![\w])")
+TODAY = Listed(r"(?<![\w])", "today|heute", r"(?![\w])")
 DURATION = prefiltered(
     r"(?<![\w.])(?P<num>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|forty-five|"
     r"ninety|ein|eine|einer|einen|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|fünfzehn|dreißig|neunzig|"
@@ -237,11 +158,11 @@ EVENT_NOUN_RIGHT_AFTER = re.compile(r"(?:'s)?\s+(?:bill|act|measure|legislation|
                                     r"Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|Urteil|Brief)\b", re.I)
 ANCHOR_BEFORE_VOM = _AtTheEnd(re.compile(r"(?:\bvom|\bseit|\bsince)\s*(?:dem\s+)?$", re.I), runs=2)
 FRIST_VOM = _AtTheEnd(re.compile(r"(?:Frist|deadline)\w*\s+vom\s*$", re.I), runs=2)
-EVENT_VERBS = _Listed(
+EVENT_VERBS = Listed(
     r"\b", r"signed|signs|granted|grants|issued|announced|said|approved|ordered|declared|unveiled|heard|filed|"
     r"submitted|agreed|unterzeichnet\w*|unterschrieb\w*|unterschrieben|gewährt\w*|erlassen|verkündet|angekündigt|"
     r"erklärt|sagte|gebilligt|verabschiedet|eingereicht", r"\b")
-SIGN_VERBS = _Listed(r"\b", r"signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
+SIGN_VERBS = Listed(r"\b", r"signed|signs|granted|grants|issued|ordered|directed|unterzeichnet\w*|unterschrieb\w*|"
                      r"unterschrieben|gewährt\w*|erlassen|verlängert\w*|extended", r"\b")
 MARKET_OR_EVENT = re.compile(r"\b(?:rose|fell|climbed|dropped|gained|slipped|traded|closed|opened|jumped|said|told|"
                              r"announced|stiegen|fielen|legte|sagte|erklärte|teilte)\b", re.I)
@@ -295,15 +216,15 @@ HYPOTHETICAL = re.compile(r"\b(?:would|could|might|würde|würden|könnte|könnt
 _NARRATED_AFTER = re.compile(r"\W*(?:afternoon|morning|evening|night)?,?\s+(?:\S+\s+){0,3}?" + NARRATED_PAST + r"\b", re.I)
 IRREALIS = re.compile(r"\b(?:wäre|would\s+have)\b", re.I)
 KINDS = [
-    ("extension", _Listed("", r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
+    ("extension", Listed("", r"extend\w*|extension|reprieve|pause|grace|Verlänger\w*|verlänger\w*|Schonfrist|"
                           r"Aufschub|Aussetzung|aussetz\w*|ausgesetzt|nicht\s+durchzusetzen|not\s+to\s+enforce|"
                           r"enforcement", "")),
-    ("talks", _Listed("", r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", "")),
+    ("talks", Listed("", r"talks|negotiations|Gespräche|Verhandlungen|conclude|wrap\s+up|abschließen", "")),
     # ("\bban\w*" took "the investment bank" for a ban)
-    ("ban", _Listed("", r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
+    ("ban", Listed("", r"\bban(?:s|ned|ning|n)?\b|prohibit\w*|Verbot\w*|shut\w*|close\s+down|dichtgemacht|"
                     r"take(?:s|n)?\s+effect|took\s+effect|in\s+Kraft|kicks?\s+in|transactions|Transaktionen|"
                     r"app\s+stores?|App-Stores", "")),
-    ("sale", _Listed("", r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", "")),
+    ("sale", Listed("", r"sell|sale|sold|divest\w*|Verkauf\w*|verkaufen|veräußer\w*|trennen", "")),
 ]
 REPLACE_CUES = prefiltered(r"from\b.{0,40}\bto\b|moves?\s+the\s+deadline|previous|original|bisherige\w*|"
                           r"ursprünglich\w*|statt|nun|now|new\s+deadline|neue\s+Frist|verschob\w*|verschoben", re.I)
@@ -319,7 +240,7 @@ DURATION_FROM = _AtTheEnd(re.compile(r"(?:days?|Tage[n]?|weeks?|Wochen|months?|M
                           needs=lambda text: any(map(fold_case(text).__contains__, _UNIT_WORDS)))
 EXTEND_BY = re.compile(r"\b(?:by|um)\s+(?:another\s+|weitere\s+)?$", re.I)
 EXTEND_VERB = re.compile(r"\b(?:extend\w*|verlänger\w*|push(?:es|ed|ing)?\s+back|delay\w*|verschieb\w*|verschob\w*)", re.I)
-TOPIC_DEADLINE = _Listed(r"\b", r"deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|"
+TOPIC_DEADLINE = Listed(r"\b", r"deadline|cut-?off|reprieve|extension|extended|pause|grace\s+period|expir\w+|order|law|"
                          r"ban\w*|Frist\w*|\w+frist|Aufschub|Verlängerung|verlängert|Schonfrist|Anordnung|Dekret|"
                          r"Verfügung|Gesetz\w*|Verbot\w*", r"\b")
 WEEK_END = prefiltered(r"(?<![\w])(?:by|until|before|bis)\s+(?:the\s+)?(?:end\s+of\s+(?P<en>next|this|the\s+coming)\s+week|"
@@ -1052,7 +973,7 @@ _EVENT_NOUN_AFTER = re.compile(r"^(?:'s)?\s*(?:\w+\s+){0,1}(?:bill|act|measure|l
                                r"statement|letter|filing|ruling|post|update|report|interview|summit|call|talks|speech|"
                                r"episode|afternoon|morning|evening|night|Sitzung|Anhörung|Treffen|Gespräch\w*|Abstimmung|"
                                r"Urteil|Brief)\b", re.I)
-_DEADLINE_NOUN = _Listed(r"\b", r"deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
+_DEADLINE_NOUN = Listed(r"\b", r"deadline|Frist\w*|\w+frist|cut-?off|reprieve|extension|grace\s+period|"
                          r"Aufschub|Schonfrist|Stichtag", r"\b")  # (searched in whole sentences, indexed already)
 _TENSE_PAST = re.compile(r"\b(?:was|were|had|took|went|did|signed|introduced|announced|said|war|waren|hatte|trat)\b",
                          re.I)

@@ -22,11 +22,10 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
-from dealwatch.facts.deadlines import StartsAt
 from dealwatch.facts.text import (about_other_deal, article_sentences, list_holds, mention_strength,
                                   recent_sentences, vocab_matches)
 from dealwatch.model import Article, Fact
-from dealwatch.patterns import prefiltered, text_index
+from dealwatch.patterns import StartsAt, prefiltered, text_index
 from dealwatch.profile import Profile
 
 _NUM = (r"(?:\d{1,3}(?:[.,]\d{3})+|\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
@@ -49,7 +48,7 @@ RANGE_BEFORE = prefiltered(
     rf"\s?(?P<sb>{_SCALE})(?![\w])", re.I)
 SINGLE_BEFORE = prefiltered(rf"{_CUR_BEFORE}\s?(?P<a>{_NUM})[\s-]?(?P<sa>{_SCALE})(?![\w])", re.I)
 # (the forms that begin with a number are tried only where one can begin: a run of digits or a number's word,
-# where sre tried their look-behind at every character: deadlines.StartsAt)
+# where sre tried their look-behind at every character: patterns.StartsAt)
 RANGE_AFTER = StartsAt(prefiltered(
     rf"(?<![\w.,])(?P<a>{_NUM})\s*(?P<sa>{_SCALE})?\s*(?:bis|to|-|–|und|and|oder)\s*(?P<b>{_NUM})\s*(?P<sb>{_SCALE})\s*"
     rf"(?P<cur>{_CUR_AFTER}|{_EURO})", re.I), WORDS, numbers=True)
