@@ -589,9 +589,19 @@ def _leads_of(items: list) -> tuple[set[str], bool]:
     return beginnings, True
 
 
+_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}  # kept for the process, as _COMPILED
+
+
 def leads(pattern: str, flags: int = 0) -> tuple[str, ...] | None:
     """The beginnings (folded) one of which every match of the pattern begins with, none a prefix of another; None
-    when one is shorter than _LEAD_MIN or the pattern's beginning is not literal."""
+    when one is shorter than _LEAD_MIN or the pattern's beginning is not literal. Read once per pattern."""
+    found = _LEADS.get((pattern, flags), _LEADS)
+    if found is _LEADS:
+        found = _LEADS[pattern, flags] = _read_leads(pattern, flags)
+    return found
+
+
+def _read_leads(pattern: str, flags: int) -> tuple[str, ...] | None:
     try:
         found, _ = _leads_of(list(_sre_parser.parse(pattern, flags).data))
     except (re.error, RecursionError):
@@ -607,7 +617,6 @@ def _shortest(beginnings: set[str]) -> tuple[str, ...]:
     return tuple(sorted(b for b in beginnings if not any(a != b and b.startswith(a) for a in beginnings)))
 
 
-_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}
 _LEADS_SCANNED = 4  # an alternative with this many leads or more is searched for them with one regex (_lead_scanner)
 _SCANNERS: dict[tuple[str, ...], re.Pattern] = {}
 
@@ -619,13 +628,6 @@ def _lead_scanner(leads: tuple[str, ...]) -> re.Pattern:
     if scanner is None:
         scanner = _SCANNERS[leads] = re.compile("|".join(map(re.escape, leads)))
     return scanner
-
-
-def _alternative_leads(alternative: str, flags: int) -> tuple[str, ...] | None:
-    found = _LEADS.get((alternative, flags), _LEADS)
-    if found is _LEADS:
-        found = _LEADS[alternative, flags] = leads(alternative, flags)
-    return found
 
 
 _COMPILED: dict[tuple[str, int], re.Pattern] = {}
@@ -824,7 +826,7 @@ class Alternation:
         """One regex of every alternative's leads, searched in folded strings; None when an alternative has none."""
         found = set()
         for alternative in self.alternatives:
-            some = _alternative_leads(alternative, self.flags)
+            some = leads(alternative, self.flags)
             if not some:
                 return None
             found.update(some)
@@ -836,7 +838,7 @@ class Alternation:
         few hundred of them recur)."""
         plan = []
         for i in live:
-            found = _alternative_leads(self.alternatives[i], self.flags)
+            found = leads(self.alternatives[i], self.flags)
             if not found:
                 plan = []
                 break

@@ -317,18 +317,11 @@ def _known_mentions(sentence: str, profile: Profile) -> tuple[Mention, ...]:
     return tuple(found)
 
 
-_ALIAS_LEADS: dict[tuple[str, int], tuple[str, ...] | None] = {}  # a party's pattern: its aliases' beginnings
-
-
 def _may_begin_at(party: Party, folded: str, at: int) -> bool:
     """Whether an alias of the party may match at a position of a sentence (folded as its index folds it): a match
     begins with one of the aliases' literal beginnings (patterns.leads; none read: it may). A test of a few
     characters where a match of the party's alternation costs a call through its needle test."""
-    rx = party.pattern
-    key = (rx.pattern, rx.flags)
-    beginnings = _ALIAS_LEADS.get(key, _ALIAS_LEADS)
-    if beginnings is _ALIAS_LEADS:
-        beginnings = _ALIAS_LEADS[key] = leads(rx.pattern, rx.flags)
+    beginnings = leads(party.pattern.pattern, party.pattern.flags)
     return beginnings is None or folded.startswith(beginnings, at)
 
 
